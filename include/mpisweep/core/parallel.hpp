@@ -1,0 +1,45 @@
+#pragma once
+// A task's thread budget: a small pool that runs parallel loops over index ranges. Each call
+// splits [0, n) into the same contiguous blocks for a given thread count; code whose result must
+// not depend on the thread count writes per-index results and reduces them in index order.
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mpisweep {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);  // threads <= 1: everything runs on the caller
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls body(begin, end) on disjoint blocks covering [0, n), the caller taking one block.
+  // Blocks until all are done; rethrows the first exception. Not reentrant.
+  void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body);
+
+ private:
+  void worker_loop(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(std::size_t, std::size_t)>* body_ = nullptr;
+  std::size_t n_ = 0;
+  std::size_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+// The hardware threads this process may use (sched_getaffinity, at least 1).
+int available_cores();
+
+}  // namespace mpisweep

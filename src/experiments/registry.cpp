@@ -1,0 +1,37 @@
+#include <mpisweep/experiments/registry.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace mpisweep {
+
+std::span<const Experiment> experiments() {
+  static const std::vector<Experiment> all = [] {
+    std::vector<Experiment> v;
+    v.push_back(make_kinetic_closure_experiment());
+    v.push_back(make_lowrank_q_experiment());
+    v.push_back(make_moe_cl_experiment());
+    v.push_back(make_noop_experiment());
+    std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    return v;
+  }();
+  return all;
+}
+
+const Experiment& find_experiment(std::string_view name) {
+  std::string valid;
+  for (const auto& e : experiments()) {
+    if (e.name == name) return e;
+    valid += (valid.empty() ? "" : ", ") + e.name;
+  }
+  throw input_error("", "unknown experiment '" + std::string(name) + "'; registered kinds are: " +
+                            valid);
+}
+
+Params resolve_experiment_params(const Experiment& e, const Params& given) {
+  Params p = resolve_params(e.params, given);
+  if (e.check) e.check(p);
+  return p;
+}
+
+}  // namespace mpisweep

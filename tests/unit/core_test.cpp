@@ -1,0 +1,109 @@
+#include <mpisweep/core/parallel.hpp>
+#include <mpisweep/core/params.hpp>
+#include <mpisweep/core/rng.hpp>
+#include <mpisweep/experiments/registry.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+using namespace mpisweep;
+
+TEST(Value, CanonicalFormIsExactAndTyped) {
+  EXPECT_EQ(canonical_value(Value{0.1}), "r:3fb999999999999a");
+  EXPECT_EQ(canonical_value(Value{-0.0}), canonical_value(Value{0.0}));
+  EXPECT_NE(canonical_value(Value{std::int64_t{1}}), canonical_value(Value{1.0}));
+  EXPECT_EQ(format_value(Value{0.1}), "0.1");
+  EXPECT_EQ(format_value(Value{std::string("shear")}), "shear");
+}
+
+TEST(Params, ResolveFillsDefaultsPromotesAndChecks) {
+  const std::vector<ParamSpec> schema = {
+      {.name = "gamma", .type = ParamType::real, .default_value = 0.9, .min = 0.0, .max = 1.0,
+       .min_open = true, .max_open = true},
+      {.name = "n", .type = ParamType::integer, .default_value = std::int64_t{3}, .min = 1.0},
+      {.name = "env", .type = ParamType::choice, .default_value = std::string("a"),
+       .choices = {"a", "b"}},
+  };
+  Params given;
+  given.set("gamma", std::int64_t{0});  // promoted, then out of the open range
+  EXPECT_THROW(resolve_params(schema, given), param_error);
+  given.set("gamma", 0.5);
+  Params p = resolve_params(schema, given);
+  EXPECT_EQ(p.get_real("gamma"), 0.5);
+  EXPECT_EQ(p.get_int("n"), 3);
+  EXPECT_EQ(p.get_string("env"), "a");
+
+  given.set("bogus", true);
+  try {
+    resolve_params(schema, given);
+    FAIL();
+  } catch (const param_error& e) {
+    EXPECT_EQ(e.param(), "bogus");
+    EXPECT_NE(std::string(e.what()).find("gamma, n, env"), std::string::npos) << e.what();
+  }
+  Params wrong;
+  wrong.set("env", std::string("c"));
+  EXPECT_THROW(resolve_params(schema, wrong), param_error);
+  wrong.set("env", 1.0);
+  EXPECT_THROW(resolve_params(schema, wrong), param_error);
+}
+
+TEST(Rng, DeterministicAndRoughlyNormal) {
+  Rng a(42), b(42);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(a.next(), b.next());
+  Rng r(7);
+  const int n = 200000;
+  double s = 0, s2 = 0;
+  for (int i = 0; i < n; ++i) {
+    double x = r.normal();
+    s += x;
+    s2 += x * x;
+  }
+  EXPECT_NEAR(s / n, 0.0, 0.01);     // standard error 0.0022
+  EXPECT_NEAR(s2 / n, 1.0, 0.015);   // standard error 0.0032
+  EXPECT_NE(derive_seed(1, 0), derive_seed(1, 1));
+  EXPECT_NE(derive_seed(1, 0), derive_seed(2, 0));
+  for (int i = 0; i < 1000; ++i) EXPECT_LT(r.below(7), 7u);
+}
+
+TEST(ThreadPool, SameSumForAnyThreadCountAndPropagatesErrors) {
+  std::vector<double> out(1000);
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    std::fill(out.begin(), out.end(), 0.0);
+    pool.parallel_for(out.size(), [&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) out[i] = std::sqrt(double(i));
+    });
+    double sum = std::accumulate(out.begin(), out.end(), 0.0);
+    EXPECT_DOUBLE_EQ(sum, 21065.833110879048) << threads;
+    EXPECT_THROW(pool.parallel_for(10, [](std::size_t, std::size_t e) {
+                   if (e == 10) throw std::runtime_error("x");
+                 }),
+                 std::runtime_error);
+  }
+}
+
+TEST(Noop, ValueDependsOnSeedOnlyAndFailuresAreSeeded) {
+  const Experiment& e = find_experiment("noop");
+  Params given;
+  given.set("payload", std::int64_t{5});
+  Params p = resolve_experiment_params(e, given);
+  RunContext c1{.seed = 11, .threads = 1}, c2{.seed = 11, .threads = 4};
+  Result a = e.run(p, c1), b = e.run(p, c2);
+  EXPECT_EQ(a.metrics, b.metrics);
+  EXPECT_EQ(a.series.at("payload").size(), 5u);
+  int failures = 0;
+  given.set("fail_rate", 0.3);
+  Params pf = resolve_experiment_params(e, given);
+  for (std::uint64_t s = 0; s < 1000; ++s) {
+    try {
+      e.run(pf, RunContext{.seed = s});
+    } catch (const error&) {
+      ++failures;
+    }
+  }
+  EXPECT_NEAR(failures, 300, 60);
+  EXPECT_THROW(find_experiment("nope"), input_error);
+}
