@@ -1,0 +1,183 @@
+#pragma once
+// The HDF5 archive of a sweep (design.md "Archive"). Only this layer includes HDF5.
+//
+// Layout (one file per sweep):
+//   /                   attrs format="mpisweep-archive", format_version, mpisweep_version, created
+//   /sweep              attrs name, experiment, spec_hash; datasets spec_toml, command_line
+//   /runs/<column>      one row per invocation (RunRecord)
+//   /tasks/<column>     one row per task: id, seed, status, attempts, worker, host, started,
+//                       wall_seconds, error; /tasks/params/<name>; /tasks/metrics/<name>
+//   /series/<name>/{values,offset,length}
+// Rows of /tasks are in the order tasks were added (the sweep's expansion order), so archives of
+// the same sweep from different rank counts line up row by row.
+#include <mpisweep/core/value.hpp>
+#include <mpisweep/experiments/experiment.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace mpisweep::archive {
+
+inline constexpr int format_version = 1;
+
+// Stored as an HDF5 enum (int8) so h5dump prints the names.
+enum class TaskStatus : std::int8_t { pending = 0, done = 1, failed = 2, timeout = 3 };
+std::string_view to_string(TaskStatus s);
+
+// What the archive holds columns for; fixed when the archive is created.
+struct Layout {
+  std::string sweep_name;
+  std::string experiment;
+  std::string spec_toml;      // exact text of the sweep file at creation
+  std::string command_line;
+  std::uint64_t spec_hash = 0;
+  std::vector<ParamSpec> params;     // one typed column each, in this order
+  std::vector<MetricSpec> metrics;   // one float64 column each, in this order
+  std::vector<SeriesSpec> series;    // one ragged series each, in this order
+};
+
+// A task as the sweep defines it; written as a pending row.
+struct TaskDef {
+  std::uint64_t id = 0;
+  std::uint64_t seed = 0;
+  std::vector<Value> params;   // in Layout::params order, already checked
+};
+
+// The outcome of one attempt at a task.
+struct TaskOutcome {
+  TaskStatus status = TaskStatus::done;
+  std::int32_t attempts = 1;
+  std::int32_t worker = 0;            // MPI rank
+  std::string host;
+  double started = 0;                 // unix time, seconds
+  double wall_seconds = 0;
+  std::string error;                  // empty when done
+  std::vector<double> metrics;        // Layout::metrics order; NaN where absent
+  std::vector<std::vector<double>> series;  // Layout::series order; empty where absent
+};
+
+struct RunRecord {
+  double start = 0, end = 0;          // unix time; end 0 while running
+  std::int32_t ranks = 0;
+  std::int32_t threads_per_worker = 0;
+  std::string hosts;                  // comma-separated
+  std::string git_commit;
+  std::string mpisweep_version;
+  std::string slurm_job_id;           // empty outside SLURM
+  std::string slurm_nodelist;
+  std::string command_line;
+  std::uint64_t spec_hash = 0;
+  std::int32_t exit_status = -1;      // -1 while running
+};
+
+// Identity and state of an existing row, for resume.
+struct RowState {
+  std::uint64_t id = 0;
+  TaskStatus status = TaskStatus::pending;
+  std::int32_t attempts = 0;
+};
+
+// Single writer (the master). Every structural object (groups, datasets, attributes) is created
+// before SWMR starts; afterwards it only extends and rewrites datasets, so the file stays valid
+// if the process is killed at any moment, and readers may open it while it writes.
+class Writer {
+ public:
+  // Creates a new archive. The file is built under a temporary name and renamed into place, so a
+  // kill during creation leaves no half-made archive at `path`. Throws input_error if `path`
+  // exists, error on I/O failure. The parent folder is created if missing.
+  static Writer create(const std::string& path, const Layout& layout);
+  // Opens an existing archive to resume it: checks it is an mpisweep archive of the same sweep
+  // (name and experiment) with the same columns (input_error naming the path otherwise), clears
+  // the flags a killed SWMR writer leaves, and starts SWMR writing.
+  static Writer open(const std::string& path, const Layout& layout);
+
+  Writer(Writer&&) noexcept;
+  Writer& operator=(Writer&&) noexcept;
+  ~Writer();  // closes; never throws
+
+  const std::vector<RowState>& rows() const;   // every row, in file order
+  // Appends pending rows; returns the index of the first. Visible to readers after flush().
+  std::size_t add_tasks(std::span<const TaskDef> tasks);
+  // Records an attempt's outcome for `row`. Cheap (buffers); written by the next flush().
+  void record(std::size_t row, const TaskOutcome& outcome);
+  // Writes everything buffered and flushes it to disk. The master calls this about every second.
+  void flush();
+
+  std::size_t begin_run(const RunRecord& run);           // appends a /runs row
+  void end_run(std::size_t run, double end, std::int32_t exit_status);
+
+  // Flushes, ends SWMR and closes: afterwards h5dump and every HDF5 tool open the file.
+  void close();
+
+  struct Impl;
+
+ private:
+  explicit Writer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct SweepInfo {
+  std::string name, experiment, spec_toml, command_line, mpisweep_version, created;
+  std::uint64_t spec_hash = 0;
+  int format_version = 0;
+};
+
+struct ColumnInfo {
+  std::string name, unit, help;
+};
+
+// A typed parameter column: exactly one of the vectors is filled, by the column's type.
+struct ParamColumn {
+  std::string name;
+  ParamType type = ParamType::real;
+  std::vector<bool> bools;
+  std::vector<std::int64_t> ints;
+  std::vector<double> reals;
+  std::vector<std::string> strings;
+  Value at(std::size_t row) const;
+};
+
+// Reader, opened in SWMR-read mode: works while a writer appends, and on an archive whose writer
+// was killed (before h5clear). Throws input_error naming the path for a file that is not an
+// mpisweep archive or is corrupt.
+class Reader {
+ public:
+  static Reader open(const std::string& path);
+  Reader(Reader&&) noexcept;
+  Reader& operator=(Reader&&) noexcept;
+  ~Reader();
+
+  void refresh();  // sees rows a running writer flushed since open
+  const SweepInfo& info() const;
+  std::vector<RunRecord> runs() const;
+  std::size_t rows() const;
+
+  std::vector<std::uint64_t> ids() const;
+  std::vector<std::uint64_t> seeds() const;
+  std::vector<TaskStatus> status() const;
+  std::vector<std::int32_t> attempts() const;
+  std::vector<std::int32_t> workers() const;
+  std::vector<double> started() const;
+  std::vector<double> wall_seconds() const;
+  std::vector<std::string> errors() const;
+  std::vector<std::string> hosts() const;
+
+  std::vector<ColumnInfo> params() const;     // in column order
+  ParamColumn param(const std::string& name) const;
+  std::vector<ColumnInfo> metrics() const;
+  std::vector<double> metric(const std::string& name) const;
+  std::vector<ColumnInfo> series() const;
+  std::vector<double> series(const std::string& name, std::size_t row) const;  // empty if absent
+
+  struct Impl;
+
+ private:
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mpisweep::archive
