@@ -1,0 +1,71 @@
+#pragma once
+// The master's dispatch decisions as a plain class driven by events (no MPI, no clocks of its
+// own), so they are unit-tested directly. Tasks are indices 0..n-1 into the master's task list.
+//
+// Policy: a worker gets work when it has little left. Tasks are batched so that one batch is about
+// `target_batch_seconds` of work (tiny tasks travel by the hundred, long ones one by one), and a
+// worker holds a second batch in reserve only while tasks are short enough that waiting for the
+// next message would matter; near the end batches shrink so no worker is left holding the tail.
+#include <mpisweep/core/task.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace mpisweep::runtime {
+
+struct SchedulerOptions {
+  int retries = 0;                    // extra attempts for failed or timed-out tasks
+  double target_batch_seconds = 0.02;
+  std::size_t max_batch = 1024;
+  double prefetch_below_seconds = 0.05;  // mean task time under which workers keep a reserve
+  std::optional<double> deadline;        // no task starts that the estimate says ends after it
+};
+
+class Scheduler {
+ public:
+  Scheduler(std::size_t tasks, std::vector<int> workers, SchedulerOptions options = {});
+  // Same, with the attempts already made for each task (resume with retries).
+  Scheduler(std::vector<std::int32_t> prior_attempts, std::vector<int> workers,
+            SchedulerOptions options);
+
+  // What to send `worker` now (possibly nothing); those tasks count as in flight.
+  std::vector<std::size_t> assign(int worker, double now);
+
+  enum class Verdict { final, retry, requeued };
+  // A result for `task` from `worker`. `final`: record it as the task's outcome. `retry`: record
+  // the attempt, the task is queued again. `requeued`: the task did not run (returned by a
+  // draining worker); nothing to record.
+  Verdict on_result(int worker, std::size_t task, TaskStatus status, double wall_seconds);
+
+  void stop() { stopping_ = true; }  // hand out nothing more
+  bool stopping() const { return stopping_; }
+  bool deadline_reached() const { return deadline_reached_; }
+  // Nothing in flight and nothing more to hand out.
+  bool finished() const { return in_flight_total_ == 0 && (queue_.empty() || stopping_); }
+
+  std::size_t in_flight(int worker) const;
+  std::size_t in_flight() const { return in_flight_total_; }
+  std::size_t queued() const { return queue_.size(); }
+  std::size_t completed() const { return done_; }
+  std::size_t failed() const { return failed_; }
+  std::int32_t attempts(std::size_t task) const { return attempts_[task]; }
+  double mean_task_seconds() const { return timed_ ? total_seconds_ / double(timed_) : 0.0; }
+
+ private:
+  std::size_t batch_size() const;
+
+  SchedulerOptions options_;
+  std::deque<std::size_t> queue_;
+  std::vector<std::int32_t> attempts_;
+  std::map<int, std::size_t> in_flight_;
+  std::size_t in_flight_total_ = 0;
+  std::size_t done_ = 0, failed_ = 0, timed_ = 0;
+  double total_seconds_ = 0;
+  bool stopping_ = false;
+  bool deadline_reached_ = false;
+};
+
+}  // namespace mpisweep::runtime

@@ -1,0 +1,95 @@
+#pragma once
+// Messages between master and workers, serialized with Boost.Serialization into byte strings.
+#include <mpisweep/core/task.hpp>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
+#include <sstream>
+#include <string>
+
+namespace boost::serialization {
+
+template <class Archive>
+void save(Archive& ar, const mpisweep::Value& v, unsigned) {
+  const std::int8_t index = static_cast<std::int8_t>(v.index());
+  ar << index;
+  std::visit([&](const auto& x) { ar << x; }, v);
+}
+
+template <class Archive>
+void load(Archive& ar, mpisweep::Value& v, unsigned) {
+  std::int8_t index;
+  ar >> index;
+  switch (index) {
+    case 0: { bool x; ar >> x; v = x; break; }
+    case 1: { std::int64_t x; ar >> x; v = x; break; }
+    case 2: { double x; ar >> x; v = x; break; }
+    default: { std::string x; ar >> x; v = std::move(x); break; }
+  }
+}
+
+template <class Archive>
+void serialize(Archive& ar, mpisweep::Value& v, unsigned version) {
+  split_free(ar, v, version);
+}
+
+template <class Archive>
+void serialize(Archive& ar, mpisweep::TaskSpec& t, unsigned) {
+  ar& t.index& t.row& t.id& t.seed& t.attempts& t.params;
+}
+
+template <class Archive>
+void serialize(Archive& ar, mpisweep::TaskResult& r, unsigned) {
+  ar& r.index& r.row& r.id& r.status& r.attempts& r.worker& r.started& r.wall_seconds& r.error& r.metrics&
+      r.series;
+}
+
+}  // namespace boost::serialization
+
+namespace mpisweep::runtime {
+
+// Sent once by every worker when it starts.
+struct Hello {
+  std::string host;
+  std::int32_t threads = 0;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& host& threads;
+  }
+};
+
+// What every rank needs to know before the sweep starts (broadcast by the master).
+struct SweepConfig {
+  std::int32_t status = 0;         // 0 go; otherwise the exit code every rank returns at once
+  std::string experiment;
+  std::int32_t threads_per_worker = 0;  // 0: the cores each worker owns
+  double task_timeout = 0;         // seconds; 0 none
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& status& experiment& threads_per_worker& task_timeout;
+  }
+};
+
+template <class T>
+std::string pack(const T& value) {
+  std::ostringstream out(std::ios::binary);
+  {
+    boost::archive::binary_oarchive ar(out, boost::archive::no_header | boost::archive::no_tracking);
+    ar << value;
+  }
+  return std::move(out).str();
+}
+
+template <class T>
+T unpack(const std::string& bytes) {
+  std::istringstream in(bytes, std::ios::binary);
+  boost::archive::binary_iarchive ar(in, boost::archive::no_header | boost::archive::no_tracking);
+  T value;
+  ar >> value;
+  return value;
+}
+
+}  // namespace mpisweep::runtime
