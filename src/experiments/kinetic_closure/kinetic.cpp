@@ -1,0 +1,244 @@
+// Kinetic solver (specs/kinetic_closure.md "Model"; equations in kinetic.hpp).
+#include <mpisweep/core/error.hpp>
+#include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
+
+#include <cmath>
+#include <numbers>
+
+namespace mpisweep::kinetic {
+
+namespace {
+constexpr std::size_t chunk_width = 32;  // fixed θ-transform chunk: independent of thread count
+}
+
+KineticSolver::KineticSolver(const KineticConfig& cfg, ThreadPool& pool)
+    : cfg_(cfg), pool_(pool), grid_(cfg.N, cfg.L), M_((cfg.Ntheta - 1) / 2) {
+  if (cfg.Ntheta < 9 || cfg.Ntheta % 2 == 0)
+    throw internal_error("KineticSolver: Ntheta must be odd and >= 9");
+  const int nt = cfg.Ntheta;
+  const std::size_t nk = grid_.kept();
+  fwd_.resize(nt, nt);
+  inv_.resize(nt, nt);
+  cos_.resize(nt);
+  sin_.resize(nt);
+  for (int j = 0; j < nt; ++j) {
+    const double th = 2 * std::numbers::pi * j / nt;
+    cos_[j] = std::cos(th);
+    sin_[j] = std::sin(th);
+    for (int m = -M_; m <= M_; ++m) {
+      // Exact phases from the integer product m·j mod Ntheta.
+      const double ph = 2 * std::numbers::pi * double(((m * j) % nt + nt) % nt) / nt;
+      fwd_(m + M_, j) = cplx(std::cos(ph), -std::sin(ph)) / double(nt);
+      inv_(j, m + M_) = cplx(std::cos(ph), std::sin(ph));
+    }
+  }
+  for (auto* m : {&a_, &a_old_, &n_, &n_old_, &b_, &flux_, &rot_, &rotm_}) m->setZero(nt, nk);
+  for (int j = 0; j < nt; ++j) {
+    scratch_.emplace_back(grid_.half());
+    psi_.emplace_back(grid_.points());
+    fx_.emplace_back(grid_.points());
+    fy_.emplace_back(grid_.points());
+    h_.emplace_back(grid_.points());
+  }
+  for (int f = 0; f < 8; ++f) {
+    fields_.emplace_back(grid_.points());
+    field_scratch_.emplace_back(grid_.half());
+  }
+}
+
+double KineticSolver::linear(int m, std::size_t q) const {
+  return -cfg_.dT * grid_.k2(q) - cfg_.dR * double(m) * double(m);
+}
+
+void KineticSolver::theta_transform(const Eigen::MatrixXcd& F, const CMatrix& in, CMatrix& out) {
+  const std::size_t nk = std::size_t(in.cols());
+  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
+    for (std::size_t ch = b; ch < e; ++ch) {
+      const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
+      const Eigen::Index w = Eigen::Index(std::min(chunk_width, nk - ch * chunk_width));
+      out.middleCols(k0, w).noalias() = F * in.middleCols(k0, w);
+    }
+  });
+}
+
+std::array<std::vector<cplx>, 6> KineticSolver::moments_hat(const CMatrix& a) const {
+  const std::size_t nk = grid_.kept();
+  std::array<std::vector<cplx>, 6> out;
+  for (auto& v : out) v.assign(nk, cplx(0));
+  const double pi = std::numbers::pi;
+  const cplx I(0, 1);
+  const int M = M_;
+  for (std::size_t q = 0; q < nk; ++q) {
+    const cplx a0 = a(M, q), a2 = a(M + 2, q), am2 = a(M - 2, q);
+    const cplx a4 = a(M + 4, q), am4 = a(M - 4, q);
+    out[0][q] = 2 * pi * a0;
+    out[1][q] = pi * a0 + pi / 2 * (a2 + am2);
+    out[2][q] = I * (pi / 2) * (a2 - am2);
+    out[3][q] = pi * a0 - pi / 2 * (a2 + am2);
+    out[4][q] = pi * (a4 + am4);
+    out[5][q] = I * pi * (a4 - am4);
+  }
+  return out;
+}
+
+void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {
+  const int nt = cfg_.Ntheta;
+  const std::size_t nk = grid_.kept(), np = grid_.points();
+  theta_transform(inv_, a, b_);  // b_(j, k): Ψ̂(k, θ_j)
+
+  // Velocity from the D field (Stokes), then u, G and D in physical space.
+  const auto mh = moments_hat(a);
+  VelocityHat v;
+  stokes(grid_, cfg_.alpha, mh[1].data(), mh[2].data(), mh[3].data(), v);
+  const std::array<const cplx*, 8> src = {v.ux.data(),  v.uy.data(),  v.gxx.data(),
+                                          v.gxy.data(), v.gyx.data(), mh[1].data(),
+                                          mh[2].data(), mh[3].data()};
+  pool_.parallel_for(8, [&](std::size_t b, std::size_t e) {
+    for (std::size_t f = b; f < e; ++f)
+      grid_.to_physical(src[f], fields_[f].data(), field_scratch_[f]);
+  });
+
+  const double* ux = fields_[0].data();
+  const double* uy = fields_[1].data();
+  const double* gxx = fields_[2].data();
+  const double* gxy = fields_[3].data();
+  const double* gyx = fields_[4].data();
+  const double* dxx = fields_[5].data();
+  const double* dxy = fields_[6].data();
+  const double* dyy = fields_[7].data();
+  const auto& G0 = cfg_.background_gradient;
+  const double z2 = 2 * cfg_.zeta;
+
+  // Per θ point: Ψ_j(x), fluxes uΨ and θ̇_a Ψ, back to Fourier space.
+  pool_.parallel_for(std::size_t(nt), [&](std::size_t jb, std::size_t je) {
+    std::vector<cplx> fxh(nk), fyh(nk);
+    for (std::size_t j = jb; j < je; ++j) {
+      double* psi = psi_[j].data();
+      double* fx = fx_[j].data();
+      double* fy = fy_[j].data();
+      double* h = h_[j].data();
+      grid_.to_physical(&b_(Eigen::Index(j), 0), psi, scratch_[j]);
+      const double c = cos_[j], s = sin_[j], cc = c * c, ss = s * s, cs = c * s;
+      for (std::size_t p = 0; p < np; ++p) {
+        // θ̇_a = p⊥·A·p = cs (A22 − A11) + A21 c² − A12 s², A = G + G0 + 2ζD.
+        const double a11 = gxx[p] + G0[0] + z2 * dxx[p];
+        const double a12 = gxy[p] + G0[1] + z2 * dxy[p];
+        const double a21 = gyx[p] + G0[2] + z2 * dxy[p];
+        const double a22 = -gxx[p] + G0[3] + z2 * dyy[p];
+        const double thdot = cs * (a22 - a11) + a21 * cc - a12 * ss;
+        fx[p] = ux[p] * psi[p];
+        fy[p] = uy[p] * psi[p];
+        h[p] = thdot * psi[p];
+      }
+      grid_.to_spectral(fx, fxh.data(), scratch_[j]);
+      grid_.to_spectral(fy, fyh.data(), scratch_[j]);
+      grid_.to_spectral(h, &rot_(Eigen::Index(j), 0), scratch_[j]);
+      for (std::size_t q = 0; q < nk; ++q) {
+        // −∇·F in Fourier space: −i(k_x F̂_x + k_y F̂_y).
+        const cplx d = grid_.kx(q) * fxh[q] + grid_.ky(q) * fyh[q];
+        flux_(Eigen::Index(j), Eigen::Index(q)) = cplx(d.imag(), -d.real());
+      }
+    }
+  });
+
+  theta_transform(fwd_, flux_, out);
+  theta_transform(fwd_, rot_, rotm_);
+  for (int m = -M_; m <= M_; ++m) {
+    // −∂_θ(θ̇Ψ) → −i m ĥ_m.
+    for (std::size_t q = 0; q < nk; ++q) {
+      const cplx r = rotm_(m + M_, Eigen::Index(q));
+      out(m + M_, Eigen::Index(q)) += double(m) * cplx(r.imag(), -r.real());
+    }
+  }
+}
+
+void KineticSolver::step() {
+  explicit_rhs(a_, n_);
+  const double dt = cfg_.dt;
+  const std::size_t nk = grid_.kept();
+  for (int m = -M_; m <= M_; ++m) {
+    const Eigen::Index r = m + M_;
+    for (std::size_t q = 0; q < nk; ++q) {
+      const Eigen::Index k = Eigen::Index(q);
+      const double lin = linear(m, q);
+      cplx next;
+      if (!have_history_)
+        next = (a_(r, k) + dt * n_(r, k)) / (1 - dt * lin);
+      else
+        next = (4.0 * a_(r, k) - a_old_(r, k) + 2 * dt * (2.0 * n_(r, k) - n_old_(r, k))) /
+               (3 - 2 * dt * lin);
+      a_old_(r, k) = a_(r, k);
+      a_(r, k) = next;
+    }
+  }
+  std::swap(n_, n_old_);
+  have_history_ = true;
+  t_ += dt;
+}
+
+void KineticSolver::set_state(const std::function<double(double, double, double)>& psi) {
+  const int nt = cfg_.Ntheta, n = cfg_.N;
+  const double h = cfg_.L / n;
+  for (int j = 0; j < nt; ++j) {
+    const double th = 2 * std::numbers::pi * j / nt;
+    double* p = psi_[j].data();
+    for (int ix = 0; ix < n; ++ix)
+      for (int iy = 0; iy < n; ++iy) p[std::size_t(ix) * n + iy] = psi(ix * h, iy * h, th);
+    grid_.to_spectral(p, &b_(j, 0), scratch_[j]);
+  }
+  theta_transform(fwd_, b_, a_);
+  a_old_.setZero();
+  n_old_.setZero();
+  have_history_ = false;
+  t_ = 0;
+}
+
+MomentFields KineticSolver::moments() {
+  const auto mh = moments_hat(a_);
+  MomentFields f;
+  std::array<std::vector<double>*, 6> dst = {&f.c, &f.dxx, &f.dxy, &f.dyy, &f.c4, &f.s4};
+  FftBuffer<double> buf(grid_.points());
+  for (int i = 0; i < 6; ++i) {
+    grid_.to_physical(mh[i].data(), buf.data(), field_scratch_[0]);
+    dst[i]->assign(buf.data(), buf.data() + grid_.points());
+  }
+  return f;
+}
+
+FlowFields KineticSolver::flow() {
+  const auto mh = moments_hat(a_);
+  VelocityHat v;
+  stokes(grid_, cfg_.alpha, mh[1].data(), mh[2].data(), mh[3].data(), v);
+  FlowFields f;
+  std::array<std::vector<double>*, 5> dst = {&f.ux, &f.uy, &f.gxx, &f.gxy, &f.gyx};
+  std::array<const std::vector<cplx>*, 5> src = {&v.ux, &v.uy, &v.gxx, &v.gxy, &v.gyx};
+  FftBuffer<double> buf(grid_.points());
+  for (int i = 0; i < 5; ++i) {
+    grid_.to_physical(src[i]->data(), buf.data(), field_scratch_[0]);
+    dst[i]->assign(buf.data(), buf.data() + grid_.points());
+  }
+  return f;
+}
+
+double KineticSolver::mass() const {
+  return cfg_.L * cfg_.L * 2 * std::numbers::pi * a_(M_, 0).real();
+}
+
+double KineticSolver::max_divergence() {
+  const auto mh = moments_hat(a_);
+  VelocityHat v;
+  stokes(grid_, cfg_.alpha, mh[1].data(), mh[2].data(), mh[3].data(), v);
+  std::vector<cplx> div(grid_.kept());
+  for (std::size_t q = 0; q < div.size(); ++q)
+    div[q] = cplx(0, 1) * (grid_.kx(q) * v.ux[q] + grid_.ky(q) * v.uy[q]);
+  FftBuffer<double> buf(grid_.points());
+  grid_.to_physical(div.data(), buf.data(), field_scratch_[0]);
+  double mx = 0;
+  for (std::size_t p = 0; p < grid_.points(); ++p) mx = std::max(mx, std::abs(buf[p]));
+  return mx;
+}
+
+bool KineticSolver::finite() const { return a_.allFinite(); }
+
+}  // namespace mpisweep::kinetic
