@@ -1,0 +1,190 @@
+// The experiment as the runtime sees it: schema, parameter checks naming the parameter, a run
+// through Experiment::run, thread-count independence and cancellation.
+#include <mpisweep/experiments/registry.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+
+using namespace mpisweep;
+
+namespace {
+
+const Experiment& lowrank_q() { return find_experiment("lowrank_q"); }
+
+Params with(std::initializer_list<std::pair<const char*, Value>> kv) {
+  Params p;
+  for (const auto& [k, v] : kv) p.set(k, v);
+  return p;
+}
+
+// The parameter named by the error when `given` is resolved, or "" if it is accepted.
+std::string rejected(const Params& given) {
+  try {
+    resolve_experiment_params(lowrank_q(), given);
+  } catch (const param_error& e) {
+    return e.param();
+  }
+  return "";
+}
+
+Result run(const Params& given, std::uint64_t seed, int threads = 1) {
+  const Params p = resolve_experiment_params(lowrank_q(), given);
+  RunContext ctx;
+  ctx.seed = seed;
+  ctx.threads = threads;
+  return lowrank_q().run(p, ctx);
+}
+
+using I = std::int64_t;
+using S = std::string;
+
+// A small task: 9×9 states, 10 actions, 10 rounds.
+Params small(const char* env, const char* method) {
+  return with({{"env", S(env)}, {"method", S(method)}, {"n_s", I{9}}, {"n_a", I{10}},
+               {"iterations", I{10}}, {"samples", I{2}}, {"anchors", I{4}}, {"rank", I{2}}});
+}
+
+}  // namespace
+
+TEST(LowrankQExperiment, DeclaresEveryParameterWithTheSpecDefaults) {
+  const Experiment& e = lowrank_q();
+  const Params p = resolve_experiment_params(e, {});
+  EXPECT_EQ(p.get_string("env"), "double_integrator");
+  EXPECT_EQ(p.get_int("n_s"), 25);
+  EXPECT_EQ(p.get_int("n_a"), 50);
+  EXPECT_EQ(p.get_real("gamma"), 0.9);
+  EXPECT_EQ(p.get_real("sigma"), 0.2);
+  EXPECT_EQ(p.get_string("method"), "lowrank");
+  EXPECT_EQ(p.get_int("iterations"), 60);
+  EXPECT_EQ(p.get_int("samples"), 5);
+  EXPECT_EQ(p.get_int("anchors"), 8);
+  EXPECT_EQ(p.get_int("rank"), 3);
+  EXPECT_EQ(p.get_string("anchor_rule"), "random");
+  EXPECT_EQ(p.size(), 11u);
+  for (const auto& spec : e.params) EXPECT_FALSE(spec.help.empty()) << spec.name;
+  for (const auto& spec : e.params) EXPECT_FALSE(spec.range_text().empty()) << spec.name;
+  std::vector<std::string> metrics, series;
+  for (const auto& m : e.metrics) metrics.push_back(m.name);
+  for (const auto& s : e.series) series.push_back(s.name);
+  EXPECT_EQ(metrics, (std::vector<std::string>{"q_error_inf", "q_error_rel", "samples_total",
+                                               "policy_agreement", "qstar_rank99",
+                                               "qstar_rank999", "return_mean"}));
+  EXPECT_EQ(series, (std::vector<std::string>{"error_by_iteration", "samples_by_iteration",
+                                              "qstar_singular_values"}));
+}
+
+TEST(LowrankQExperiment, RejectsBadParametersNamingThem) {
+  EXPECT_EQ(rejected({}), "");
+  EXPECT_EQ(rejected(with({{"gamma", 1.0}})), "gamma");
+  EXPECT_EQ(rejected(with({{"gamma", 0.0}})), "gamma");
+  EXPECT_EQ(rejected(with({{"sigma", -0.1}})), "sigma");
+  EXPECT_EQ(rejected(with({{"n_s", I{1}}})), "n_s");
+  EXPECT_EQ(rejected(with({{"n_a", I{1}}})), "n_a");
+  EXPECT_EQ(rejected(with({{"samples", I{0}}})), "samples");
+  EXPECT_EQ(rejected(with({{"iterations", I{0}}})), "iterations");
+  EXPECT_EQ(rejected(with({{"anchors", I{0}}})), "anchors");
+  EXPECT_EQ(rejected(with({{"env", S("cartpole")}})), "env");
+  EXPECT_EQ(rejected(with({{"method", S("sarsa")}})), "method");
+  EXPECT_EQ(rejected(with({{"anchor_rule", S("best")}})), "anchor_rule");
+  EXPECT_EQ(rejected(with({{"n_s", 2.5}})), "n_s");
+  // Cross-parameter checks for lowrank: rank <= anchors <= n_a, n_s².
+  EXPECT_EQ(rejected(with({{"rank", I{9}}})), "rank");
+  EXPECT_EQ(rejected(with({{"anchors", I{51}}, {"rank", I{3}}})), "anchors");
+  EXPECT_EQ(rejected(with({{"n_s", I{2}}, {"n_a", I{10}}, {"anchors", I{5}}})), "anchors");
+  EXPECT_EQ(rejected(with({{"rank", I{8}}})), "");  // untruncated is allowed (and fails)
+  // full and exact ignore anchors and rank.
+  EXPECT_EQ(rejected(with({{"method", S("full")}, {"rank", I{9}}})), "");
+  try {
+    resolve_experiment_params(lowrank_q(), with({{"rank", I{9}}}));
+  } catch (const param_error& e) {
+    EXPECT_NE(std::string(e.what()).find("anchors"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LowrankQExperiment, RunsEveryEnvAndMethod) {
+  for (const char* env : {"double_integrator", "pendulum", "mountain_car"})
+    for (const char* method : {"exact", "full", "lowrank"}) {
+      const Result r = run(small(env, method), 3);
+      for (const auto& m : lowrank_q().metrics) {
+        ASSERT_TRUE(r.metrics.count(m.name)) << m.name;
+        EXPECT_TRUE(std::isfinite(r.metrics.at(m.name))) << env << method << m.name;
+      }
+      const auto& err = r.series.at("error_by_iteration");
+      const auto& samples = r.series.at("samples_by_iteration");
+      const auto& sv = r.series.at("qstar_singular_values");
+      ASSERT_EQ(err.size(), samples.size());
+      ASSERT_EQ(sv.size(), 10u);
+      for (std::size_t i = 1; i < sv.size(); ++i) EXPECT_LE(sv[i], sv[i - 1]);
+      const double pa = r.metrics.at("policy_agreement");
+      EXPECT_GE(pa, 0.0);
+      EXPECT_LE(pa, 1.0);
+      std::printf("%-17s %-7s err %.4g rel %.4g samples %.0f agree %.3f rank99 %.0f rank999 %.0f "
+                  "return %.4g\n",
+                  env, method, r.metrics.at("q_error_inf"), r.metrics.at("q_error_rel"),
+                  r.metrics.at("samples_total"), pa, r.metrics.at("qstar_rank99"),
+                  r.metrics.at("qstar_rank999"), r.metrics.at("return_mean"));
+      if (std::string(method) == "exact") {
+        EXPECT_EQ(r.metrics.at("q_error_inf"), 0.0);
+        EXPECT_EQ(r.metrics.at("samples_total"), 0.0);
+        EXPECT_EQ(pa, 1.0);
+        EXPECT_LT(err.back(), 1e-8);  // the exact sweeps converge to Q*
+        for (std::size_t i = 1; i < err.size(); ++i) EXPECT_LE(err[i], err[i - 1] + 1e-12);
+      } else {
+        ASSERT_EQ(err.size(), 10u);
+        EXPECT_EQ(err.back(), r.metrics.at("q_error_inf"));
+        const double per_round = std::string(method) == "full" ? 2.0 * 81 * 10
+                                                               : 2.0 * (81 * 4 + 4 * 10 - 16);
+        EXPECT_EQ(r.metrics.at("samples_total"), 10 * per_round);
+        for (std::size_t i = 0; i < samples.size(); ++i)
+          EXPECT_EQ(samples[i], static_cast<double>(i + 1) * per_round);
+      }
+    }
+}
+
+// The greedy policy of Q* earns more than a policy that ignores the state: after one round
+// Q_1 = r does not depend on the action on the double integrator, so its greedy policy always
+// pushes with a = -1. Same seed: same start states and noise for both.
+TEST(LowrankQExperiment, OptimalPolicyEarnsMoreThanAFixedAction) {
+  const Result exact = run(small("double_integrator", "exact"), 4);
+  Params myopic = small("double_integrator", "full");
+  myopic.set("iterations", I{1});
+  const Result r = run(myopic, 4);
+  std::printf("return: optimal %.4g, always a = -1 %.4g\n", exact.metrics.at("return_mean"),
+              r.metrics.at("return_mean"));
+  EXPECT_GT(exact.metrics.at("return_mean"), r.metrics.at("return_mean") + 1.0);
+  EXPECT_LT(exact.metrics.at("return_mean"), 0.0);  // rewards are <= 0
+}
+
+TEST(LowrankQExperiment, SameNumbersForAnyThreadBudget) {
+  for (const char* method : {"full", "lowrank"}) {
+    const Result a = run(small("pendulum", method), 11, 1);
+    const Result b = run(small("pendulum", method), 11, 2);
+    EXPECT_EQ(a.metrics, b.metrics) << method;
+    EXPECT_EQ(a.series, b.series) << method;
+  }
+  const Result c = run(small("pendulum", "lowrank"), 12, 1);
+  EXPECT_NE(c.metrics.at("q_error_inf"), run(small("pendulum", "lowrank"), 11, 1).metrics.at("q_error_inf"));
+}
+
+TEST(LowrankQExperiment, StopsWhenCancelled) {
+  const Params p = resolve_experiment_params(lowrank_q(), {});
+  std::atomic<bool> cancel{true};
+  RunContext ctx;
+  ctx.cancel_flag = &cancel;
+  EXPECT_THROW(lowrank_q().run(p, ctx), task_cancelled);
+  // Cancelled mid-run, from the progress callback once Monte Carlo has started.
+  std::atomic<bool> later{false};
+  RunContext ctx2;
+  ctx2.cancel_flag = &later;
+  double last = 0;
+  ctx2.on_progress = [&](double f) {
+    EXPECT_GE(f, last);
+    last = f;
+    if (f > 0.5) later = true;
+  };
+  EXPECT_THROW(lowrank_q().run(p, ctx2), task_cancelled);
+  EXPECT_LT(last, 1.0);
+}

@@ -1,0 +1,123 @@
+// The control tasks and the quadrature (spec lowrank_q.md "Tasks", "Methods").
+#include <mpisweep/core/error.hpp>
+#include <mpisweep/core/rng.hpp>
+#include <mpisweep/experiments/lowrank_q/mdp.hpp>
+#include <mpisweep/experiments/lowrank_q/value_iteration.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+
+using namespace mpisweep;
+using namespace mpisweep::lowrank_q;
+
+// The 7-point rule integrates ε^m, ε ~ N(0,1), exactly up to m = 13: E ε^{2j} = (2j−1)!!.
+TEST(GaussHermite, MatchesNormalMomentsUpToDegree13) {
+  const Quadrature& q = gauss_hermite7();
+  auto moment = [&](int m) {
+    double s = 0;
+    for (int i = 0; i < 7; ++i) s += q.weight[i] * std::pow(q.node[i], m);
+    return s;
+  };
+  double double_factorial = 1;  // (m−1)!!
+  for (int m = 0; m <= 13; ++m) {
+    if (m % 2 == 1) {
+      EXPECT_NEAR(moment(m), 0.0, 1e-10) << m;
+    } else {
+      if (m > 0) double_factorial *= m - 1;
+      EXPECT_NEAR(moment(m), double_factorial, 1e-11 * double_factorial) << m;
+    }
+  }
+  // Degree 14 is beyond a 7-point rule: E ε¹⁴ = 135135 is not reproduced.
+  EXPECT_GT(std::abs(moment(14) - 135135.0), 1.0);
+}
+
+TEST(ControlTask, GridActionsAndRewards) {
+  const ControlTask t(Env::double_integrator, 5, 3, 0.2);
+  EXPECT_EQ(t.num_states(), 25);
+  EXPECT_EQ(t.num_actions(), 3);
+  EXPECT_EQ(t.action(0), -1.0);
+  EXPECT_EQ(t.action(1), 0.0);
+  EXPECT_EQ(t.action(2), 1.0);
+  // s = i·n_s + j: position index i, velocity index j; spacing 6/4 = 1.5.
+  EXPECT_EQ(t.grid_state(0), (ControlTask::State{-3, -3}));
+  EXPECT_EQ(t.grid_state(7), (ControlTask::State{-1.5, 0}));
+  EXPECT_EQ(t.grid_state(24), (ControlTask::State{3, 3}));
+  EXPECT_DOUBLE_EQ(t.reward(7, 0), -0.5 * (1.5 * 1.5));
+
+  const ControlTask p(Env::pendulum, 5, 3, 0.2);
+  EXPECT_DOUBLE_EQ(p.reward({0, 0}, 0.0), 0.0);  // upright at rest: the best reward
+  EXPECT_DOUBLE_EQ(p.reward({std::numbers::pi, 0}, 1.0), std::exp(-2.0) - 0.1 - 1);
+
+  const ControlTask m(Env::mountain_car, 5, 3, 0.2);
+  EXPECT_EQ(m.reward({0.5, 0}, 0.0), 10.0);
+  EXPECT_EQ(m.reward({0.49, 0}, 0.0), -1.0);
+}
+
+TEST(ControlTask, DynamicsFollowTheSpec) {
+  const ControlTask di(Env::double_integrator, 25, 50, 0.2);
+  auto s = di.step({1.0, 2.0}, 1.0, 0.0);
+  EXPECT_DOUBLE_EQ(s[1], 2.1);
+  EXPECT_DOUBLE_EQ(s[0], 1.0 + 0.1 * 2.1);
+  s = di.step({1.0, 2.0}, 0.0, 1.0);  // noise σε on the velocity
+  EXPECT_DOUBLE_EQ(s[1], 2.2);
+  s = di.step({2.95, 2.95}, 1.0, 10.0);  // both clipped
+  EXPECT_EQ(s, (ControlTask::State{3.0, 3.0}));
+
+  const ControlTask pe(Env::pendulum, 25, 50, 0.0);
+  s = pe.step({3.1, 5.0}, 0.5, 0.0);
+  EXPECT_NEAR(s[0], 3.6 - 2 * std::numbers::pi, 1e-12);  // wrapped into [-π, π)
+  EXPECT_NEAR(s[1], 5.0 + 0.1 * (std::sin(3.1) - 5.0 + 0.5), 1e-12);
+
+  const ControlTask mc(Env::mountain_car, 25, 50, 0.2);
+  s = mc.step({-0.5, 0.01}, -1.0, 0.0);
+  EXPECT_NEAR(s[1], 0.01 - 0.001 - 0.0025 * std::cos(-1.5), 1e-15);
+  EXPECT_NEAR(s[0], -0.5 + s[1], 1e-15);
+  s = mc.step({0.49, 0.07}, 1.0, 0.0);
+  EXPECT_EQ(s[0], 0.5);  // reaches the goal by clipping
+  s = mc.step({0.0, 0.0}, 0.0, 1.0);  // σ_mc = 0.01σ
+  EXPECT_NEAR(s[1], -0.0025 + 0.002, 1e-15);
+}
+
+// Bilinear interpolation reproduces functions a + bx + cv + dxv exactly; weights are a partition
+// of unity; grid points map onto themselves.
+TEST(ControlTask, InterpolationIsExactForBilinearFunctions) {
+  for (Env env : {Env::double_integrator, Env::pendulum, Env::mountain_car}) {
+    const ControlTask t(env, 7, 2, 0.1);
+    std::vector<double> f(static_cast<std::size_t>(t.num_states()));
+    auto bilinear = [](const ControlTask::State& s) {
+      return 1.0 + 2.0 * s[0] - 3.0 * s[1] + 0.5 * s[0] * s[1];
+    };
+    for (int s = 0; s < t.num_states(); ++s) f[s] = bilinear(t.grid_state(s));
+    Rng rng(4);
+    for (int i = 0; i < 1000; ++i) {
+      const auto s = t.sample_state(rng);
+      const Stencil st = t.locate(s);
+      double sum_w = 0, value = 0;
+      for (int k = 0; k < st.size; ++k) {
+        EXPECT_GE(st.weight[k], 0.0);
+        sum_w += st.weight[k];
+        value += st.weight[k] * f[st.index[k]];
+      }
+      EXPECT_NEAR(sum_w, 1.0, 1e-14);
+      EXPECT_NEAR(value, bilinear(s), 1e-12 * (1 + std::abs(bilinear(s))));
+    }
+    for (int s = 0; s < t.num_states(); ++s) {
+      const Stencil st = t.locate(t.grid_state(s));
+      double value = 0;
+      for (int k = 0; k < st.size; ++k) value += st.weight[k] * f[st.index[k]];
+      EXPECT_NEAR(value, f[s], 1e-12 * (1 + std::abs(f[s])));
+    }
+  }
+}
+
+TEST(ControlTask, RejectsBadEnvNaming) {
+  try {
+    parse_env("cartpole");
+    FAIL();
+  } catch (const param_error& e) {
+    EXPECT_EQ(e.param(), "env");
+  }
+  EXPECT_EQ(parse_env(to_string(Env::mountain_car)), Env::mountain_car);
+}

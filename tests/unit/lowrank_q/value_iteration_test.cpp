@@ -1,0 +1,231 @@
+// Value iteration against closed forms on tiny MDPs solvable by hand, the exact sample count, and
+// independence of the thread count.
+#include <mpisweep/experiments/lowrank_q/analysis.hpp>
+#include <mpisweep/experiments/lowrank_q/value_iteration.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+using namespace mpisweep;
+using namespace mpisweep::lowrank_q;
+
+namespace {
+
+// Two states, two actions. State 0: action 0 stays (reward 1); action 1 moves to state 1
+// (reward 0), or with `stochastic` to state 1 with probability w(ε) = 0.5 + 0.1ε and stays
+// otherwise (E w = 1/2). State 1 is absorbing with reward 2.
+class TwoStateMdp final : public Mdp {
+ public:
+  explicit TwoStateMdp(bool stochastic) : stochastic_(stochastic) {}
+  int num_states() const override { return 2; }
+  int num_actions() const override { return 2; }
+  double reward(int s, int a) const override { return s == 1 ? 2.0 : (a == 0 ? 1.0 : 0.0); }
+  Stencil next(int s, int a, double eps) const override {
+    calls.fetch_add(1, std::memory_order_relaxed);
+    Stencil st;
+    if (s == 1 || a == 0) {
+      st.index = {s, 0, 0, 0};
+      st.weight = {1, 0, 0, 0};
+      st.size = 1;
+    } else if (!stochastic_) {
+      st.index = {1, 0, 0, 0};
+      st.weight = {1, 0, 0, 0};
+      st.size = 1;
+    } else {
+      const double w = 0.5 + 0.1 * eps;
+      st.index = {1, 0, 0, 0};
+      st.weight = {w, 1 - w, 0, 0};
+      st.size = 2;
+    }
+    return st;
+  }
+  mutable std::atomic<long> calls{0};
+
+ private:
+  bool stochastic_;
+};
+
+// A simulator that counts its calls.
+class Counting final : public Mdp {
+ public:
+  explicit Counting(const Mdp& inner) : inner_(inner) {}
+  int num_states() const override { return inner_.num_states(); }
+  int num_actions() const override { return inner_.num_actions(); }
+  double reward(int s, int a) const override { return inner_.reward(s, a); }
+  Stencil next(int s, int a, double eps) const override {
+    calls.fetch_add(1, std::memory_order_relaxed);
+    return inner_.next(s, a, eps);
+  }
+  mutable std::atomic<long long> calls{0};
+
+ private:
+  const Mdp& inner_;
+};
+
+constexpr double gamma_ = 0.9;
+
+bool bitwise_equal(const QMatrix& a, const QMatrix& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), sizeof(double) * a.size()) == 0;
+}
+
+}  // namespace
+
+// Deterministic: V(1) = 2/(1−γ) = 20; moving is worth γ·20 = 18 > staying forever 1/(1−γ) = 10, so
+// Q*(0,1) = 18, Q*(0,0) = 1 + γ·18 = 17.2. Iterates: Q_k(1,·) = 2(1−γᵏ)/(1−γ).
+TEST(ValueIteration, ExactMatchesTheClosedFormOnATwoStateMdp) {
+  TwoStateMdp mdp(false);
+  ThreadPool pool(1);
+  int checked = 0;
+  ExactResult r = exact_value_iteration(mdp, {.gamma = gamma_, .tol = 1e-12}, pool,
+                                        [&](int k, const QMatrix& q) {
+                                          const double v1 = 2 * (1 - std::pow(gamma_, k)) / (1 - gamma_);
+                                          EXPECT_NEAR(q(1, 0), v1, 1e-12) << k;
+                                          EXPECT_NEAR(q(1, 1), v1, 1e-12) << k;
+                                          ++checked;
+                                        });
+  EXPECT_TRUE(r.converged);
+  EXPECT_EQ(checked, r.iterations);
+  EXPECT_NEAR(r.q(1, 0), 20.0, 1e-10);
+  EXPECT_NEAR(r.q(0, 1), 18.0, 1e-10);
+  EXPECT_NEAR(r.q(0, 0), 17.2, 1e-10);
+}
+
+// Stochastic: with p = 1/2, moving forever gives V0 = γ(p·20 + (1−p)V0) ⇒ V0 = 9/0.55 = 16.3636…
+// (better than staying, 1 + γV0 = 15.7273…). Gauss–Hermite integrates w(ε) exactly.
+TEST(ValueIteration, ExactMatchesTheClosedFormWithNoise) {
+  TwoStateMdp mdp(true);
+  ThreadPool pool(1);
+  ExactResult r = exact_value_iteration(mdp, {.gamma = gamma_, .tol = 1e-12}, pool);
+  const double v0 = 9.0 / 0.55;
+  EXPECT_NEAR(r.q(0, 1), v0, 1e-9);
+  EXPECT_NEAR(r.q(0, 0), 1 + gamma_ * v0, 1e-9);
+  EXPECT_NEAR(r.q(1, 0), 20.0, 1e-9);
+}
+
+// Monte Carlo VI has no sampling error on a deterministic MDP: Q_T equals the T-th exact iterate,
+// for full and for lowrank with K = |S| = |A| (the skeleton of a full-rank 2×2 matrix is itself).
+TEST(ValueIteration, MonteCarloEqualsTheIteratesOnADeterministicMdp) {
+  TwoStateMdp mdp(false);
+  ThreadPool pool(1);
+  for (bool lowrank : {false, true}) {
+    McResult r = mc_value_iteration(mdp,
+                                    {.gamma = gamma_, .iterations = 30, .samples = 3,
+                                     .lowrank = lowrank, .anchors = 2, .rank = 2, .seed = 5},
+                                    pool);
+    const double v1 = 2 * (1 - std::pow(gamma_, 30)) / (1 - gamma_);
+    const double v1_prev = 2 * (1 - std::pow(gamma_, 29)) / (1 - gamma_);
+    EXPECT_NEAR(r.q(1, 0), v1, 1e-9) << lowrank;
+    // Q_T(0,1) = γ V_{T−1}(1) since moving beats staying from the first round on.
+    EXPECT_NEAR(r.q(0, 1), gamma_ * v1_prev, 1e-9) << lowrank;
+  }
+}
+
+// With noise and many samples, MC VI lands within the statistical error of the closed form:
+// the mean of N = 4000 draws of w has std 0.1/√N, moving Q(0,1) by about γ·0.0016·3.6.
+TEST(ValueIteration, MonteCarloConvergesToTheClosedFormWithNoise) {
+  TwoStateMdp mdp(true);
+  ThreadPool pool(1);
+  McResult r = mc_value_iteration(
+      mdp, {.gamma = gamma_, .iterations = 150, .samples = 4000, .seed = 9}, pool);
+  const double v0 = 9.0 / 0.55;
+  EXPECT_NEAR(r.q(0, 1), v0, 0.05);
+  EXPECT_NEAR(r.q(0, 0), 1 + gamma_ * v0, 0.05);
+  EXPECT_NEAR(r.q(1, 1), 2 * (1 - std::pow(gamma_, 150)) / (1 - gamma_), 1e-9);
+}
+
+// samples_total = T·N·(|S|K + K|A| − K²) for lowrank, T·N·|S||A| for full, and it is the number
+// of simulator calls actually made.
+TEST(ValueIteration, SampleCountIsExactAndMatchesTheSimulatorCalls) {
+  const ControlTask task(Env::pendulum, 10, 7, 0.2);
+  ThreadPool pool(2);
+  for (bool lowrank : {false, true})
+    for (AnchorRule rule : {AnchorRule::random, AnchorRule::spread}) {
+      Counting counted(task);
+      McOptions o{.gamma = 0.9, .iterations = 4, .samples = 2, .lowrank = lowrank, .anchors = 3,
+                  .rank = 2, .anchor_rule = rule, .seed = 1};
+      McResult r = mc_value_iteration(counted, o, pool);
+      const long long expected = lowrank ? 4LL * 2 * (100 * 3 + 3 * 7 - 9) : 4LL * 2 * 100 * 7;
+      ASSERT_EQ(r.samples_by_iteration.size(), 4u);
+      EXPECT_EQ(r.samples_by_iteration.back(), expected);
+      EXPECT_EQ(r.samples_by_iteration.front(), expected / 4);
+      EXPECT_EQ(counted.calls.load(), expected);
+    }
+  McOptions d{.lowrank = true};  // the spec's defaults: 1,600,800 and 9,375,000
+  EXPECT_EQ(d.iterations * samples_per_round(d, 625, 50), 1'600'800);
+  d.lowrank = false;
+  EXPECT_EQ(d.iterations * samples_per_round(d, 625, 50), 9'375'000);
+}
+
+TEST(ValueIteration, AnchorsAreDistinctSortedAndSpread) {
+  Rng rng(2);
+  for (int rep = 0; rep < 50; ++rep) {
+    const auto a = draw_anchors(30, 7, AnchorRule::random, rng);
+    ASSERT_EQ(a.size(), 7u);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_GE(a[i], 0);
+      EXPECT_LT(a[i], 30);
+      if (i) {
+        EXPECT_LT(a[i - 1], a[i]);
+      }
+    }
+    const auto s = draw_anchors(30, 7, AnchorRule::spread, rng);
+    for (int i = 0; i < 7; ++i) {  // one in each block [⌊30i/7⌋, ⌊30(i+1)/7⌋)
+      EXPECT_GE(s[i], 30 * i / 7);
+      EXPECT_LT(s[i], 30 * (i + 1) / 7);
+    }
+  }
+  EXPECT_EQ(draw_anchors(5, 5, AnchorRule::random, rng), (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+// Results are a function of the options and the seed: 1, 2 or 3 threads give the same bits.
+TEST(ValueIteration, ResultsDoNotDependOnTheThreadCount) {
+  const ControlTask task(Env::double_integrator, 25, 50, 0.2);
+  for (bool lowrank : {false, true})
+    for (AnchorRule rule : {AnchorRule::random, AnchorRule::spread}) {
+      McOptions o{.gamma = 0.9, .iterations = 8, .samples = 3, .lowrank = lowrank,
+                  .anchors = 8, .rank = 3, .anchor_rule = rule, .seed = 77};
+      ThreadPool one(1);
+      const McResult ref = mc_value_iteration(task, o, one);
+      const double ret_ref = greedy_return(task, ref.q, 0.9, 30, 50, 77, one);
+      for (int threads : {2, 3}) {
+        ThreadPool pool(threads);
+        const McResult r = mc_value_iteration(task, o, pool);
+        EXPECT_TRUE(bitwise_equal(r.q, ref.q)) << lowrank << " " << threads;
+        EXPECT_EQ(greedy_return(task, r.q, 0.9, 30, 50, 77, pool), ret_ref);
+      }
+    }
+  const ControlTask small(Env::mountain_car, 9, 6, 0.2);
+  ThreadPool one(1), three(3);
+  EXPECT_TRUE(bitwise_equal(exact_value_iteration(small, {}, one).q,
+                            exact_value_iteration(small, {}, three).q));
+}
+
+// A different seed gives different samples; the same seed the same.
+TEST(ValueIteration, SeedDeterminesTheRun) {
+  const ControlTask task(Env::double_integrator, 9, 10, 0.2);
+  ThreadPool pool(1);
+  McOptions o{.iterations = 3, .samples = 2, .lowrank = true, .anchors = 4, .rank = 2, .seed = 1};
+  const QMatrix a = mc_value_iteration(task, o, pool).q;
+  EXPECT_TRUE(bitwise_equal(a, mc_value_iteration(task, o, pool).q));
+  o.seed = 2;
+  EXPECT_FALSE(bitwise_equal(a, mc_value_iteration(task, o, pool).q));
+}
+
+TEST(Analysis, EnergyRankAndPolicyAgreement) {
+  // Energies 100, 0.81, 0.01: shares 0.99187 and 0.99990.
+  EXPECT_EQ(energy_rank(Eigen::Vector3d(10, 0.9, 0.1), 0.99), 1);
+  EXPECT_EQ(energy_rank(Eigen::Vector3d(10, 0.9, 0.1), 0.999), 2);
+  EXPECT_EQ(energy_rank(Eigen::Vector3d(1, 1, 1), 0.99), 3);
+  QMatrix q_star(3, 2), q(3, 2);
+  q_star << 1, 2,  //
+      5, 5,        // a tie: either action is optimal
+      3, 0;
+  q << 0, 1,  // agrees
+      1, 0,   // agrees up to the tie
+      0, 1;   // disagrees
+  EXPECT_DOUBLE_EQ(policy_agreement(q, q_star, 1e-9), 2.0 / 3.0);
+}
