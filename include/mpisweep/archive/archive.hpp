@@ -10,6 +10,7 @@
 //   /series/<name>/{values,offset,length}
 // Rows of /tasks are in the order tasks were added (the sweep's expansion order), so archives of
 // the same sweep from different rank counts line up row by row.
+#include <mpisweep/core/error.hpp>
 #include <mpisweep/core/value.hpp>
 #include <mpisweep/experiments/experiment.hpp>
 
@@ -23,6 +24,13 @@
 namespace mpisweep::archive {
 
 inline constexpr int format_version = 1;
+
+// An HDF5 call failed (I/O, disk full, a lock held by another writer...). The message names the
+// operation and carries HDF5's own error stack. Foreign or mismatched archives are input_error.
+class archive_error : public error {
+ public:
+  using error::error;
+};
 
 // Stored as an HDF5 enum (int8) so h5dump prints the names.
 enum class TaskStatus : std::int8_t { pending = 0, done = 1, failed = 2, timeout = 3 };

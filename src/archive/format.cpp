@@ -1,0 +1,103 @@
+#include "format.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace mpisweep::archive {
+
+std::string_view to_string(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::pending: return "pending";
+    case TaskStatus::done: return "done";
+    case TaskStatus::failed: return "failed";
+    case TaskStatus::timeout: return "timeout";
+  }
+  return "unknown";
+}
+
+namespace fmt {
+
+std::size_t choice_size(const ParamSpec& p) {
+  std::size_t n = 1;
+  for (const auto& c : p.choices) n = std::max(n, c.size());
+  if (const auto* s = std::get_if<std::string>(&p.default_value)) n = std::max(n, s->size());
+  return n;
+}
+
+h5::Datatype param_type(const ParamSpec& p) {
+  switch (p.type) {
+    case ParamType::boolean: return h5::bool_type();
+    case ParamType::integer: return h5::copy_type(H5T_NATIVE_INT64);
+    case ParamType::real: return h5::copy_type(H5T_NATIVE_DOUBLE);
+    case ParamType::choice: return h5::string_type(choice_size(p));
+  }
+  throw internal_error("param_type: unknown ParamType");
+}
+
+ParamType param_type_of(hid_t type, const std::string& path, const std::string& name) {
+  switch (H5Tget_class(type)) {
+    case H5T_ENUM: return ParamType::boolean;
+    case H5T_INTEGER: return ParamType::integer;
+    case H5T_FLOAT: return ParamType::real;
+    case H5T_STRING: return ParamType::choice;
+    default:
+      H5Eclear2(H5E_DEFAULT);
+      throw input_error(path, "parameter column '" + name + "' has an unsupported type");
+  }
+}
+
+void check_format(hid_t file, const std::string& path) {
+  if (h5::get_attr_string(file, "format") != format_name)
+    throw input_error(path, "not an mpisweep archive (HDF5 file without format=\"" +
+                                std::string(format_name) + "\")");
+  for (const char* g : {"sweep", "tasks", "tasks/params", "tasks/metrics", "series", "runs"})
+    if (!h5::exists(file, g))
+      throw input_error(path, std::string("corrupt mpisweep archive: missing /") + g);
+}
+
+namespace {
+
+template <class T>
+RunColumn number(const char* name, hid_t native, T RunRecord::*field) {
+  return {name, native, 0,
+          [field](const RunRecord& r, void* out) { std::memcpy(out, &(r.*field), sizeof(T)); },
+          [field](RunRecord& r, const void* in) { std::memcpy(&(r.*field), in, sizeof(T)); }};
+}
+
+RunColumn text(const char* name, std::size_t size, std::string RunRecord::*field) {
+  return {name, -1, size,
+          [field, size](const RunRecord& r, void* out) {
+            h5::pack_string(r.*field, static_cast<char*>(out), size);
+          },
+          [field, size](RunRecord& r, const void* in) {
+            r.*field = h5::unpack_string(static_cast<const char*>(in), size);
+          }};
+}
+
+}  // namespace
+
+const std::vector<RunColumn>& run_columns() {
+  static const std::vector<RunColumn> columns = {
+      number("start", H5T_NATIVE_DOUBLE, &RunRecord::start),
+      number("end", H5T_NATIVE_DOUBLE, &RunRecord::end),
+      number("ranks", H5T_NATIVE_INT32, &RunRecord::ranks),
+      number("threads_per_worker", H5T_NATIVE_INT32, &RunRecord::threads_per_worker),
+      text("hosts", run_long_size, &RunRecord::hosts),
+      text("git_commit", run_short_size, &RunRecord::git_commit),
+      text("mpisweep_version", run_short_size, &RunRecord::mpisweep_version),
+      text("slurm_job_id", run_short_size, &RunRecord::slurm_job_id),
+      text("slurm_nodelist", run_long_size, &RunRecord::slurm_nodelist),
+      text("command_line", run_long_size, &RunRecord::command_line),
+      number("spec_hash", H5T_NATIVE_UINT64, &RunRecord::spec_hash),
+      number("exit_status", H5T_NATIVE_INT32, &RunRecord::exit_status),
+  };
+  return columns;
+}
+
+bool is_status_flag_error(const std::string& stack) {
+  return stack.find("already open for write") != std::string::npos ||
+         stack.find("h5clear") != std::string::npos;
+}
+
+}  // namespace fmt
+}  // namespace mpisweep::archive

@@ -1,0 +1,57 @@
+#pragma once
+// Names, sizes and checks of the archive format shared by Writer and Reader (docs/archive.md).
+//
+// File locking: HDF5 1.10.7+ locks the file (flock) on open so a second writer is refused. On some
+// cluster file systems (Lustre without flock, some NFS mounts) the lock call itself fails and
+// every open fails with "unable to lock the file". Users there set HDF5_USE_FILE_LOCKING=FALSE in
+// the environment; HDF5 reads it itself, nothing in mpisweep needs to change.
+#include "h5.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mpisweep::archive::fmt {
+
+inline constexpr const char* format_name = "mpisweep-archive";
+
+// Rows per chunk of every /tasks and /series/*/{offset,length} column. All task columns share it
+// so a dirty row range maps to whole chunks in every column (flush rewrites only those).
+inline constexpr hsize_t task_chunk = 8192;
+inline constexpr hsize_t values_chunk = 65536;  // /series/*/values
+inline constexpr hsize_t runs_chunk = 16;
+
+inline constexpr std::size_t host_size = 64;
+inline constexpr std::size_t error_size = 512;
+inline constexpr std::size_t run_short_size = 64;     // git commit, version, SLURM job id
+inline constexpr std::size_t run_long_size = 4096;    // hosts, node list, command line
+
+// /tasks/params column datatype for a parameter (choices: longest choice).
+h5::Datatype param_type(const ParamSpec& p);
+std::size_t choice_size(const ParamSpec& p);
+
+// Which ParamType an existing column's datatype stores; throws input_error (at `path`) if none.
+ParamType param_type_of(hid_t dataset_type, const std::string& path, const std::string& name);
+
+// Checks the root "format" attribute; input_error naming `path` otherwise.
+void check_format(hid_t file, const std::string& path);
+
+// One column of /runs: its memory type (numeric native type, or a fixed string of `str_size`) and
+// how a RunRecord field goes in and out of one element.
+struct RunColumn {
+  const char* name;
+  hid_t native;             // H5T_NATIVE_* for numbers; negative for strings
+  std::size_t str_size;     // for strings
+  std::function<void(const RunRecord&, void*)> get;
+  std::function<void(RunRecord&, const void*)> set;
+  std::size_t elem_size() const { return native >= 0 ? H5Tget_size(native) : str_size; }
+  h5::Datatype mem_type() const {
+    return native >= 0 ? h5::copy_type(native) : h5::string_type(str_size);
+  }
+};
+const std::vector<RunColumn>& run_columns();
+
+// The error stack of a failed H5Fopen decides between "killed SWMR writer" and other failures.
+bool is_status_flag_error(const std::string& stack);
+
+}  // namespace mpisweep::archive::fmt

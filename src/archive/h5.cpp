@@ -1,0 +1,280 @@
+#include "h5.hpp"
+
+#include <cmath>
+#include <cstring>
+
+namespace mpisweep::archive::h5 {
+
+void quiet() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+namespace {
+
+herr_t collect(unsigned n, const H5E_error2_t* e, void* data) {
+  auto& frames = *static_cast<std::vector<std::string>*>(data);
+  std::string line = e->desc ? e->desc : "";
+  if (line.empty()) {
+    char buf[256] = {};
+    if (H5Eget_msg(e->min_num, nullptr, buf, sizeof buf) > 0) line = buf;
+  }
+  (void)n;
+  if (!line.empty() && (frames.empty() || frames.back() != line)) frames.push_back(line);
+  return 0;
+}
+
+}  // namespace
+
+std::string take_error_stack() {
+  std::vector<std::string> frames;
+  // Upward: innermost (the root cause) first.
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect, &frames);
+  H5Eclear2(H5E_DEFAULT);
+  std::string out;
+  for (const auto& f : frames) {
+    if (!out.empty()) out += "; ";
+    out += f;
+  }
+  return out;
+}
+
+void fail(std::string_view what) {
+  std::string stack = take_error_stack();
+  std::string msg(what);
+  if (!stack.empty()) msg += ": " + stack;
+  throw archive_error(msg);
+}
+
+Datatype copy_type(hid_t t) { return Datatype(check(H5Tcopy(t), "H5Tcopy")); }
+
+Datatype string_type(std::size_t size) {
+  Datatype t = copy_type(H5T_C_S1);
+  check(H5Tset_size(t.id(), size == 0 ? 1 : size), "H5Tset_size");
+  check(H5Tset_strpad(t.id(), H5T_STR_NULLPAD), "H5Tset_strpad");
+  check(H5Tset_cset(t.id(), H5T_CSET_UTF8), "H5Tset_cset");
+  return t;
+}
+
+Datatype status_type() {
+  Datatype t(check(H5Tenum_create(H5T_NATIVE_INT8), "H5Tenum_create"));
+  const char* names[] = {"pending", "done", "failed", "timeout"};
+  for (std::int8_t v = 0; v < 4; ++v) check(H5Tenum_insert(t.id(), names[v], &v), "H5Tenum_insert");
+  return t;
+}
+
+Datatype bool_type() {
+  Datatype t(check(H5Tenum_create(H5T_NATIVE_INT8), "H5Tenum_create"));
+  std::int8_t f = 0, tr = 1;
+  check(H5Tenum_insert(t.id(), "FALSE", &f), "H5Tenum_insert");
+  check(H5Tenum_insert(t.id(), "TRUE", &tr), "H5Tenum_insert");
+  return t;
+}
+
+PropList file_access(bool latest) {
+  PropList p(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate(file access)"));
+  if (latest)
+    check(H5Pset_libver_bounds(p.id(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST),
+          "H5Pset_libver_bounds");
+  return p;
+}
+
+bool is_hdf5(const std::string& path) {
+  htri_t r = H5Fis_hdf5(path.c_str());
+  if (r < 0) H5Eclear2(H5E_DEFAULT);
+  return r > 0;
+}
+
+Group create_group(hid_t loc, const std::string& name, bool track_order) {
+  PropList gcpl(check(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate(group create)"));
+  if (track_order)
+    check(H5Pset_link_creation_order(gcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+          "H5Pset_link_creation_order");
+  return Group(check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, gcpl.id(), H5P_DEFAULT),
+                     "create group " + name));
+}
+
+Group open_group(hid_t loc, const std::string& name) {
+  return Group(check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), "open group " + name));
+}
+
+bool exists(hid_t loc, const std::string& name) {
+  // H5Lexists checks one link; walk the path so "a/b" works when "a" is missing.
+  std::size_t pos = 0;
+  while (true) {
+    std::size_t next = name.find('/', pos);
+    std::string prefix = name.substr(0, next);
+    if (check(H5Lexists(loc, prefix.c_str(), H5P_DEFAULT), "H5Lexists " + prefix) <= 0)
+      return false;
+    if (next == std::string::npos) return true;
+    pos = next + 1;
+  }
+}
+
+namespace {
+herr_t add_name(hid_t, const char* name, const H5L_info_t*, void* data) {
+  static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+  return 0;
+}
+}  // namespace
+
+std::vector<std::string> children(hid_t group) {
+  std::vector<std::string> names;
+  PropList gcpl(check(H5Gget_create_plist(group), "H5Gget_create_plist"));
+  unsigned flags = 0;
+  check(H5Pget_link_creation_order(gcpl.id(), &flags), "H5Pget_link_creation_order");
+  H5_index_t index = (flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+  hsize_t idx = 0;
+  check(H5Literate(group, index, H5_ITER_INC, &idx, add_name, &names), "H5Literate");
+  return names;
+}
+
+Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t chunk,
+                      const void* fill) {
+  hsize_t dims = 0, maxdims = H5S_UNLIMITED;
+  Dataspace space(check(H5Screate_simple(1, &dims, &maxdims), "H5Screate_simple"));
+  PropList dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dataset create)"));
+  check(H5Pset_chunk(dcpl.id(), 1, &chunk), "H5Pset_chunk");
+  // Shuffle groups the bytes of similar numbers (ids, times) so deflate finds the repeats; level 1
+  // keeps the master's flush cheap at 200k rows/s and still shrinks the all-zero string padding.
+  if (H5Tget_size(type) > 1) check(H5Pset_shuffle(dcpl.id()), "H5Pset_shuffle");
+  check(H5Pset_deflate(dcpl.id(), 1), "H5Pset_deflate");
+  if (fill) check(H5Pset_fill_value(dcpl.id(), type, fill), "H5Pset_fill_value");
+  return Dataset(check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(),
+                                  H5P_DEFAULT),
+                       "create dataset " + name));
+}
+
+Dataset create_scalar(hid_t loc, const std::string& name, hid_t type, const void* value) {
+  Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate"));
+  Dataset d(check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT),
+                  "create dataset " + name));
+  check(H5Dwrite(d.id(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, value), "write " + name);
+  return d;
+}
+
+Dataset open_dataset(hid_t loc, const std::string& name) {
+  return Dataset(check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "open dataset " + name));
+}
+
+hsize_t extent(hid_t dataset) {
+  Dataspace space(check(H5Dget_space(dataset), "H5Dget_space"));
+  hsize_t dims[H5S_MAX_RANK] = {};
+  int rank = check(H5Sget_simple_extent_dims(space.id(), dims, nullptr), "H5Sget_simple_extent_dims");
+  return rank == 1 ? dims[0] : (rank == 0 ? 1 : 0);
+}
+
+void set_extent(hid_t dataset, hsize_t n) { check(H5Dset_extent(dataset, &n), "H5Dset_extent"); }
+
+void write_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, const void* data) {
+  if (count == 0) return;
+  Dataspace mem(check(H5Screate_simple(1, &count, nullptr), "H5Screate_simple"));
+  Dataspace file(check(H5Dget_space(dataset), "H5Dget_space"));
+  check(H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, &first, nullptr, &count, nullptr),
+        "H5Sselect_hyperslab");
+  check(H5Dwrite(dataset, mem_type, mem.id(), file.id(), H5P_DEFAULT, data), "H5Dwrite");
+}
+
+void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void* data) {
+  if (count == 0) return;
+  Dataspace mem(check(H5Screate_simple(1, &count, nullptr), "H5Screate_simple"));
+  Dataspace file(check(H5Dget_space(dataset), "H5Dget_space"));
+  check(H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, &first, nullptr, &count, nullptr),
+        "H5Sselect_hyperslab");
+  check(H5Dread(dataset, mem_type, mem.id(), file.id(), H5P_DEFAULT, data), "H5Dread");
+}
+
+Datatype dataset_type(hid_t dataset) { return Datatype(check(H5Dget_type(dataset), "H5Dget_type")); }
+
+namespace {
+void write_attr(hid_t obj, const std::string& name, hid_t type, const void* value) {
+  if (check(H5Aexists(obj, name.c_str()), "H5Aexists " + name) > 0)
+    check(H5Adelete(obj, name.c_str()), "H5Adelete " + name);
+  Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate"));
+  Attribute a(check(H5Acreate2(obj, name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                    "create attribute " + name));
+  check(H5Awrite(a.id(), type, value), "write attribute " + name);
+}
+}  // namespace
+
+void set_attr(hid_t obj, const std::string& name, const std::string& value) {
+  Datatype t = string_type(value.size());
+  std::string padded = value;
+  if (padded.empty()) padded.push_back('\0');
+  write_attr(obj, name, t.id(), padded.data());
+}
+
+void set_attr(hid_t obj, const std::string& name, std::int64_t value) {
+  write_attr(obj, name, H5T_NATIVE_INT64, &value);
+}
+
+void set_attr(hid_t obj, const std::string& name, std::uint64_t value) {
+  write_attr(obj, name, H5T_NATIVE_UINT64, &value);
+}
+
+bool has_attr(hid_t obj, const std::string& name) {
+  return check(H5Aexists(obj, name.c_str()), "H5Aexists " + name) > 0;
+}
+
+std::string get_attr_string(hid_t obj, const std::string& name) {
+  if (!has_attr(obj, name)) return {};
+  Attribute a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
+  Datatype ft(check(H5Aget_type(a.id()), "H5Aget_type"));
+  if (H5Tget_class(ft.id()) != H5T_STRING) return {};
+  if (check(H5Tis_variable_str(ft.id()), "H5Tis_variable_str") > 0) {
+    // Written by another tool (h5py writes variable-length strings by default).
+    Datatype mt = copy_type(H5T_C_S1);
+    check(H5Tset_size(mt.id(), H5T_VARIABLE), "H5Tset_size");
+    char* s = nullptr;
+    check(H5Aread(a.id(), mt.id(), &s), "read attribute " + name);
+    std::string out = s ? s : "";
+    Dataspace space(check(H5Aget_space(a.id()), "H5Aget_space"));
+    H5Dvlen_reclaim(mt.id(), space.id(), H5P_DEFAULT, &s);
+    return out;
+  }
+  std::size_t size = H5Tget_size(ft.id());
+  Datatype mt = string_type(size);
+  std::vector<char> buf(size + 1, '\0');
+  check(H5Aread(a.id(), mt.id(), buf.data()), "read attribute " + name);
+  return unpack_string(buf.data(), size);
+}
+
+std::int64_t get_attr_int(hid_t obj, const std::string& name) {
+  Attribute a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
+  std::int64_t v = 0;
+  check(H5Aread(a.id(), H5T_NATIVE_INT64, &v), "read attribute " + name);
+  return v;
+}
+
+std::uint64_t get_attr_uint(hid_t obj, const std::string& name) {
+  Attribute a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
+  std::uint64_t v = 0;
+  check(H5Aread(a.id(), H5T_NATIVE_UINT64, &v), "read attribute " + name);
+  return v;
+}
+
+std::string read_scalar_string(hid_t loc, const std::string& name) {
+  Dataset d = open_dataset(loc, name);
+  Datatype ft = dataset_type(d.id());
+  std::size_t size = H5Tget_size(ft.id());
+  Datatype mt = string_type(size);
+  std::vector<char> buf(size + 1, '\0');
+  check(H5Dread(d.id(), mt.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "read " + name);
+  return unpack_string(buf.data(), size);
+}
+
+void pack_string(std::string_view s, char* out, std::size_t size) {
+  std::size_t n = s.size();
+  if (n > size) {
+    n = size;
+    // Do not cut a UTF-8 sequence in half: back off over continuation bytes.
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  }
+  std::memcpy(out, s.data(), n);
+  if (n < size) std::memset(out + n, 0, size - n);
+}
+
+std::string unpack_string(const char* in, std::size_t size) {
+  const void* end = std::memchr(in, '\0', size);
+  return std::string(in, end ? static_cast<const char*>(end) - in : size);
+}
+
+}  // namespace mpisweep::archive::h5

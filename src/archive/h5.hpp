@@ -1,0 +1,128 @@
+#pragma once
+// Private RAII layer over the HDF5 C API (style.md §4). Only src/archive includes this (and
+// hdf5.h). Every C call goes through h5::check, which throws archive_error carrying HDF5's own
+// error stack; handles are move-only and their destructors never throw.
+//
+// HDF5's automatic error printing is switched off (h5::quiet) before any call: CI fails a test
+// whose output contains "HDF5-DIAG", and every failure is reported through the exception anyway.
+#include <mpisweep/archive/archive.hpp>
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mpisweep::archive::h5 {
+
+// Turns off HDF5's automatic stack printing for the default stack. Idempotent, cheap.
+void quiet();
+
+// The current HDF5 error stack as one line ("innermost description; ...; outermost"), then clears
+// the stack. Empty when the stack is empty.
+std::string take_error_stack();
+
+[[noreturn]] void fail(std::string_view what);
+
+// One checked wrapper for every C call: HDF5 returns a negative value (herr_t, hid_t, htri_t,
+// hssize_t) on failure.
+template <class T>
+inline T check(T result, std::string_view what) {
+  if (result < 0) fail(what);
+  return result;
+}
+
+// A move-only owner of an hid_t, closed by `Close` (errors ignored: destructors never throw).
+template <herr_t (*Close)(hid_t)>
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)) {}
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = std::exchange(o.id_, H5I_INVALID_HID);
+    }
+    return *this;
+  }
+  ~Handle() { reset(); }
+
+  hid_t id() const { return id_; }
+  explicit operator bool() const { return id_ >= 0; }
+  void reset() noexcept {
+    if (id_ >= 0) {
+      if (Close(id_) < 0) H5Eclear2(H5E_DEFAULT);
+      id_ = H5I_INVALID_HID;
+    }
+  }
+  // Closes and reports failure (for the file, where a failed close means lost data).
+  void close(std::string_view what) {
+    if (id_ >= 0) check(Close(std::exchange(id_, H5I_INVALID_HID)), what);
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+using File = Handle<H5Fclose>;
+using Group = Handle<H5Gclose>;
+using Dataset = Handle<H5Dclose>;
+using Dataspace = Handle<H5Sclose>;
+using Datatype = Handle<H5Tclose>;
+using PropList = Handle<H5Pclose>;
+using Attribute = Handle<H5Aclose>;
+
+// ---- types ----
+Datatype copy_type(hid_t t);
+Datatype string_type(std::size_t size);          // fixed length, null-padded, UTF-8
+Datatype status_type();                          // enum over int8: pending/done/failed/timeout
+Datatype bool_type();                            // enum over int8: FALSE=0, TRUE=1 (h5py: bool)
+
+// ---- files ----
+PropList file_access(bool latest);               // sec2, libver bounds latest when `latest`
+bool is_hdf5(const std::string& path);           // false for missing or foreign files
+
+// ---- groups ----
+Group create_group(hid_t loc, const std::string& name, bool track_order);
+Group open_group(hid_t loc, const std::string& name);
+bool exists(hid_t loc, const std::string& name);
+// Link names of a group, in creation order when tracked, else by name.
+std::vector<std::string> children(hid_t group);
+
+// ---- datasets ----
+// A 1-D chunked, unlimited, deflate+shuffle dataset of `type`, initially empty; `fill` (may be
+// null) is the fill value in `type`'s memory form.
+Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t chunk,
+                      const void* fill);
+Dataset create_scalar(hid_t loc, const std::string& name, hid_t type, const void* value);
+Dataset open_dataset(hid_t loc, const std::string& name);
+hsize_t extent(hid_t dataset);                   // 1-D length
+void set_extent(hid_t dataset, hsize_t n);
+// Writes `count` elements of `mem_type` from `data` to rows [first, first+count).
+void write_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, const void* data);
+void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void* data);
+Datatype dataset_type(hid_t dataset);
+
+// ---- attributes (fixed-length strings and scalars) ----
+void set_attr(hid_t obj, const std::string& name, const std::string& value);
+void set_attr(hid_t obj, const std::string& name, std::int64_t value);
+void set_attr(hid_t obj, const std::string& name, std::uint64_t value);
+bool has_attr(hid_t obj, const std::string& name);
+std::string get_attr_string(hid_t obj, const std::string& name);  // "" when absent
+std::int64_t get_attr_int(hid_t obj, const std::string& name);
+std::uint64_t get_attr_uint(hid_t obj, const std::string& name);
+
+// Reads a scalar fixed-length string dataset.
+std::string read_scalar_string(hid_t loc, const std::string& name);
+
+// Null-padded fixed-length strings <-> std::string, truncating to `size` bytes.
+void pack_string(std::string_view s, char* out, std::size_t size);
+std::string unpack_string(const char* in, std::size_t size);
+
+}  // namespace mpisweep::archive::h5
