@@ -195,6 +195,10 @@ class Master {
 
 }  // namespace
 
+void send_stop(Transport& transport, int worker, int code) {
+  transport.send(worker, Tag::stop, pack(std::int32_t{code}));
+}
+
 MasterSummary run_master(Transport& transport, const std::vector<int>& workers,
                          std::vector<std::int32_t> prior_attempts,
                          const std::function<TaskSpec(std::size_t)>& make_task,

@@ -1,6 +1,8 @@
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/runtime/mpi.hpp>
 
+#include "protocol.hpp"
+
 #include <mpi.h>
 #include <unistd.h>
 
@@ -113,11 +115,13 @@ void MpiSession::abort(int code) const {
   std::_Exit(code);
 }
 
-void MpiSession::broadcast(std::string& bytes) const {
+SweepConfig MpiSession::broadcast(const SweepConfig& config) const {
+  std::string bytes = rank_ == 0 ? pack(config) : std::string();
   long long n = static_cast<long long>(bytes.size());
   MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
   bytes.resize(static_cast<std::size_t>(n));
   MPI_CHECK(MPI_Bcast(bytes.data(), static_cast<int>(n), MPI_BYTE, 0, MPI_COMM_WORLD));
+  return unpack<SweepConfig>(bytes);
 }
 
 std::string MpiSession::host() const {

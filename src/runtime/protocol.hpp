@@ -1,6 +1,7 @@
 #pragma once
 // Messages between master and workers, serialized with Boost.Serialization into byte strings.
 #include <mpisweep/core/task.hpp>
+#include <mpisweep/runtime/mpi.hpp>
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
@@ -42,6 +43,11 @@ void serialize(Archive& ar, mpisweep::TaskSpec& t, unsigned) {
 }
 
 template <class Archive>
+void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
+  ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout;
+}
+
+template <class Archive>
 void serialize(Archive& ar, mpisweep::TaskResult& r, unsigned) {
   ar& r.index& r.row& r.id& r.status& r.attempts& r.worker& r.started& r.wall_seconds& r.error& r.metrics&
       r.series;
@@ -61,17 +67,6 @@ struct Hello {
   }
 };
 
-// What every rank needs to know before the sweep starts (broadcast by the master).
-struct SweepConfig {
-  std::int32_t status = 0;         // 0 go; otherwise the exit code every rank returns at once
-  std::string experiment;
-  std::int32_t threads_per_worker = 0;  // 0: the cores each worker owns
-  double task_timeout = 0;         // seconds; 0 none
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar& status& experiment& threads_per_worker& task_timeout;
-  }
-};
 
 template <class T>
 std::string pack(const T& value) {

@@ -45,6 +45,9 @@ MasterSummary run_master(Transport& transport, const std::vector<int>& workers,
                          MasterObserver& observer, const MasterOptions& options,
                          const std::function<int(const MasterSummary&)>& exit_code);
 
+// Tells a worker to stop now with exit code `code` (used when the master fails).
+void send_stop(Transport& transport, int worker, int code);
+
 // Formats "12/40 done, 1 failed, 3.5 tasks/s, ETA 9s".
 std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, double rate);
 std::string format_duration(double seconds);

@@ -13,6 +13,14 @@ class mpi_error : public error {
   using error::error;
 };
 
+// What every rank needs to know before the sweep starts; rank 0 decides it.
+struct SweepConfig {
+  std::int32_t status = 0;         // 0: go; otherwise every rank returns this exit code at once
+  std::string experiment;
+  std::int32_t threads_per_worker = 0;  // 0: the cores each worker owns
+  double task_timeout = 0;         // seconds; 0: none
+};
+
 // MPI_Init_thread (FUNNELED: only the main thread calls MPI) on construction; MPI_Finalize on
 // destruction, unless an exception is unwinding, in which case the job is aborted so no rank
 // hangs waiting for a dead peer.
@@ -25,8 +33,8 @@ class MpiSession {
 
   int rank() const { return rank_; }
   int size() const { return size_; }
-  // Every rank gets rank 0's `bytes`. Collective.
-  void broadcast(std::string& bytes) const;
+  // Every rank gets rank 0's `config`. Collective.
+  SweepConfig broadcast(const SweepConfig& config) const;
   // Collective: the host name of every rank, gathered on rank 0 (empty elsewhere).
   std::string host() const;
   // The thread budget a worker on this rank should use: the cores bound to it, or, when ranks

@@ -1,0 +1,46 @@
+#include <mpisweep/cli/commands.hpp>
+#include <mpisweep/core/error.hpp>
+
+#include <cstdio>
+
+namespace mpisweep::cli {
+
+int main(int argc, char** argv) {
+  CLI::App app{"mpisweep: parameter sweeps of numerical experiments under MPI, into one HDF5 archive"};
+  app.set_version_flag("--version", std::string(MPISWEEP_VERSION) + " (" MPISWEEP_GIT_COMMIT ")");
+  app.require_subcommand(1);
+  Action action;
+  add_run(app, action, argc, argv);
+  add_status(app, action);
+  add_show(app, action);
+  add_plot(app, action);
+  add_validate(app, action);
+  add_experiments(app, action);
+  add_report(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "mpisweep: %s (see mpisweep --help)\n", e.what());
+    return 2;
+  }
+  try {
+    return action ? action() : 2;
+  } catch (const input_error& e) {
+    std::fprintf(stderr, "mpisweep: %s\n", e.what());
+    return 2;
+  } catch (const param_error& e) {
+    std::fprintf(stderr, "mpisweep: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpisweep: error: %s\n", e.what());
+    return 3;
+  }
+}
+
+}  // namespace mpisweep::cli
