@@ -1,0 +1,102 @@
+#pragma once
+// The moment (reduced) model with a pluggable closure (specs/kinetic_closure.md "Model"):
+//   ∂_t D + ∇·(uD) − d_T ΔD = G·D + D·Gᵀ + 4ζ D·D − 2 S:(E + 2ζD) − 4 d_R (D − c I/2),
+// c = tr D (its equation ∂_t c + u·∇c = d_T Δc is the trace of the above for any closure that
+// obeys S_ijkk = D_ij), u from the same Stokes problem as the kinetic model. Same grid,
+// dealiasing and SBDF2 as the kinetic solver, with d_T Δ implicit.
+#include <mpisweep/core/parallel.hpp>
+#include <mpisweep/experiments/kinetic_closure/closure.hpp>
+#include <mpisweep/experiments/kinetic_closure/spectral.hpp>
+
+#include <array>
+#include <vector>
+
+namespace mpisweep::kinetic {
+
+// Point-wise inputs of a closure (physical fields; G_yy = −G_xx).
+struct ClosureInput {
+  const double *c, *dxx, *dxy, *dyy, *gxx, *gxy, *gyx;
+};
+
+class Closure {
+ public:
+  virtual ~Closure() = default;
+  // Normalised fourth harmonic (C4, S4)/c at points [begin, end). Called concurrently on
+  // disjoint ranges; deterministic per point whatever the range.
+  virtual void evaluate(const ClosureInput& in, std::size_t begin, std::size_t end,
+                        Harmonic4* out) const = 0;
+};
+
+class BinghamClosure final : public Closure {
+ public:
+  void evaluate(const ClosureInput& in, std::size_t begin, std::size_t end,
+                Harmonic4* out) const override;
+};
+
+// Returns given normalised harmonics (the true S of a kinetic state, for tests).
+class FixedClosure final : public Closure {
+ public:
+  explicit FixedClosure(std::vector<Harmonic4> h) : h_(std::move(h)) {}
+  void evaluate(const ClosureInput&, std::size_t begin, std::size_t end,
+                Harmonic4* out) const override {
+    for (std::size_t p = begin; p < end; ++p) out[p] = h_[p];
+  }
+
+ private:
+  std::vector<Harmonic4> h_;
+};
+
+struct MomentConfig {
+  double alpha = -2, zeta = 0, dT = 0.05, dR = 0.05, L = 10;
+  int N = 32;
+  double dt = 0.02;
+};
+
+// The right-hand side R(D, G, S) of the moment equation at one point (no transport terms).
+Sym2 moment_source(double c, const Sym2& D, double gxx, double gxy, double gyx, const Sym4& S,
+                   double zeta, double dR);
+
+class MomentSolver {
+ public:
+  using Fields = std::array<std::vector<cplx>, 3>;  // D̂11, D̂12, D̂22 on the kept modes
+
+  MomentSolver(const MomentConfig& cfg, const Closure& closure, ThreadPool& pool);
+  void set_state(const Fields& d);  // resets time and SBDF2 history
+  void step();
+  double time() const { return t_; }
+  const Fields& state() const { return d_; }
+  const SpectralGrid& grid() const { return grid_; }
+
+  // Explicit part −∇·(uD) + R(D, G, S(D)) (d_T Δ excluded), on the kept modes.
+  void explicit_rhs(const Fields& d, Fields& out);
+  bool finite() const;
+
+ private:
+  MomentConfig cfg_;
+  const Closure& closure_;
+  ThreadPool& pool_;
+  SpectralGrid grid_;
+  double t_ = 0;
+  bool have_history_ = false;
+  Fields d_, d_old_, n_, n_old_;
+  std::vector<FftBuffer<double>> phys_;  // dxx dxy dyy ux uy gxx gxy gyx, then 9 products
+  std::vector<FftBuffer<cplx>> scratch_;
+  std::vector<double> c_;
+  std::vector<Harmonic4> h_;
+};
+
+// Diagnostics shared by both models.
+// Space mean of μ1 − μ2 of Q = D/c.
+double order_parameter(const std::vector<double>& c, const std::vector<double>& dxx,
+                       const std::vector<double>& dxy, const std::vector<double>& dyy);
+// D̂ on the kept modes → physical c, D (N² each).
+void physical_moments(const SpectralGrid& g, const MomentSolver::Fields& d, std::vector<double>& c,
+                      std::vector<double>& dxx, std::vector<double>& dxy, std::vector<double>& dyy);
+// √⟨|u|²⟩ (Parseval) and the shell spectrum E(n) = Σ_{|k|L/2π ≈ n} |û|², n = 0..⌊N/3⌋.
+struct VelocityStats {
+  double urms = 0;
+  std::vector<double> spectrum;
+};
+VelocityStats velocity_stats(const SpectralGrid& g, double alpha, const MomentSolver::Fields& d);
+
+}  // namespace mpisweep::kinetic
