@@ -21,7 +21,7 @@ std::size_t choice_size(const ParamSpec& p) {
   std::size_t n = 1;
   for (const auto& c : p.choices) n = std::max(n, c.size());
   if (const auto* s = std::get_if<std::string>(&p.default_value)) n = std::max(n, s->size());
-  return n;
+  return n + 1;  // terminator
 }
 
 h5::Datatype param_type(const ParamSpec& p) {
@@ -97,6 +97,15 @@ const std::vector<RunColumn>& run_columns() {
 bool is_status_flag_error(const std::string& stack) {
   return stack.find("already open for write") != std::string::npos ||
          stack.find("h5clear") != std::string::npos;
+}
+
+void open_failed(const std::string& path, const std::string& stack) {
+  if (stack.find("unable to lock") != std::string::npos ||
+      stack.find("lock the file") != std::string::npos)
+    throw archive_error("open archive " + path + ": " + stack +
+                        " (is another mpisweep writing it? On file systems without locking set "
+                        "HDF5_USE_FILE_LOCKING=FALSE)");
+  throw input_error(path, "corrupt or unreadable archive: " + stack);
 }
 
 }  // namespace fmt

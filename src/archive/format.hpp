@@ -21,6 +21,7 @@ inline constexpr hsize_t task_chunk = 8192;
 inline constexpr hsize_t values_chunk = 65536;  // /series/*/values
 inline constexpr hsize_t runs_chunk = 16;
 
+// Fixed string sizes include the terminator.
 inline constexpr std::size_t host_size = 64;
 inline constexpr std::size_t error_size = 512;
 inline constexpr std::size_t run_short_size = 64;     // git commit, version, SLURM job id
@@ -28,7 +29,7 @@ inline constexpr std::size_t run_long_size = 4096;    // hosts, node list, comma
 
 // /tasks/params column datatype for a parameter (choices: longest choice).
 h5::Datatype param_type(const ParamSpec& p);
-std::size_t choice_size(const ParamSpec& p);
+std::size_t choice_size(const ParamSpec& p);  // longest choice + 1
 
 // Which ParamType an existing column's datatype stores; throws input_error (at `path`) if none.
 ParamType param_type_of(hid_t dataset_type, const std::string& path, const std::string& name);
@@ -53,5 +54,8 @@ const std::vector<RunColumn>& run_columns();
 
 // The error stack of a failed H5Fopen decides between "killed SWMR writer" and other failures.
 bool is_status_flag_error(const std::string& stack);
+// Throws for a failed H5Fopen of an existing HDF5 file: archive_error for a lock held elsewhere or
+// unsupported locking (with the HDF5_USE_FILE_LOCKING hint), input_error (corrupt) otherwise.
+[[noreturn]] void open_failed(const std::string& path, const std::string& stack);
 
 }  // namespace mpisweep::archive::fmt

@@ -48,7 +48,9 @@ Datatype copy_type(hid_t t) { return Datatype(check(H5Tcopy(t), "H5Tcopy")); }
 Datatype string_type(std::size_t size) {
   Datatype t = copy_type(H5T_C_S1);
   check(H5Tset_size(t.id(), size == 0 ? 1 : size), "H5Tset_size");
-  check(H5Tset_strpad(t.id(), H5T_STR_NULLPAD), "H5Tset_strpad");
+  // Null-terminated rather than null-padded: both read as numpy "S<n>" in h5py, but h5dump prints
+  // a null-padded string with all its padding ("\000" x 4096 for an empty command line).
+  check(H5Tset_strpad(t.id(), H5T_STR_NULLTERM), "H5Tset_strpad");
   check(H5Tset_cset(t.id(), H5T_CSET_UTF8), "H5Tset_cset");
   return t;
 }
@@ -196,10 +198,8 @@ void write_attr(hid_t obj, const std::string& name, hid_t type, const void* valu
 }  // namespace
 
 void set_attr(hid_t obj, const std::string& name, const std::string& value) {
-  Datatype t = string_type(value.size());
-  std::string padded = value;
-  if (padded.empty()) padded.push_back('\0');
-  write_attr(obj, name, t.id(), padded.data());
+  Datatype t = string_type(value.size() + 1);
+  write_attr(obj, name, t.id(), value.c_str());
 }
 
 void set_attr(hid_t obj, const std::string& name, std::int64_t value) {
@@ -262,9 +262,10 @@ std::string read_scalar_string(hid_t loc, const std::string& name) {
 }
 
 void pack_string(std::string_view s, char* out, std::size_t size) {
+  if (size == 0) return;
   std::size_t n = s.size();
-  if (n > size) {
-    n = size;
+  if (n >= size) {
+    n = size - 1;  // room for the terminator
     // Do not cut a UTF-8 sequence in half: back off over continuation bytes.
     while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   }

@@ -80,7 +80,7 @@ using Attribute = Handle<H5Aclose>;
 
 // ---- types ----
 Datatype copy_type(hid_t t);
-Datatype string_type(std::size_t size);          // fixed length, null-padded, UTF-8
+Datatype string_type(std::size_t size);          // fixed length (incl. terminator), UTF-8
 Datatype status_type();                          // enum over int8: pending/done/failed/timeout
 Datatype bool_type();                            // enum over int8: FALSE=0, TRUE=1 (h5py: bool)
 
@@ -121,7 +121,8 @@ std::uint64_t get_attr_uint(hid_t obj, const std::string& name);
 // Reads a scalar fixed-length string dataset.
 std::string read_scalar_string(hid_t loc, const std::string& name);
 
-// Null-padded fixed-length strings <-> std::string, truncating to `size` bytes.
+// Fixed-length strings <-> std::string: at most size-1 bytes (cut at a UTF-8 boundary), the rest
+// zero, so the terminator always fits.
 void pack_string(std::string_view s, char* out, std::size_t size);
 std::string unpack_string(const char* in, std::size_t size);
 

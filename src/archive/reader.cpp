@@ -87,12 +87,8 @@ Reader Reader::open(const std::string& path) {
     std::string swmr_stack = h5::take_error_stack();
     f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id());
     if (f < 0) {
-      std::string stack = h5::take_error_stack();
-      if (stack.find("lock") != std::string::npos)
-        throw archive_error("open archive " + path + ": " + stack +
-                            " (on cluster file systems without locking set "
-                            "HDF5_USE_FILE_LOCKING=FALSE)");
-      throw input_error(path, "cannot open as an HDF5 archive: " + swmr_stack);
+      h5::take_error_stack();
+      fmt::open_failed(path, swmr_stack);
     }
   }
   m->file = h5::File(f);

@@ -191,9 +191,8 @@ void create_structure(hid_t file, const Layout& layout) {
     h5::set_attr(sweep.id(), "spec_hash", layout.spec_hash);
     for (auto [name, text] : {std::pair{"spec_toml", &layout.spec_toml},
                               std::pair{"command_line", &layout.command_line}}) {
-      h5::Datatype t = h5::string_type(text->size());
-      std::string buf = text->empty() ? std::string(1, '\0') : *text;
-      h5::create_scalar(sweep.id(), name, t.id(), buf.data());
+      h5::Datatype t = h5::string_type(text->size() + 1);
+      h5::create_scalar(sweep.id(), name, t.id(), text->c_str());
     }
   }
   {
@@ -735,10 +734,10 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id());
     if (f < 0) {
       std::string stack = h5::take_error_stack();
-      if (!fmt::is_status_flag_error(stack))
-        throw archive_error("open archive " + path + ": " + stack);
+      if (!fmt::is_status_flag_error(stack)) fmt::open_failed(path, stack);
       clear_status_flags(path);
-      f = h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id()), "open archive " + path);
+      f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id());
+      if (f < 0) fmt::open_failed(path, h5::take_error_stack());
     }
     h5::File file(f);
     validate(file.id(), path, layout);
@@ -793,7 +792,7 @@ void Writer::record(std::size_t row, const TaskOutcome& o) {
   r.status = o.status;
   r.attempts = o.attempts;
   m.workers[row] = o.worker;
-  m.host_index[row] = m.hosts.intern(o.host.size() > fmt::host_size ? o.host.substr(0, fmt::host_size) : o.host);
+  m.host_index[row] = m.hosts.intern(o.host.size() >= fmt::host_size ? o.host.substr(0, fmt::host_size - 1) : o.host);
   m.started[row] = o.started;
   m.wall[row] = o.wall_seconds;
   if (o.error.empty()) {

@@ -2,9 +2,16 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <filesystem>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 using namespace mpisweep;
 using namespace mpisweep::archive;
@@ -44,6 +51,45 @@ TaskDef make_task(std::size_t i) {
           .seed = 7 * i + 1,
           .params = {Value{i % 2 == 0}, Value{std::int64_t(i)}, Value{0.5 * double(i)},
                      Value{std::string(i % 3 == 0 ? "extension" : "shear")}}};
+}
+
+TaskOutcome make_outcome(std::size_t i) {
+  TaskOutcome o;
+  o.status = TaskStatus::done;
+  o.worker = static_cast<std::int32_t>(1 + i % 3);
+  o.host = "node" + std::to_string(i % 4);
+  o.started = 1e9 + double(i);
+  o.wall_seconds = 0.001 * double(i);
+  o.metrics = {double(i), i % 5 == 0 ? NAN : -double(i)};
+  if (i % 2 == 0) o.series = {std::vector<double>(i % 7, double(i))};
+  return o;
+}
+
+// Exit status of `h5dump -H` (header only; any HDF5 tool refuses a file with status flags set).
+int h5dump_exit(const std::string& path) {
+  std::string cmd = "h5dump -H '" + path + "' > /dev/null 2>&1";
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+void check_rows(const Reader& r, std::size_t n) {
+  auto ids = r.ids();
+  auto status = r.status();
+  auto value = r.metric("value");
+  auto loss = r.metric("loss");
+  ASSERT_GE(ids.size(), n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(ids[i], 1000 + i) << i;
+    ASSERT_EQ(status[i], TaskStatus::done) << i;
+    ASSERT_EQ(value[i], double(i)) << i;
+    if (i % 5 == 0)
+      ASSERT_TRUE(std::isnan(loss[i]));
+    else
+      ASSERT_EQ(loss[i], -double(i));
+    auto s = r.series("curve", i);
+    ASSERT_EQ(s.size(), i % 2 == 0 ? i % 7 : 0u) << i;
+    for (double x : s) ASSERT_EQ(x, double(i));
+  }
 }
 
 }  // namespace
@@ -96,6 +142,235 @@ TEST(Archive, RoundTrip) {
   EXPECT_EQ(runs[0].hosts, "a,b");
   EXPECT_EQ(runs[0].exit_status, 0);
   EXPECT_EQ(runs[0].end, 20);
-  fs::copy_file(path, "/tmp/arch_rt.h5", fs::copy_options::overwrite_existing);
+  EXPECT_EQ(h5dump_exit(path), 0);
+  fs::remove_all(dir);
+}
+
+TEST(Archive, CreateRefusesExistingPath) {
+  auto dir = temp_dir("exists");
+  auto path = (dir / "sub" / "a.h5").string();  // parent created on demand
+  Writer::create(path, make_layout()).close();
+  EXPECT_THROW(Writer::create(path, make_layout()), input_error);
+  // No temporary files are left behind.
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir / "sub")) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
+  fs::remove_all(dir);
+}
+
+TEST(Archive, OpenChecksSweepAndColumns) {
+  auto dir = temp_dir("mismatch");
+  auto path = (dir / "a.h5").string();
+  Writer::create(path, make_layout()).close();
+  auto expect_input_error = [&](Layout l) {
+    try {
+      Writer::open(path, l);
+      ADD_FAILURE() << "open accepted a mismatched layout";
+    } catch (const input_error& e) {
+      EXPECT_EQ(e.where(), path);
+    }
+  };
+  Layout l = make_layout();
+  l.sweep_name = "other";
+  expect_input_error(l);
+  l = make_layout();
+  l.experiment = "moe_cl";
+  expect_input_error(l);
+  l = make_layout();
+  l.metrics.push_back({"extra", "", ""});
+  expect_input_error(l);
+  l = make_layout();
+  l.params[1].type = ParamType::real;
+  expect_input_error(l);
+  l = make_layout();
+  l.series.clear();
+  expect_input_error(l);
+  EXPECT_THROW(Writer::open((dir / "missing.h5").string(), make_layout()), input_error);
+  Writer::open(path, make_layout()).close();  // the right layout still opens
+  EXPECT_EQ(h5dump_exit(path), 0);
+  fs::remove_all(dir);
+}
+
+TEST(Archive, ResumeKeepsRowsInOrder) {
+  auto dir = temp_dir("resume");
+  auto path = (dir / "a.h5").string();
+  {
+    Writer w = Writer::create(path, make_layout());
+    std::vector<TaskDef> tasks;
+    for (std::size_t i = 0; i < 10; ++i) tasks.push_back(make_task(i));
+    w.add_tasks(tasks);
+    for (std::size_t i = 0; i < 10; ++i) w.record(i, make_outcome(i));
+    w.begin_run({.start = 1});
+    w.close();
+  }
+  {
+    Writer w = Writer::open(path, make_layout());
+    ASSERT_EQ(w.rows().size(), 10u);
+    EXPECT_EQ(w.rows()[3].id, 1003u);
+    EXPECT_EQ(w.rows()[3].status, TaskStatus::done);
+    EXPECT_EQ(w.rows()[3].attempts, 1);
+    std::vector<TaskDef> tasks;
+    for (std::size_t i = 10; i < 20; ++i) tasks.push_back(make_task(i));
+    EXPECT_EQ(w.add_tasks(tasks), 10u);
+    for (std::size_t i = 10; i < 20; ++i) w.record(i, make_outcome(i));
+    EXPECT_EQ(w.begin_run({.start = 2}), 1u);
+    // Writer destructor closes.
+  }
+  Reader r = Reader::open(path);
+  ASSERT_EQ(r.rows(), 20u);
+  check_rows(r, 20);
+  EXPECT_EQ(r.hosts()[13], "node1");
+  EXPECT_EQ(r.param("mode").at(12), Value{std::string("extension")});
+  EXPECT_EQ(r.runs().size(), 2u);
+  EXPECT_EQ(h5dump_exit(path), 0);
+  fs::remove_all(dir);
+}
+
+TEST(Archive, ForeignFilesAreInputErrors) {
+  auto dir = temp_dir("foreign");
+  auto text = (dir / "text.h5").string();
+  std::ofstream(text) << "not hdf5 at all\n";
+  EXPECT_THROW(Reader::open(text), input_error);
+  EXPECT_THROW(Writer::open(text, make_layout()), input_error);
+  // An HDF5 file without our format attribute (another tool's).
+  auto plain = (dir / "plain.h5").string();
+  ASSERT_EQ(std::system(("h5mkgrp '" + plain + "' results > /dev/null 2>&1").c_str()), 0);
+  EXPECT_THROW(Reader::open(plain), input_error);
+  EXPECT_THROW(Writer::open(plain, make_layout()), input_error);
+  // A truncated archive: corrupt.
+  auto cut = (dir / "cut.h5").string();
+  Writer::create(cut, make_layout()).close();
+  fs::resize_file(cut, fs::file_size(cut) / 2);
+  EXPECT_THROW(Reader::open(cut), input_error);
+  EXPECT_THROW(Writer::open(cut, make_layout()), input_error);
+  try {
+    Reader::open(text);
+  } catch (const input_error& e) {
+    EXPECT_EQ(e.where(), text);
+  }
+  fs::remove_all(dir);
+}
+
+// A reader in another process sees rows appear while the writer flushes. Fork before any HDF5
+// handle exists, so no handle is shared across the fork.
+TEST(Archive, ReaderSeesRowsWhileWriting) {
+  auto dir = temp_dir("swmr");
+  auto path = (dir / "a.h5").string();
+  auto ready = (dir / "ready").string();
+  const std::size_t total = 40000, step = 4000;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int rc = 0;
+    try {
+      Writer w = Writer::create(path, make_layout());
+      std::vector<TaskDef> tasks;
+      for (std::size_t i = 0; i < total; ++i) tasks.push_back(make_task(i));
+      w.add_tasks(tasks);
+      w.flush();
+      std::ofstream(ready) << "1";
+      for (std::size_t i = 0; i < total; ++i) {
+        w.record(i, make_outcome(i));
+        if ((i + 1) % step == 0) {
+          w.flush();
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+      w.close();
+    } catch (...) {
+      rc = 1;
+    }
+    _exit(rc);
+  }
+  while (!fs::exists(ready)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  Reader r = Reader::open(path);
+  std::size_t seen_max = 0, observations = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    r.refresh();
+    ASSERT_EQ(r.rows(), total);
+    auto status = r.status();
+    std::size_t done = 0;
+    while (done < status.size() && status[done] == TaskStatus::done) ++done;
+    EXPECT_GE(done, seen_max);  // never goes backwards
+    if (done > seen_max) ++observations;
+    seen_max = done;
+    if (done == total) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  r.refresh();
+  check_rows(r, total);
+  EXPECT_GT(observations, 1u);  // saw intermediate states, not just the end
+  fs::remove_all(dir);
+}
+
+// kill -9 of a SWMR writer: the file stays readable with every flushed row, resume clears the
+// status flags, and a finished archive opens in h5dump.
+TEST(Archive, SurvivesKill9AndResumes) {
+  auto dir = temp_dir("kill9");
+  auto path = (dir / "a.h5").string();
+  auto progress = (dir / "flushed").string();
+  const std::size_t total = 200000, step = 5000;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Writer w = Writer::create(path, make_layout());
+    std::vector<TaskDef> tasks;
+    for (std::size_t i = 0; i < total; ++i) tasks.push_back(make_task(i));
+    w.add_tasks(tasks);
+    w.flush();
+    for (std::size_t i = 0; i < total; ++i) {
+      w.record(i, make_outcome(i));
+      if ((i + 1) % step == 0) {
+        w.flush();
+        // Written after the flush returned: rows below this are durable.
+        std::ofstream(progress + ".tmp") << (i + 1);
+        fs::rename(progress + ".tmp", progress);
+      }
+    }
+    // Never finishes: wait to be killed.
+    for (;;) pause();
+  }
+  std::size_t flushed = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (flushed < 3 * step && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::ifstream in(progress);
+    if (in) in >> flushed;
+  }
+  ASSERT_GE(flushed, 3 * step);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  {
+    std::ifstream in(progress);
+    in >> flushed;
+  }
+
+  EXPECT_NE(h5dump_exit(path), 0);  // status flags set: plain opens fail
+  {
+    Reader r = Reader::open(path);
+    EXPECT_EQ(r.rows(), total);
+    check_rows(r, flushed);
+  }
+  {
+    Writer w = Writer::open(path, make_layout());
+    ASSERT_EQ(w.rows().size(), total);
+    for (std::size_t i = 0; i < flushed; ++i) ASSERT_EQ(w.rows()[i].status, TaskStatus::done);
+    for (std::size_t i = 0; i < total; ++i)
+      if (w.rows()[i].status != TaskStatus::done) w.record(i, make_outcome(i));
+    std::vector<TaskDef> more = {make_task(total)};
+    w.add_tasks(more);
+    w.record(total, make_outcome(total));
+    w.close();
+  }
+  EXPECT_EQ(h5dump_exit(path), 0);
+  Reader r = Reader::open(path);
+  ASSERT_EQ(r.rows(), total + 1);
+  check_rows(r, total + 1);
   fs::remove_all(dir);
 }
