@@ -1,0 +1,135 @@
+// The registered experiment: schema, parameter errors, the three scenarios end to end
+// (specs/kinetic_closure.md "Scenarios", "What a faithful implementation reproduces").
+#include <mpisweep/experiments/registry.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <numbers>
+#include <thread>
+
+using namespace mpisweep;
+
+namespace {
+
+const Experiment& kc() { return find_experiment("kinetic_closure"); }
+
+Params params(std::initializer_list<std::pair<std::string, Value>> given) {
+  Params g;
+  for (const auto& [k, v] : given) g.set(k, v);
+  return resolve_params(kc().params, g);
+}
+
+Result run(const Params& p, int threads = 1, const std::atomic<bool>* cancel = nullptr) {
+  kc().check(p);
+  RunContext ctx;
+  ctx.seed = 42;
+  ctx.threads = threads;
+  ctx.cancel_flag = cancel;
+  return kc().run(p, ctx);
+}
+
+// A short active run: small grid, spin-up to saturation, a few snapshots.
+Params small_active() {
+  return params({{"N", std::int64_t{16}}, {"Ntheta", std::int64_t{13}}, {"dt", 0.05},
+                 {"perturbation", 0.05}, {"t_spinup", 24.0}, {"t_final", 40.0},
+                 {"snapshot_every", 1.0}, {"epochs", std::int64_t{40}},
+                 {"train_points", std::int64_t{2048}}, {"hidden", std::int64_t{16}}});
+}
+
+std::string param_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const param_error& e) {
+    return e.param();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Experiment, SchemaDeclaresEveryParameterWithMeaning) {
+  const Experiment& e = kc();
+  EXPECT_GE(e.params.size(), 20u);
+  for (const auto& p : e.params) {
+    EXPECT_FALSE(p.help.empty()) << p.name;
+    EXPECT_NO_THROW(check_param(p, p.default_value)) << p.name;
+  }
+  EXPECT_NO_THROW(e.check(params({})));  // defaults are valid
+  EXPECT_FALSE(e.plots.empty());
+}
+
+TEST(Experiment, BadParametersAreRejectedNamingTheParameter) {
+  EXPECT_EQ(param_of([] { kc().check(params({{"Ntheta", std::int64_t{16}}})); }), "Ntheta");
+  EXPECT_EQ(param_of([] { params({{"dt", 0.0}}); }), "dt");
+  EXPECT_EQ(param_of([] { params({{"dt", -0.01}}); }), "dt");
+  EXPECT_EQ(param_of([] { kc().check(params({{"dt", 0.1}})); }), "dt");  // CFL: blows up
+  EXPECT_NO_THROW(kc().check(params({{"dt", 0.05}})));                   // still stable
+  EXPECT_EQ(param_of([] { kc().check(params({{"N", std::int64_t{33}}})); }), "N");
+  EXPECT_EQ(param_of([] { kc().check(params({{"t_spinup", 300.0}})); }), "t_spinup");
+  EXPECT_EQ(param_of([] { params({{"scenario", std::string("turbulent")}}); }), "scenario");
+}
+
+TEST(Experiment, HomogeneousExtensionMatchesBingham) {
+  const Result r = run(params({{"scenario", std::string("homogeneous")},
+                               {"Ntheta", std::int64_t{41}}, {"t_final", 400.0}}));
+  EXPECT_NEAR(r.metrics.at("D11"), 0.72319498294825, 1e-8);
+  EXPECT_NEAR(r.metrics.at("S1111"), 0.61159749147411, 1e-8);
+  EXPECT_NEAR(r.metrics.at("kappa"), r.metrics.at("kappa_theory"), 1e-7);
+  EXPECT_LT(r.metrics.at("bingham_error"), 1e-8);
+  const Result z = run(params({{"scenario", std::string("homogeneous")}, {"zeta", 0.15},
+                               {"Ntheta", std::int64_t{41}}, {"t_final", 400.0}}));
+  EXPECT_NEAR(z.metrics.at("kappa"), z.metrics.at("kappa_theory"), 1e-7);
+  EXPECT_GT(z.metrics.at("kappa"), 1.2);
+}
+
+TEST(Experiment, LinearGrowthRateWithinTwoPercent) {
+  const Result r = run(params({{"scenario", std::string("linear")}, {"N", std::int64_t{16}},
+                               {"Ntheta", std::int64_t{9}}}));
+  const double th = r.metrics.at("growth_rate_theory");
+  EXPECT_NEAR(th, 0.5 - 0.2 - 0.05 * std::pow(2 * std::numbers::pi / 10, 2), 1e-12);
+  EXPECT_NEAR(r.metrics.at("growth_rate"), th, 0.02 * std::abs(th));
+  EXPECT_NEAR(r.metrics.at("growth_rate_aligned"), r.metrics.at("growth_rate_aligned_theory"),
+              0.02 * std::abs(r.metrics.at("growth_rate_aligned_theory")));
+  EXPECT_LT(r.metrics.at("mass_drift"), 1e-12);
+  EXPECT_LT(r.metrics.at("max_divergence"), 1e-12);
+}
+
+TEST(Experiment, ActiveNetworkBeatsBinghamAPrioriAndIsThreadIndependent) {
+  const Params p = small_active();
+  const Result r = run(p, 1);
+  for (const auto& name : {"apriori_error_bingham", "apriori_error_nn", "order_kinetic",
+                           "urms_kinetic", "train_loss_final"})
+    EXPECT_TRUE(std::isfinite(r.metrics.at(name))) << name;
+  EXPECT_GT(r.metrics.at("order_kinetic"), 0.2) << "the run should have left the isotropic state";
+  EXPECT_LE(r.metrics.at("apriori_error_nn"), r.metrics.at("apriori_error_bingham"));
+  EXPECT_LE(r.metrics.at("apriori_error4_nn"), r.metrics.at("apriori_error4_bingham"));
+  EXPECT_LT(r.metrics.at("mass_drift"), 1e-12);
+  EXPECT_EQ(r.metrics.at("nn_stable"), 1.0);
+  EXPECT_EQ(r.metrics.at("bingham_stable"), 1.0);
+  EXPECT_EQ(r.series.at("train_loss").size(), 40u);
+  EXPECT_LT(r.series.at("train_loss").back(), r.series.at("train_loss").front());
+
+  const Result r2 = run(p, 2);
+  for (const auto& [name, v] : r.metrics)
+    if (name.rfind("seconds_", 0) != 0) {
+      EXPECT_EQ(v, r2.metrics.at(name)) << name;
+    }
+  for (const auto& [name, v] : r.series) EXPECT_EQ(v, r2.series.at(name)) << name;
+}
+
+TEST(Experiment, CancellationStopsWithinASecond) {
+  std::atomic<bool> cancel{false};
+  const Params p = params({});
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  EXPECT_THROW(run(p, 1, &cancel), task_cancelled);
+  stopper.join();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(s, 1.3);
+}
