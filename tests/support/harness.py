@@ -1,0 +1,121 @@
+"""Helpers for tests that drive the real mpisweep binary (under mpiexec) and read its archive
+with h5py. ctest sets MPISWEEP_BIN, MPIEXEC, MPISWEEP_SOURCE_DIR and MPISWEEP_TEST_TMP."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+BIN = os.environ["MPISWEEP_BIN"]
+MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
+SOURCE_DIR = os.environ.get("MPISWEEP_SOURCE_DIR", ".")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+
+
+def workdir():
+    """A fresh, empty folder for this test; the current directory is moved there."""
+    d = os.environ.get("MPISWEEP_TEST_TMP") or os.path.join("/tmp", "mpisweep-test-%d" % os.getpid())
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    os.chdir(d)
+    return d
+
+
+def command(args, ranks=None):
+    """The command line: plain binary (one rank) or under mpiexec -n ranks."""
+    args = [str(a) for a in args]
+    if ranks is None:
+        return [BIN] + args
+    return [MPIEXEC, "-n", str(ranks), "--oversubscribe", BIN] + args
+
+
+def mpisweep(*args, ranks=None, expect=0, timeout=600):
+    """Runs mpisweep to completion; checks its exit code (unless expect is None)."""
+    p = subprocess.run(command(args, ranks), env=ENV, capture_output=True, text=True,
+                       timeout=timeout)
+    if expect is not None and p.returncode != expect:
+        raise AssertionError("mpisweep %s: exit %d, expected %d\nstdout:\n%s\nstderr:\n%s" % (
+            " ".join(map(str, args)), p.returncode, expect, p.stdout, p.stderr))
+    return p
+
+
+def start(*args, ranks=None):
+    """Starts mpisweep in its own process group (so the whole job can be killed)."""
+    return subprocess.Popen(command(args, ranks), env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def kill_job(proc, sig=signal.SIGKILL):
+    """Sends `sig` to every process of the job (mpiexec and all ranks)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def load(path):
+    """The archive as plain numpy columns: {'id':..., 'status':..., 'params': {...},
+    'metrics': {...}, 'series': {name: [array per row]}}. Opens SWMR, so it works while a sweep
+    writes and after a killed writer."""
+    with h5py.File(path, "r", swmr=True, libver="latest") as f:
+        t = f["tasks"]
+        out = {k: t[k][:] for k in t if isinstance(t[k], h5py.Dataset)}
+        out["params"] = {k: t["params"][k][:] for k in t["params"]}
+        out["metrics"] = {k: t["metrics"][k][:] for k in t["metrics"]}
+        out["series"] = {}
+        for name in f["series"]:
+            g = f["series"][name]
+            values, offset, length = g["values"][:], g["offset"][:], g["length"][:]
+            n = len(out["id"])
+            out["series"][name] = [values[offset[i]:offset[i] + length[i]] for i in range(n)]
+        out["runs"] = {k: f["runs"][k][:] for k in f["runs"]}
+        out["sweep"] = dict(f["sweep"].attrs)
+    return out
+
+
+DONE, FAILED, TIMEOUT, PENDING = 1, 2, 3, 0
+
+
+def by_id(archive):
+    """{task id: (metrics tuple, series tuple)} for done tasks, to compare archives exactly."""
+    res = {}
+    for i, tid in enumerate(archive["id"]):
+        if archive["status"][i] != DONE:
+            continue
+        m = tuple(archive["metrics"][k][i].tobytes() for k in sorted(archive["metrics"]))
+        s = tuple(archive["series"][k][i].tobytes() for k in sorted(archive["series"]))
+        res[int(tid)] = (m, s)
+    return res
+
+
+def check(cond, message):
+    if not cond:
+        raise AssertionError(message)
+
+
+def main(tests):
+    """Runs the given test functions; prints a closing 'N passed, N failed' line."""
+    passed = failed = 0
+    for t in tests:
+        start_time = time.time()
+        try:
+            t()
+            passed += 1
+            print("PASS %s (%.1fs)" % (t.__name__, time.time() - start_time), flush=True)
+        except Exception as e:  # report and go on, so one run shows every failure
+            failed += 1
+            print("FAIL %s: %s" % (t.__name__, e), flush=True)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
