@@ -1,0 +1,46 @@
+// Times an `active` kinetic_closure run (kinetic run, training, two moment-model runs) with 1
+// and 2 threads, prints both wall times, the ratio, and whether the results are bit-identical.
+// Usage: bench_kinetic_closure [--full]   (--full: the default parameters, t_final 200;
+// otherwise t_spinup 30, t_final 60, same grid.)
+#include <mpisweep/experiments/registry.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+using namespace mpisweep;
+
+int main(int argc, char** argv) {
+  const bool full = argc > 1 && std::strcmp(argv[1], "--full") == 0;
+  const Experiment& e = find_experiment("kinetic_closure");
+  Params given;
+  if (!full) {
+    given.set("t_spinup", 30.0);
+    given.set("t_final", 60.0);
+  }
+  const Params p = resolve_params(e.params, given);
+  e.check(p);
+  double wall[2];
+  Result res[2];
+  for (int t = 1; t <= 2; ++t) {
+    RunContext ctx;
+    ctx.seed = 1;
+    ctx.threads = t;
+    const auto t0 = std::chrono::steady_clock::now();
+    res[t - 1] = e.run(p, ctx);
+    wall[t - 1] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("kinetic_closure active (%s): %d thread%s %.2f s  (kinetic %.2f, training %.2f, "
+                "bingham %.2f, nn %.2f)\n",
+                full ? "default" : "t_final 60", t, t == 1 ? " " : "s", wall[t - 1],
+                res[t - 1].metrics["seconds_kinetic"], res[t - 1].metrics["seconds_training"],
+                res[t - 1].metrics["seconds_bingham"], res[t - 1].metrics["seconds_nn"]);
+  }
+  bool same = true;
+  for (const auto& [k, v] : res[0].metrics)
+    if (k.rfind("seconds_", 0) != 0 && !(v == res[1].metrics[k] || (v != v && res[1].metrics[k] != res[1].metrics[k])))
+      same = false;
+  for (const auto& [k, v] : res[0].series) same = same && v == res[1].series[k];
+  std::printf("speed-up 2 threads / 1 thread: %.2fx (target >= 1.6); results bit-identical: %s\n",
+              wall[0] / wall[1], same ? "yes" : "NO");
+  return 0;
+}
