@@ -23,7 +23,7 @@ inline constexpr hsize_t runs_chunk = 16;
 
 // Fixed string sizes include the terminator.
 inline constexpr std::size_t host_size = 64;
-inline constexpr std::size_t error_size = 512;
+inline constexpr std::size_t error_size = 256;  // the biggest column; 512 halved flush speed
 inline constexpr std::size_t run_short_size = 64;     // git commit, version, SLURM job id
 inline constexpr std::size_t run_long_size = 4096;    // hosts, node list, command line
 

@@ -136,7 +136,10 @@ Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t ch
   check(H5Pset_chunk(dcpl.id(), 1, &chunk), "H5Pset_chunk");
   // Shuffle groups the bytes of similar numbers (ids, times) so deflate finds the repeats; level 1
   // keeps the master's flush cheap at 200k rows/s and still shrinks the all-zero string padding.
-  if (H5Tget_size(type) > 1) check(H5Pset_shuffle(dcpl.id()), "H5Pset_shuffle");
+  // Only numbers: for strings "bytes of similar weight" are already adjacent.
+  const H5T_class_t cls = H5Tget_class(type);
+  if (H5Tget_size(type) > 1 && (cls == H5T_INTEGER || cls == H5T_FLOAT))
+    check(H5Pset_shuffle(dcpl.id()), "H5Pset_shuffle");
   check(H5Pset_deflate(dcpl.id(), 1), "H5Pset_deflate");
   if (fill) check(H5Pset_fill_value(dcpl.id(), type, fill), "H5Pset_fill_value");
   return Dataset(check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(),

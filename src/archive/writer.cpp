@@ -592,9 +592,14 @@ struct Writer::Impl {
       std::size_t count = std::min<std::size_t>(c1 * chunk, n) - first;
       for (auto& c : columns) {
         if (c.phase2 != phase2) continue;
-        scratch.resize(count * c.elem);
-        c.gather(first, count, scratch.data());
-        h5::write_rows(c.ds.id(), c.mem_type.id(), first, count, scratch.data());
+        // Whole chunks at a time, at most ~4 MiB of scratch (the error column is 256 B a row).
+        const std::size_t block = chunk * std::max<std::size_t>(1, (std::size_t{4} << 20) / (chunk * c.elem));
+        for (std::size_t b = first; b < first + count; b += block) {
+          const std::size_t m = std::min(block, first + count - b);
+          scratch.resize(m * c.elem);
+          c.gather(b, m, scratch.data());
+          h5::write_rows(c.ds.id(), c.mem_type.id(), b, m, scratch.data());
+        }
       }
       c0 = c1;
     }
