@@ -90,10 +90,18 @@ Result run_lowrank_q(const Params& p, const RunContext& ctx) {
   return res;
 }
 
+// Q and Q* take 8·|S|·|A| bytes each and exact VI's quadrature operator about 7·4·12 bytes per
+// entry: 2e7 entries is a few GB in all, past what one task of a sweep should take.
+constexpr std::int64_t max_entries = 20'000'000;
+
 void check_lowrank_q(const Params& p) {
+  const auto n_s = p.get_int("n_s"), n_a = p.get_int("n_a");
+  if (n_s * n_s * n_a > max_entries)
+    throw param_error("n_s", "n_s^2 * n_a = " + std::to_string(n_s * n_s * n_a) +
+                                 " Q entries exceeds the limit of " + std::to_string(max_entries) +
+                                 "; lower n_s or n_a");
   if (p.get_string("method") != "lowrank") return;  // anchors and rank are unused otherwise
   const auto anchors = p.get_int("anchors"), rank = p.get_int("rank");
-  const auto n_s = p.get_int("n_s"), n_a = p.get_int("n_a");
   if (rank > anchors)
     throw param_error("rank", "must be <= anchors (" + std::to_string(anchors) + "), got " +
                                   std::to_string(rank));

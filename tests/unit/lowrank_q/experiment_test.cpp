@@ -95,6 +95,9 @@ TEST(LowrankQExperiment, RejectsBadParametersNamingThem) {
   EXPECT_EQ(rejected(with({{"anchors", I{51}}, {"rank", I{3}}})), "anchors");
   EXPECT_EQ(rejected(with({{"n_s", I{2}}, {"n_a", I{10}}, {"anchors", I{5}}})), "anchors");
   EXPECT_EQ(rejected(with({{"rank", I{8}}})), "");  // untruncated is allowed (and fails)
+  // |S|·|A| = 400²·200 = 3.2e7 entries would not fit one task's memory budget.
+  EXPECT_EQ(rejected(with({{"n_s", I{400}}, {"n_a", I{200}}, {"method", S("full")}})), "n_s");
+  EXPECT_EQ(rejected(with({{"n_s", I{200}}, {"n_a", I{200}}, {"method", S("full")}})), "");
   // full and exact ignore anchors and rank.
   EXPECT_EQ(rejected(with({{"method", S("full")}, {"rank", I{9}}})), "");
   try {
