@@ -177,12 +177,19 @@ void describe(hid_t obj, const std::string& unit, const std::string& help) {
   h5::set_attr(obj, "description", help);
 }
 
+// What a compacted copy keeps from the original file instead of the defaults.
+struct Origin {
+  std::string created, mpisweep_version;
+  std::vector<std::size_t> choice_sizes;  // per parameter; 0 for non-choices
+};
+
 // Builds every group, dataset and attribute of a new archive (before SWMR).
-void create_structure(hid_t file, const Layout& layout) {
+void create_structure(hid_t file, const Layout& layout, const Origin* origin = nullptr) {
   h5::set_attr(file, "format", std::string(fmt::format_name));
   h5::set_attr(file, "format_version", std::int64_t{format_version});
-  h5::set_attr(file, "mpisweep_version", std::string(MPISWEEP_VERSION));
-  h5::set_attr(file, "created", iso_now());
+  h5::set_attr(file, "mpisweep_version",
+               origin ? origin->mpisweep_version : std::string(MPISWEEP_VERSION));
+  h5::set_attr(file, "created", origin ? origin->created : iso_now());
 
   {
     h5::Group sweep = h5::create_group(file, "sweep", false);
@@ -224,8 +231,11 @@ void create_structure(hid_t file, const Layout& layout) {
     col("error", et.id(), nullptr, "error of the last attempt (truncated), empty when done");
 
     h5::Group params = h5::create_group(tasks.id(), "params", true);
-    for (const auto& p : layout.params) {
-      h5::Datatype t = fmt::param_type(p);
+    for (std::size_t k = 0; k < layout.params.size(); ++k) {
+      const auto& p = layout.params[k];
+      h5::Datatype t = p.type == ParamType::choice && origin
+                           ? h5::string_type(origin->choice_sizes.at(k))
+                           : fmt::param_type(p);
       h5::Dataset d = h5::create_column(params.id(), p.name, t.id(), chunk, nullptr);
       describe(d.id(), p.unit, p.help);
       h5::set_attr(d.id(), "type", std::string(to_string(p.type)));
@@ -653,14 +663,104 @@ struct Writer::Impl {
     return r;
   }
 
-  void close() {
-    if (closed) return;
-    flush();
+  void release() {
     columns.clear();
     run_ds.clear();
     for (auto& s : series) s.values.reset();
+  }
+
+  // Bytes the datasets use; the rest of the file is space SWMR never reuses (below).
+  hsize_t live_bytes() const {
+    hsize_t live = 0;
+    for (const auto& c : columns) live += H5Dget_storage_size(c.ds.id());
+    for (const auto& s : series) live += H5Dget_storage_size(s.values.id());
+    for (const auto& d : run_ds) live += H5Dget_storage_size(d.id());
+    return live;
+  }
+
+  void close() {
+    if (closed) return;
+    flush();
+    hsize_t file_size = 0;
+    h5::check(H5Fget_filesize(file.id(), &file_size), "H5Fget_filesize");
+    const hsize_t live = live_bytes();
+    release();
     closed = true;
     file.close("close archive " + path);
+    // In SWMR mode HDF5 1.10 never reuses freed file space (a reader may still be reading it), so
+    // every rewrite of a compressed chunk leaks its old copy: a slow sweep flushing every second
+    // grows the file by a few KB a flush. Once the run ends, rewrite the file compactly.
+    if (file_size > 2 * live + (std::uint64_t{1} << 20)) compact();
+  }
+
+  // Writes the whole archive afresh under a temporary name from the in-memory mirror (plus the
+  // series values, /runs and /sweep read from the old file), then renames it over the old one. A
+  // kill meanwhile leaves the old file intact.
+  void compact() {
+    fs::path target(path);
+    fs::path tmp = target.parent_path() /
+                   ("." + target.filename().string() + ".compact." + std::to_string(getpid()));
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    try {
+      h5::PropList fapl = h5::file_access(true);
+      h5::File old(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id()),
+                             "open archive " + path));
+      Origin origin;
+      origin.created = h5::get_attr_string(old.id(), "created");
+      origin.mpisweep_version = h5::get_attr_string(old.id(), "mpisweep_version");
+      for (const auto& p : params) origin.choice_sizes.push_back(p.str_size);
+      Layout kept = layout;
+      {
+        h5::Group sweep = h5::open_group(old.id(), "sweep");
+        kept.spec_toml = h5::read_scalar_string(sweep.id(), "spec_toml");
+        kept.command_line = h5::read_scalar_string(sweep.id(), "command_line");
+        kept.spec_hash = h5::get_attr_uint(sweep.id(), "spec_hash");
+      }
+      file = h5::File(h5::check(H5Fcreate(tmp.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.id()),
+                                "create archive " + tmp.string()));
+      create_structure(file.id(), kept, &origin);
+      closed = false;
+      attach();
+      // /runs rows, read from the old file.
+      std::vector<h5::Dataset> new_runs = std::move(run_ds);
+      run_ds.clear();
+      for (const auto& c : fmt::run_columns())
+        run_ds.push_back(h5::open_dataset(old.id(), std::string("runs/") + c.name));
+      std::vector<RunRecord> runs;
+      for (std::size_t r = 0; r < run_count; ++r) runs.push_back(read_run(r));
+      run_ds = std::move(new_runs);
+      for (std::size_t r = 0; r < runs.size(); ++r) write_run(r, runs[r]);
+      // Series values, copied as they are so the offsets stay valid.
+      std::vector<double> buf;
+      for (std::size_t k = 0; k < series.size(); ++k) {
+        h5::Dataset from = h5::open_dataset(old.id(), "series/" + layout.series[k].name + "/values");
+        const hsize_t total = static_cast<hsize_t>(series[k].total);
+        h5::set_extent(series[k].values.id(), total);
+        const hsize_t block = std::size_t{1} << 20;
+        for (hsize_t first = 0; first < total; first += block) {
+          hsize_t count = std::min(block, total - first);
+          buf.resize(count);
+          h5::read_rows(from.id(), H5T_NATIVE_DOUBLE, first, count, buf.data());
+          h5::write_rows(series[k].values.id(), H5T_NATIVE_DOUBLE, first, count, buf.data());
+        }
+      }
+      std::fill(dirty.begin(), dirty.end(), 1);
+      any_dirty = true;
+      disk_rows = 0;
+      flush();
+      release();
+      closed = true;
+      file.close("close compacted archive " + tmp.string());
+      old.close("close archive " + path);
+      fs::rename(tmp, target);
+    } catch (...) {
+      release();
+      file.reset();
+      closed = true;
+      fs::remove(tmp, ec);
+      throw;
+    }
   }
 };
 

@@ -374,3 +374,51 @@ TEST(Archive, SurvivesKill9AndResumes) {
   check_rows(r, total + 1);
   fs::remove_all(dir);
 }
+
+// SWMR never reuses freed file space, so a slow sweep that flushes after every task leaks the old
+// copy of each rewritten chunk; close() then rewrites the archive compactly.
+TEST(Archive, CloseCompactsAfterManySmallFlushes) {
+  auto dir = temp_dir("compact");
+  auto path = (dir / "a.h5").string();
+  const std::size_t n = 1500;
+  Writer w = Writer::create(path, make_layout());
+  std::vector<TaskDef> tasks;
+  for (std::size_t i = 0; i < n; ++i) tasks.push_back(make_task(i));
+  w.add_tasks(tasks);
+  auto run = w.begin_run({.start = 1, .hosts = "h1,h2"});
+  for (std::size_t i = 0; i < n; ++i) {
+    TaskOutcome o = make_outcome(i);
+    o.metrics[0] = double(i);
+    o.metrics[1] = std::sin(double(i)) * 1e6;  // incompressible
+    w.record(i, o);
+    w.flush();
+  }
+  w.end_run(run, 2, 0);
+  auto before = fs::file_size(path);
+  w.close();
+  auto after = fs::file_size(path);
+  std::printf("[archive] %zu flushes: %.2f MiB before close, %.2f MiB after compaction\n", n,
+              double(before) / 1048576.0, double(after) / 1048576.0);
+  EXPECT_LT(after * 2, before);
+  EXPECT_EQ(h5dump_exit(path), 0);
+  {
+  Reader r = Reader::open(path);
+  ASSERT_EQ(r.rows(), n);
+  auto value = r.metric("value");
+  auto loss = r.metric("loss");
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(value[i], double(i));
+    ASSERT_EQ(loss[i], std::sin(double(i)) * 1e6);
+    ASSERT_EQ(r.series("curve", i).size(), i % 2 == 0 ? i % 7 : 0u);
+  }
+  EXPECT_EQ(r.param("mode").at(3), Value{std::string("extension")});
+  EXPECT_EQ(r.info().spec_toml, make_layout().spec_toml);
+  ASSERT_EQ(r.runs().size(), 1u);
+  EXPECT_EQ(r.runs()[0].hosts, "h1,h2");
+  EXPECT_EQ(r.runs()[0].exit_status, 0);
+  }
+  // Still resumable (a Reader of the same file must be closed first: HDF5 shares one open file
+  // per process and refuses to reopen it read-write).
+  Writer::open(path, make_layout()).close();
+  fs::remove_all(dir);
+}
