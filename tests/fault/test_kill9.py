@@ -56,7 +56,15 @@ def test_stop_signal_exits_4_and_resumes():
     workdir()
     write("k.toml", SPEC)
     job = start("run", "k.toml")   # one rank: the signal goes straight to the master
-    time.sleep(1.5)
+    # Signal once some tasks are on disk (polling the archive as a SWMR reader).
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.2)
+        try:
+            if (load("results/k.h5")["status"] == DONE).sum() >= 5:
+                break
+        except (OSError, KeyError):
+            pass
     job.send_signal(signal.SIGTERM)
     out, err = job.communicate(timeout=60)
     check(job.returncode == 4, "exit 4 after SIGTERM, got %d: %s" % (job.returncode, err))

@@ -38,6 +38,8 @@ def mpisweep(*args, ranks=None, expect=0, timeout=600):
     """Runs mpisweep to completion; checks its exit code (unless expect is None)."""
     p = subprocess.run(command(args, ranks), env=ENV, capture_output=True, text=True,
                        timeout=timeout)
+    if "HDF5-DIAG" in p.stdout + p.stderr:
+        raise AssertionError("HDF5 printed its error stack:\n" + p.stderr)
     if expect is not None and p.returncode != expect:
         raise AssertionError("mpisweep %s: exit %d, expected %d\nstdout:\n%s\nstderr:\n%s" % (
             " ".join(map(str, args)), p.returncode, expect, p.stdout, p.stderr))

@@ -3,9 +3,17 @@
 #include <mpisweep/core/rng.hpp>
 #include <mpisweep/experiments/registry.hpp>
 
-#include <chrono>
+#include <time.h>
 
 namespace mpisweep {
+
+namespace {
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+}  // namespace
 
 Experiment make_noop_experiment() {
   Experiment e;
@@ -28,14 +36,20 @@ Experiment make_noop_experiment() {
   e.run = [](const Params& p, const RunContext& ctx) {
     if (Rng(ctx.seed, 1).uniform() < p.get_real("fail_rate"))
       throw error("noop: failed on purpose (fail_rate " + format_value(p.at("fail_rate")) + ")");
-    const auto work = std::chrono::microseconds(p.get_int("work_us"));
-    if (work.count() > 0) {
-      const auto until = std::chrono::steady_clock::now() + work;
-      while (std::chrono::steady_clock::now() < until) ctx.throw_if_cancelled();
+    // Busy work is measured in this thread's CPU time, not wall time, so a task is a fixed
+    // amount of computation: anything else competing for the core makes it take longer.
+    const std::int64_t work_us = p.get_int("work_us");
+    if (work_us > 0) {
+      const double until = thread_cpu_seconds() + double(work_us) * 1e-6;
+      volatile double sink = 0;
+      while (thread_cpu_seconds() < until) {
+        for (int i = 0; i < 1000; ++i) sink = sink + 1e-9 * i;
+        ctx.throw_if_cancelled();
+      }
     }
     Result r;
     r.metrics["value"] = Rng(ctx.seed).uniform();
-    r.metrics["work_us"] = static_cast<double>(work.count());
+    r.metrics["work_us"] = static_cast<double>(work_us);
     if (const auto n = p.get_int("payload"); n > 0) {
       Rng rng(ctx.seed, 2);
       auto& v = r.series["payload"];
