@@ -235,6 +235,9 @@ int run_command(RunArgs a, int& argc, char**& argv) {
         archive::RunRecord run;
         run.start = unix_now();
         run.ranks = mpi.size();
+        // Only an explicit value is known here (the default is decided collectively later);
+        // sweep.sbatch always passes SLURM_CPUS_PER_TASK, so a SLURM run records its allocation.
+        run.threads_per_worker = a.threads;
         run.git_commit = MPISWEEP_GIT_COMMIT;
         run.mpisweep_version = MPISWEEP_VERSION;
         run.slurm_job_id = env("SLURM_JOB_ID");
