@@ -198,11 +198,12 @@ MomentFields KineticSolver::moments() {
   const auto mh = moments_hat(a_);
   MomentFields f;
   std::array<std::vector<double>*, 6> dst = {&f.c, &f.dxx, &f.dxy, &f.dyy, &f.c4, &f.s4};
-  FftBuffer<double> buf(grid_.points());
-  for (int i = 0; i < 6; ++i) {
-    grid_.to_physical(mh[i].data(), buf.data(), field_scratch_[0]);
-    dst[i]->assign(buf.data(), buf.data() + grid_.points());
-  }
+  pool_.parallel_for(6, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      grid_.to_physical(mh[i].data(), fields_[i].data(), field_scratch_[i]);
+      dst[i]->assign(fields_[i].data(), fields_[i].data() + grid_.points());
+    }
+  });
   return f;
 }
 
@@ -213,11 +214,12 @@ FlowFields KineticSolver::flow() {
   FlowFields f;
   std::array<std::vector<double>*, 5> dst = {&f.ux, &f.uy, &f.gxx, &f.gxy, &f.gyx};
   std::array<const std::vector<cplx>*, 5> src = {&v.ux, &v.uy, &v.gxx, &v.gxy, &v.gyx};
-  FftBuffer<double> buf(grid_.points());
-  for (int i = 0; i < 5; ++i) {
-    grid_.to_physical(src[i]->data(), buf.data(), field_scratch_[0]);
-    dst[i]->assign(buf.data(), buf.data() + grid_.points());
-  }
+  pool_.parallel_for(5, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      grid_.to_physical(src[i]->data(), fields_[i].data(), field_scratch_[i]);
+      dst[i]->assign(fields_[i].data(), fields_[i].data() + grid_.points());
+    }
+  });
   return f;
 }
 

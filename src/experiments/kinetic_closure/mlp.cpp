@@ -131,7 +131,8 @@ void NnClosure::evaluate(const ClosureInput& in, std::size_t begin, std::size_t 
     for (int k = 0; k < features(); ++k) raw(k, i) = x[k];
   }
   const Eigen::MatrixXd y = net_.forward(scaled_inputs(raw, false));
-  const Eigen::MatrixXd yr = net_.forward(scaled_inputs(raw, true));
+  // With μ1 alone the reflection acts trivially: net(Rx) = net(x).
+  const Eigen::MatrixXd yr = features() == 4 ? net_.forward(scaled_inputs(raw, true)) : y;
   for (Eigen::Index i = 0; i < n; ++i) {
     const Frame& f = frames[std::size_t(i)];
     const double d1111 = out_scale_[0] * 0.5 * (y(0, i) + yr(0, i));

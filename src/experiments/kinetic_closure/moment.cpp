@@ -145,14 +145,20 @@ double order_parameter(const std::vector<double>& c, const std::vector<double>& 
 
 void physical_moments(const SpectralGrid& g, const MomentSolver::Fields& d, std::vector<double>& c,
                       std::vector<double>& dxx, std::vector<double>& dxy,
-                      std::vector<double>& dyy) {
-  FftBuffer<double> buf(g.points());
-  auto scratch = g.make_scratch();
+                      std::vector<double>& dyy, ThreadPool* pool) {
   std::array<std::vector<double>*, 3> dst = {&dxx, &dxy, &dyy};
-  for (int a = 0; a < 3; ++a) {
-    g.to_physical(d[a].data(), buf.data(), scratch);
-    dst[a]->assign(buf.data(), buf.data() + g.points());
-  }
+  auto body = [&](std::size_t b, std::size_t e) {
+    FftBuffer<double> buf(g.points());
+    auto scratch = g.make_scratch();
+    for (std::size_t a = b; a < e; ++a) {
+      g.to_physical(d[a].data(), buf.data(), scratch);
+      dst[a]->assign(buf.data(), buf.data() + g.points());
+    }
+  };
+  if (pool)
+    pool->parallel_for(3, body);
+  else
+    body(0, 3);
   c.resize(g.points());
   for (std::size_t p = 0; p < c.size(); ++p) c[p] = dxx[p] + dyy[p];
 }

@@ -263,7 +263,7 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
   MomentRun out;
   std::vector<double> c, dxx, dxy, dyy;
   auto order_now = [&] {
-    physical_moments(m.grid(), m.state(), c, dxx, dxy, dyy);
+    physical_moments(m.grid(), m.state(), c, dxx, dxy, dyy, &pool);
     return order_parameter(c, dxx, dxy, dyy);
   };
   out.order_series.push_back(order_now());

@@ -91,7 +91,8 @@ double order_parameter(const std::vector<double>& c, const std::vector<double>& 
                        const std::vector<double>& dxy, const std::vector<double>& dyy);
 // D̂ on the kept modes → physical c, D (N² each).
 void physical_moments(const SpectralGrid& g, const MomentSolver::Fields& d, std::vector<double>& c,
-                      std::vector<double>& dxx, std::vector<double>& dxy, std::vector<double>& dyy);
+                      std::vector<double>& dxx, std::vector<double>& dxy, std::vector<double>& dyy,
+                      ThreadPool* pool = nullptr);
 // √⟨|u|²⟩ (Parseval) and the shell spectrum E(n) = Σ_{|k|L/2π ≈ n} |û|², n = 0..⌊N/3⌋.
 struct VelocityStats {
   double urms = 0;
