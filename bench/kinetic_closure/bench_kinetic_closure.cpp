@@ -4,11 +4,24 @@
 // otherwise t_spinup 30, t_final 60, same grid.)
 #include <mpisweep/experiments/registry.hpp>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 
 using namespace mpisweep;
+
+namespace {
+// CPU seconds used by this process so far (all threads): with cpu/wall we can tell whether the
+// run actually got the cores it asked for on a shared machine.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   const bool full = argc > 1 && std::strcmp(argv[1], "--full") == 0;
@@ -20,15 +33,17 @@ int main(int argc, char** argv) {
   }
   const Params p = resolve_params(e.params, given);
   e.check(p);
-  double wall[2];
+  double wall[2], cpu[2];
   Result res[2];
   for (int t = 1; t <= 2; ++t) {
     RunContext ctx;
     ctx.seed = 1;
     ctx.threads = t;
     const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_seconds();
     res[t - 1] = e.run(p, ctx);
     wall[t - 1] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cpu[t - 1] = cpu_seconds() - c0;
     std::printf("kinetic_closure active (%s): %d thread%s %.2f s  (kinetic %.2f, training %.2f, "
                 "bingham %.2f, nn %.2f)\n",
                 full ? "default" : "t_final 60", t, t == 1 ? " " : "s", wall[t - 1],
@@ -42,5 +57,9 @@ int main(int argc, char** argv) {
   for (const auto& [k, v] : res[0].series) same = same && v == res[1].series[k];
   std::printf("speed-up 2 threads / 1 thread: %.2fx (target >= 1.6); results bit-identical: %s\n",
               wall[0] / wall[1], same ? "yes" : "NO");
+  std::printf("cores obtained (cpu/wall): 1 thread %.2f, 2 threads %.2f%s\n", cpu[0] / wall[0],
+              cpu[1] / wall[1],
+              cpu[0] / wall[0] < 0.9 ? "  -- machine busy: the speed-up above is not meaningful"
+                                     : "");
   return 0;
 }
