@@ -67,6 +67,17 @@ struct StringTable {
 
 struct ParamStore {
   ParamType type = ParamType::real;
+
+  bool accepts(const Value& v) const {
+    switch (type) {
+      case ParamType::boolean: return std::holds_alternative<bool>(v);
+      case ParamType::integer: return std::holds_alternative<std::int64_t>(v);
+      case ParamType::real:
+        return std::holds_alternative<double>(v) || std::holds_alternative<std::int64_t>(v);
+      case ParamType::choice: return std::holds_alternative<std::string>(v);
+    }
+    return false;
+  }
   std::size_t str_size = 1;
   std::vector<std::int8_t> bools;
   std::vector<std::int64_t> ints;
@@ -865,6 +876,16 @@ std::size_t Writer::add_tasks(std::span<const TaskDef> tasks) {
     if (t.params.size() != m.params.size())
       throw internal_error("archive: task has " + std::to_string(t.params.size()) +
                            " parameters, the layout " + std::to_string(m.params.size()));
+    // Checked before anything is appended, so a bad task leaves the columns aligned.
+    for (std::size_t k = 0; k < m.params.size(); ++k) {
+      if (!m.params[k].accepts(t.params[k]))
+        throw internal_error("archive: task parameter '" + m.layout.params[k].name +
+                             "' has the wrong type");
+      if (m.params[k].type == ParamType::choice &&
+          std::get<std::string>(t.params[k]).size() >= m.params[k].str_size)
+        throw internal_error("archive: value of choice parameter '" + m.layout.params[k].name +
+                             "' is longer than its column");
+    }
   }
   for (const auto& t : tasks) {
     m.rows.push_back({t.id, TaskStatus::pending, 0});

@@ -10,6 +10,14 @@
 //   /series/<name>/{values,offset,length}
 // Rows of /tasks are in the order tasks were added (the sweep's expansion order), so archives of
 // the same sweep from different rank counts line up row by row.
+//
+// Errors: input_error (naming the path) for a missing, foreign, corrupt or mismatched archive;
+// archive_error for HDF5/I-O failures, including a file locked by another live writer. HDF5 locks
+// files (flock) on open; on cluster file systems where flock fails every open fails with "unable
+// to lock the file": set HDF5_USE_FILE_LOCKING=FALSE there (HDF5 reads it; nothing else changes).
+// HDF5 opens a file once per process: do not hold a Reader and a Writer on the same file in one
+// process (the second open fails). Not thread-safe: one thread per Writer/Reader, and the serial
+// HDF5 library is not thread-safe at all, so one thread of the process does all archive work.
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/core/value.hpp>
 #include <mpisweep/experiments/experiment.hpp>
@@ -108,7 +116,8 @@ class Writer {
   ~Writer();  // closes; never throws
 
   const std::vector<RowState>& rows() const;   // every row, in file order
-  // Appends pending rows; returns the index of the first. Visible to readers after flush().
+  // Appends pending rows; returns the index of the first. Visible to readers after flush(). Ids
+  // must be non-zero (0 is the fill value that marks a torn tail after a kill).
   std::size_t add_tasks(std::span<const TaskDef> tasks);
   // Records an attempt's outcome for `row`. Cheap (buffers); written by the next flush().
   void record(std::size_t row, const TaskOutcome& outcome);
@@ -118,7 +127,10 @@ class Writer {
   std::size_t begin_run(const RunRecord& run);           // appends a /runs row
   void end_run(std::size_t run, double end, std::int32_t exit_status);
 
-  // Flushes, ends SWMR and closes: afterwards h5dump and every HDF5 tool open the file.
+  // Flushes, ends SWMR and closes: afterwards h5dump and every HDF5 tool open the file. If the
+  // run's many small flushes left much dead space (SWMR never reuses freed space), the file is
+  // rewritten compactly under a temporary name and renamed into place (about a second per 1M rows).
+  // Calls after close() are internal_error; the destructor closes if close() was not called.
   void close();
 
   struct Impl;
