@@ -2,13 +2,12 @@
 // and 2 threads, prints both wall times, the ratio, and whether the results are bit-identical.
 // Usage: bench_kinetic_closure [--full]   (--full: the default parameters, t_final 200;
 // otherwise t_spinup 30, t_final 60, same grid.)
-#include <mpisweep/experiments/registry.hpp>
-
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <mpisweep/experiments/registry.hpp>
 
 using namespace mpisweep;
 
@@ -44,22 +43,24 @@ int main(int argc, char** argv) {
     res[t - 1] = e.run(p, ctx);
     wall[t - 1] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     cpu[t - 1] = cpu_seconds() - c0;
-    std::printf("kinetic_closure active (%s): %d thread%s %.2f s  (kinetic %.2f, training %.2f, "
-                "bingham %.2f, nn %.2f)\n",
-                full ? "default" : "t_final 60", t, t == 1 ? " " : "s", wall[t - 1],
-                res[t - 1].metrics["seconds_kinetic"], res[t - 1].metrics["seconds_training"],
-                res[t - 1].metrics["seconds_bingham"], res[t - 1].metrics["seconds_nn"]);
+    std::printf(
+        "kinetic_closure active (%s): %d thread%s %.2f s  (kinetic %.2f, training %.2f, "
+        "bingham %.2f, nn %.2f)\n",
+        full ? "default" : "t_final 60", t, t == 1 ? " " : "s", wall[t - 1],
+        res[t - 1].metrics["seconds_kinetic"], res[t - 1].metrics["seconds_training"],
+        res[t - 1].metrics["seconds_bingham"], res[t - 1].metrics["seconds_nn"]);
   }
   bool same = true;
   for (const auto& [k, v] : res[0].metrics)
-    if (k.rfind("seconds_", 0) != 0 && !(v == res[1].metrics[k] || (v != v && res[1].metrics[k] != res[1].metrics[k])))
+    if (k.rfind("seconds_", 0) != 0 &&
+        !(v == res[1].metrics[k] || (v != v && res[1].metrics[k] != res[1].metrics[k])))
       same = false;
   for (const auto& [k, v] : res[0].series) same = same && v == res[1].series[k];
   std::printf("speed-up 2 threads / 1 thread: %.2fx (target >= 1.6); results bit-identical: %s\n",
               wall[0] / wall[1], same ? "yes" : "NO");
-  std::printf("cores obtained (cpu/wall): 1 thread %.2f, 2 threads %.2f%s\n", cpu[0] / wall[0],
-              cpu[1] / wall[1],
-              cpu[0] / wall[0] < 0.9 ? "  -- machine busy: the speed-up above is not meaningful"
-                                     : "");
+  std::printf(
+      "cores obtained (cpu/wall): 1 thread %.2f, 2 threads %.2f%s\n", cpu[0] / wall[0],
+      cpu[1] / wall[1],
+      cpu[0] / wall[0] < 0.9 ? "  -- machine busy: the speed-up above is not meaningful" : "");
   return 0;
 }

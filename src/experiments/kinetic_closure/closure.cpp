@@ -1,9 +1,8 @@
 // Moments and the Bingham closure (specs/kinetic_closure.md "Closures"; Bessel formulas from
 // Abramowitz & Stegun 9.6.10 (series) and 9.7.1 (Hankel expansion)).
-#include <mpisweep/experiments/kinetic_closure/closure.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <mpisweep/experiments/kinetic_closure/closure.hpp>
 
 namespace mpisweep::kinetic {
 

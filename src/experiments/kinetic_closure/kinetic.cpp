@@ -1,8 +1,7 @@
 // Kinetic solver (specs/kinetic_closure.md "Model"; equations in kinetic.hpp).
+#include <cmath>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
-
-#include <cmath>
 #include <numbers>
 
 namespace mpisweep::kinetic {
@@ -91,9 +90,8 @@ void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {
   const auto mh = moments_hat(a);
   VelocityHat v;
   stokes(grid_, cfg_.alpha, mh[1].data(), mh[2].data(), mh[3].data(), v);
-  const std::array<const cplx*, 8> src = {v.ux.data(),  v.uy.data(),  v.gxx.data(),
-                                          v.gxy.data(), v.gyx.data(), mh[1].data(),
-                                          mh[2].data(), mh[3].data()};
+  const std::array<const cplx*, 8> src = {v.ux.data(),  v.uy.data(),  v.gxx.data(), v.gxy.data(),
+                                          v.gyx.data(), mh[1].data(), mh[2].data(), mh[3].data()};
   pool_.parallel_for(8, [&](std::size_t b, std::size_t e) {
     for (std::size_t f = b; f < e; ++f)
       grid_.to_physical(src[f], fields_[f].data(), field_scratch_[f]);

@@ -1,8 +1,7 @@
 // MLP, Adam and the learned closure (specs/kinetic_closure.md "Closures"; equations in mlp.hpp).
+#include <cmath>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/kinetic_closure/mlp.hpp>
-
-#include <cmath>
 #include <numeric>
 
 namespace mpisweep::kinetic {
@@ -68,8 +67,12 @@ void Mlp::backward(const Eigen::MatrixXd& X, const Eigen::MatrixXd& dY,
 }
 
 Adam::Adam(Eigen::Index n, double lr, double beta1, double beta2, double eps)
-    : m_(Eigen::VectorXd::Zero(n)), v_(Eigen::VectorXd::Zero(n)), lr_(lr), b1_(beta1),
-      b2_(beta2), eps_(eps) {}
+    : m_(Eigen::VectorXd::Zero(n)),
+      v_(Eigen::VectorXd::Zero(n)),
+      lr_(lr),
+      b1_(beta1),
+      b2_(beta2),
+      eps_(eps) {}
 
 void Adam::step(Eigen::VectorXd& theta, const Eigen::VectorXd& g) {
   ++t_;
@@ -80,25 +83,34 @@ void Adam::step(Eigen::VectorXd& theta, const Eigen::VectorXd& g) {
 }
 
 void Samples::append(const Samples& o) {
-  for (auto [a, b] : {std::pair{&c, &o.c}, {&dxx, &o.dxx}, {&dxy, &o.dxy}, {&dyy, &o.dyy},
-                      {&gxx, &o.gxx}, {&gxy, &o.gxy}, {&gyx, &o.gyx}, {&c4, &o.c4},
+  for (auto [a, b] : {std::pair{&c, &o.c},
+                      {&dxx, &o.dxx},
+                      {&dxy, &o.dxy},
+                      {&dyy, &o.dyy},
+                      {&gxx, &o.gxx},
+                      {&gxy, &o.gxy},
+                      {&gyx, &o.gyx},
+                      {&c4, &o.c4},
                       {&s4, &o.s4}})
     a->insert(a->end(), b->begin(), b->end());
 }
 
 NnClosure::NnClosure(ClosureInputs inputs, int hidden, int layers, Rng& rng)
-    : inputs_(inputs), net_([&] {
-        std::vector<int> s{inputs == ClosureInputs::mu1 ? 1 : 4};
-        for (int l = 0; l < layers; ++l) s.push_back(hidden);
-        s.push_back(2);
-        return s;
-      }(), rng, 0.1) {
+    : inputs_(inputs),
+      net_(
+          [&] {
+            std::vector<int> s{inputs == ClosureInputs::mu1 ? 1 : 4};
+            for (int l = 0; l < layers; ++l) s.push_back(hidden);
+            s.push_back(2);
+            return s;
+          }(),
+          rng, 0.1) {
   in_mean_.setZero(features());
   in_scale_.setOnes(features());
 }
 
-void NnClosure::features_of(double c, const Sym2& D, double gxx, double gxy, double gyx,
-                            double* x, Frame& f) const {
+void NnClosure::features_of(double c, const Sym2& D, double gxx, double gxy, double gyx, double* x,
+                            Frame& f) const {
   f = eigenframe(c, D);
   x[0] = f.mu1;
   if (inputs_ == ClosureInputs::mu1_EW) {
@@ -145,7 +157,7 @@ void NnClosure::evaluate(const ClosureInput& in, std::size_t begin, std::size_t 
 
 std::vector<Harmonic4> NnClosure::evaluate(const Samples& s) const {
   std::vector<Harmonic4> out(s.size());
-  const ClosureInput in{s.c.data(), s.dxx.data(), s.dxy.data(), s.dyy.data(),
+  const ClosureInput in{s.c.data(),   s.dxx.data(), s.dxy.data(), s.dyy.data(),
                         s.gxx.data(), s.gxy.data(), s.gyx.data()};
   for (std::size_t p0 = 0; p0 < s.size(); p0 += sample_chunk)
     evaluate(in, p0, std::min(s.size(), p0 + sample_chunk), out.data());

@@ -1,8 +1,7 @@
 // Moment model (specs/kinetic_closure.md "Model"; equations in moment.hpp).
+#include <cmath>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
-
-#include <cmath>
 
 namespace mpisweep::kinetic {
 
@@ -25,7 +24,8 @@ Sym2 moment_source(double c, const Sym2& D, double gxx, double gxy, double gyx, 
   // D·D
   const double dd_xx = D.xx * D.xx + D.xy * D.xy, dd_xy = D.xy * (D.xx + D.yy),
                dd_yy = D.xy * D.xy + D.yy * D.yy;
-  const Sym2 A{.xx = gxx + 2 * zeta * D.xx, .xy = 0.5 * (gxy + gyx) + 2 * zeta * D.xy,
+  const Sym2 A{.xx = gxx + 2 * zeta * D.xx,
+               .xy = 0.5 * (gxy + gyx) + 2 * zeta * D.xy,
                .yy = gyy + 2 * zeta * D.yy};  // E + 2ζD
   const Sym2 SA = contract(S, A);
   return {.xx = 2 * gd_xx + 4 * zeta * dd_xx - 2 * SA.xx - 4 * dR * (D.xx - c / 2),
@@ -57,9 +57,8 @@ void MomentSolver::explicit_rhs(const Fields& d, Fields& out) {
   const std::size_t nk = grid_.kept(), np = grid_.points();
   VelocityHat v;
   stokes(grid_, cfg_.alpha, d[0].data(), d[1].data(), d[2].data(), v);
-  const std::array<const cplx*, 8> src = {d[0].data(), d[1].data(), d[2].data(),
-                                          v.ux.data(), v.uy.data(), v.gxx.data(),
-                                          v.gxy.data(), v.gyx.data()};
+  const std::array<const cplx*, 8> src = {d[0].data(), d[1].data(),  d[2].data(),  v.ux.data(),
+                                          v.uy.data(), v.gxx.data(), v.gxy.data(), v.gyx.data()};
   pool_.parallel_for(8, [&](std::size_t b, std::size_t e) {
     for (std::size_t f = b; f < e; ++f) grid_.to_physical(src[f], phys_[f].data(), scratch_[f]);
   });
@@ -130,22 +129,20 @@ void MomentSolver::step() {
 bool MomentSolver::finite() const {
   for (const auto& f : d_)
     for (const auto& z : f)
-      if (!std::isfinite(z.real()) || !std::isfinite(z.imag()) || std::abs(z) > 1e6)
-        return false;
+      if (!std::isfinite(z.real()) || !std::isfinite(z.imag()) || std::abs(z) > 1e6) return false;
   return true;
 }
 
 double order_parameter(const std::vector<double>& c, const std::vector<double>& dxx,
                        const std::vector<double>& dxy, const std::vector<double>& dyy) {
   double sum = 0;
-  for (std::size_t p = 0; p < c.size(); ++p)
-    sum += std::hypot(dxx[p] - dyy[p], 2 * dxy[p]) / c[p];
+  for (std::size_t p = 0; p < c.size(); ++p) sum += std::hypot(dxx[p] - dyy[p], 2 * dxy[p]) / c[p];
   return sum / double(c.size());
 }
 
 void physical_moments(const SpectralGrid& g, const MomentSolver::Fields& d, std::vector<double>& c,
-                      std::vector<double>& dxx, std::vector<double>& dxy,
-                      std::vector<double>& dyy, ThreadPool* pool) {
+                      std::vector<double>& dxx, std::vector<double>& dxy, std::vector<double>& dyy,
+                      ThreadPool* pool) {
   std::array<std::vector<double>*, 3> dst = {&dxx, &dxy, &dyy};
   auto body = [&](std::size_t b, std::size_t e) {
     FftBuffer<double> buf(g.points());

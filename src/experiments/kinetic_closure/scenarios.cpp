@@ -1,13 +1,12 @@
 // Scenarios of kinetic_closure (specs/kinetic_closure.md "Scenarios", "Metrics and series").
+#include <chrono>
+#include <cmath>
+#include <limits>
 #include <mpisweep/core/rng.hpp>
 #include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
 #include <mpisweep/experiments/kinetic_closure/mlp.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
 #include <mpisweep/experiments/kinetic_closure/scenarios.hpp>
-
-#include <chrono>
-#include <cmath>
-#include <limits>
 #include <numbers>
 
 namespace mpisweep::kinetic {
@@ -22,9 +21,14 @@ double seconds_since(Clock::time_point t0) {
 }
 
 KineticConfig kinetic_config(const Params& p) {
-  return {.alpha = p.get_real("alpha"), .zeta = p.get_real("zeta"), .dT = p.get_real("dT"),
-          .dR = p.get_real("dR"), .L = p.get_real("L"), .N = int(p.get_int("N")),
-          .Ntheta = int(p.get_int("Ntheta")), .dt = p.get_real("dt")};
+  return {.alpha = p.get_real("alpha"),
+          .zeta = p.get_real("zeta"),
+          .dT = p.get_real("dT"),
+          .dR = p.get_real("dR"),
+          .L = p.get_real("L"),
+          .N = int(p.get_int("N")),
+          .Ntheta = int(p.get_int("Ntheta")),
+          .dt = p.get_real("dt")};
 }
 
 long steps_for(double t, double dt) { return std::lround(t / dt); }
@@ -45,18 +49,18 @@ double cfl_number(const Params& p) {
   const bool spatial = p.get_string("scenario") != "homogeneous";
   const double U = spatial ? alpha * L / (4 * pi) : 0.0;
   const double dx = L / double(p.get_int("N"));
-  const double Gamma = (spatial ? alpha / 2 : 0.0) + 2 * zeta +
-                       (spatial ? 0.0 : p.get_real("rate"));
+  const double Gamma =
+      (spatial ? alpha / 2 : 0.0) + 2 * zeta + (spatial ? 0.0 : p.get_real("rate"));
   return dt * (U / dx + Gamma / dtheta);
 }
 
 void check_params(const Params& p) {
   if (p.get_int("Ntheta") % 2 == 0)
-    throw param_error("Ntheta", "must be odd (an even count puts the Nyquist θ-mode in the null "
-                                "space of the derivative and steady states come out wrong)");
+    throw param_error("Ntheta",
+                      "must be odd (an even count puts the Nyquist θ-mode in the null "
+                      "space of the derivative and steady states come out wrong)");
   const std::string scenario = p.get_string("scenario");
-  if (scenario != "homogeneous" && p.get_int("N") % 2 != 0)
-    throw param_error("N", "must be even");
+  if (scenario != "homogeneous" && p.get_int("N") % 2 != 0) throw param_error("N", "must be even");
   if (scenario == "active") {
     const double ts = p.get_real("t_spinup"), tf = p.get_real("t_final"),
                  se = p.get_real("snapshot_every");
@@ -69,9 +73,9 @@ void check_params(const Params& p) {
   }
   const double cfl = cfl_number(p);
   if (cfl > 0.5)
-    throw param_error("dt", "CFL estimate dt (U/dx + rotation rate/dθ) = " + std::to_string(cfl) +
-                                " exceeds 0.5; use dt <= " +
-                                std::to_string(0.5 * p.get_real("dt") / cfl));
+    throw param_error(
+        "dt", "CFL estimate dt (U/dx + rotation rate/dθ) = " + std::to_string(cfl) +
+                  " exceeds 0.5; use dt <= " + std::to_string(0.5 * p.get_real("dt") / cfl));
 }
 
 // --- homogeneous ------------------------------------------------------------------------------
@@ -84,8 +88,8 @@ Result run_homogeneous(const Params& p, const RunContext& ctx) {
   const double rate = p.get_real("rate");
   const bool shear = p.get_string("flow") == "shear";
   // extension u = (E x, −E y); shear u = (γ̇ y, 0) so G12 = γ̇.
-  cfg.background_gradient = shear ? std::array<double, 4>{0, rate, 0, 0}
-                                  : std::array<double, 4>{rate, 0, 0, -rate};
+  cfg.background_gradient =
+      shear ? std::array<double, 4>{0, rate, 0, 0} : std::array<double, 4>{rate, 0, 0, -rate};
   KineticSolver s(cfg, pool);
   s.set_state([](double, double, double) { return 1 / (2 * pi); });
   const long steps = steps_for(p.get_real("t_final"), cfg.dt);
@@ -255,9 +259,13 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
                            long steps, long snap_every, long stat_every, ThreadPool& pool,
                            const RunContext& ctx, double progress0, double progress_span) {
   const auto t0 = Clock::now();
-  const MomentConfig cfg{.alpha = p.get_real("alpha"), .zeta = p.get_real("zeta"),
-                         .dT = p.get_real("dT"), .dR = p.get_real("dR"), .L = p.get_real("L"),
-                         .N = int(p.get_int("N")), .dt = p.get_real("dt")};
+  const MomentConfig cfg{.alpha = p.get_real("alpha"),
+                         .zeta = p.get_real("zeta"),
+                         .dT = p.get_real("dT"),
+                         .dR = p.get_real("dR"),
+                         .L = p.get_real("L"),
+                         .N = int(p.get_int("N")),
+                         .dt = p.get_real("dt")};
   MomentSolver m(cfg, closure, pool);
   m.set_state(d0);
   MomentRun out;
@@ -274,7 +282,8 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
       out.stable = false;
       break;
     }
-    if (i % stat_every == 0) out.stats.add(order_now(), velocity_stats(m.grid(), cfg.alpha, m.state()).urms);
+    if (i % stat_every == 0)
+      out.stats.add(order_now(), velocity_stats(m.grid(), cfg.alpha, m.state()).urms);
     if (i % snap_every == 0) {
       out.order_series.push_back(order_now());
       out.stats.add_spectrum(velocity_stats(m.grid(), cfg.alpha, m.state()).spectrum);
@@ -334,7 +343,8 @@ Result run_active(const Params& p, const RunContext& ctx) {
           ms += v * v;
         }
     const double scale = p.get_real("perturbation") / std::sqrt(ms / (double(n) * n * nt));
-    kin.set_state([&](double x, double y, double th) { return (1 + scale * P(x, y, th)) / (2 * pi); });
+    kin.set_state(
+        [&](double x, double y, double th) { return (1 + scale * P(x, y, th)) / (2 * pi); });
   }
   const double mass0 = kin.mass();
   Samples train_all, valid;
@@ -401,11 +411,11 @@ Result run_active(const Params& p, const RunContext& ctx) {
   const ClosureInputs inputs =
       p.get_string("closure_inputs") == "mu1" ? ClosureInputs::mu1 : ClosureInputs::mu1_EW;
   NnClosure nn(inputs, int(p.get_int("hidden")), int(p.get_int("layers")), init);
-  const std::vector<double> curve =
-      nn.train(train,
-               {.epochs = int(p.get_int("epochs")), .batch = int(p.get_int("batch")),
-                .learning_rate = p.get_real("learning_rate")},
-               shuffle, pool, [&] { ctx.throw_if_cancelled(); });
+  const std::vector<double> curve = nn.train(train,
+                                             {.epochs = int(p.get_int("epochs")),
+                                              .batch = int(p.get_int("batch")),
+                                              .learning_rate = p.get_real("learning_rate")},
+                                             shuffle, pool, [&] { ctx.throw_if_cancelled(); });
   r.metrics["seconds_training"] = seconds_since(t0);
   r.metrics["train_loss_final"] = curve.empty() ? std::nan("") : curve.back();
   r.metrics["training_samples"] = double(train.size());
@@ -429,10 +439,10 @@ Result run_active(const Params& p, const RunContext& ctx) {
 
   // 4. A-posteriori: the moment model with each closure from the kinetic D at t_spinup.
   const long msteps = steps - spinup;
-  const MomentRun mb = run_moment_model(p, bingham, d0, msteps, snap_every, stat_every, pool,
-                                        ctx, 0.65, 0.15);
-  const MomentRun mn = run_moment_model(p, nn, d0, msteps, snap_every, stat_every, pool, ctx,
-                                        0.8, 0.2);
+  const MomentRun mb =
+      run_moment_model(p, bingham, d0, msteps, snap_every, stat_every, pool, ctx, 0.65, 0.15);
+  const MomentRun mn =
+      run_moment_model(p, nn, d0, msteps, snap_every, stat_every, pool, ctx, 0.8, 0.2);
   const double nan = std::nan("");
   r.metrics["order_kinetic"] = kstats.order;
   r.metrics["urms_kinetic"] = kstats.urms;
@@ -442,7 +452,8 @@ Result run_active(const Params& p, const RunContext& ctx) {
   r.metrics["urms_nn"] = mn.stable ? mn.stats.urms : nan;
   r.metrics["spectrum_error_bingham"] =
       mb.stable ? spectrum_error(mb.stats.spectrum, kstats.spectrum) : nan;
-  r.metrics["spectrum_error_nn"] = mn.stable ? spectrum_error(mn.stats.spectrum, kstats.spectrum) : nan;
+  r.metrics["spectrum_error_nn"] =
+      mn.stable ? spectrum_error(mn.stats.spectrum, kstats.spectrum) : nan;
   r.metrics["bingham_stable"] = mb.stable ? 1.0 : 0.0;
   r.metrics["nn_stable"] = mn.stable ? 1.0 : 0.0;
   r.metrics["seconds_bingham"] = mb.seconds;

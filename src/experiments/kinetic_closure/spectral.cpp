@@ -1,11 +1,10 @@
 // FFTW wrapper and Stokes solve (specs/kinetic_closure.md "Model").
-#include <mpisweep/core/error.hpp>
-#include <mpisweep/experiments/kinetic_closure/spectral.hpp>
-
 #include <fftw3.h>
 
 #include <cmath>
 #include <cstring>
+#include <mpisweep/core/error.hpp>
+#include <mpisweep/experiments/kinetic_closure/spectral.hpp>
 #include <mutex>
 #include <numbers>
 
@@ -32,7 +31,10 @@ template class FftBuffer<double>;
 template class FftBuffer<cplx>;
 
 SpectralGrid::SpectralGrid(int n, double length)
-    : n_(n), length_(length), plan_real_(std::size_t(n) * n), plan_cplx_(std::size_t(n) * (n / 2 + 1)) {
+    : n_(n),
+      length_(length),
+      plan_real_(std::size_t(n) * n),
+      plan_cplx_(std::size_t(n) * (n / 2 + 1)) {
   if (n < 1) throw internal_error("SpectralGrid: n < 1");
   const int nh = n / 2 + 1;
   const double k0 = 2 * std::numbers::pi / length;
@@ -48,9 +50,8 @@ SpectralGrid::SpectralGrid(int n, double length)
     }
   }
   std::lock_guard lock(planner_mutex());
-  plan_r2c_ = fftw_plan_dft_r2c_2d(n, n, plan_real_.data(),
-                                   reinterpret_cast<fftw_complex*>(plan_cplx_.data()),
-                                   FFTW_ESTIMATE);
+  plan_r2c_ = fftw_plan_dft_r2c_2d(
+      n, n, plan_real_.data(), reinterpret_cast<fftw_complex*>(plan_cplx_.data()), FFTW_ESTIMATE);
   plan_c2r_ = fftw_plan_dft_c2r_2d(n, n, reinterpret_cast<fftw_complex*>(plan_cplx_.data()),
                                    plan_real_.data(), FFTW_ESTIMATE);
   if (!plan_r2c_ || !plan_c2r_) throw error("kinetic_closure: FFTW planning failed");
@@ -71,8 +72,7 @@ void SpectralGrid::to_physical(const cplx* kept_coeffs, double* out,
   cplx* s = scratch.data();
   std::fill(s, s + half(), cplx(0));
   for (std::size_t q = 0; q < kept_.size(); ++q) s[kept_[q]] = kept_coeffs[q];
-  fftw_execute_dft_c2r(static_cast<fftw_plan>(plan_c2r_), reinterpret_cast<fftw_complex*>(s),
-                       out);
+  fftw_execute_dft_c2r(static_cast<fftw_plan>(plan_c2r_), reinterpret_cast<fftw_complex*>(s), out);
 }
 
 void SpectralGrid::to_spectral(const double* in, cplx* kept_out, FftBuffer<cplx>& scratch,
@@ -84,8 +84,8 @@ void SpectralGrid::to_spectral(const double* in, cplx* kept_out, FftBuffer<cplx>
   for (std::size_t q = 0; q < kept_.size(); ++q) kept_out[q] = scratch[kept_[q]] * f;
 }
 
-void stokes(const SpectralGrid& g, double alpha, const cplx* dxx, const cplx* dxy,
-            const cplx* dyy, VelocityHat& v) {
+void stokes(const SpectralGrid& g, double alpha, const cplx* dxx, const cplx* dxy, const cplx* dyy,
+            VelocityHat& v) {
   const std::size_t nk = g.kept();
   for (auto* a : {&v.ux, &v.uy, &v.gxx, &v.gxy, &v.gyx}) a->assign(nk, cplx(0));
   const cplx I(0, 1);

@@ -1,10 +1,9 @@
 // Bingham closure against θ-quadrature of the Bingham density and the spec's reference values
 // (specs/kinetic_closure.md "Closures").
-#include <mpisweep/experiments/kinetic_closure/closure.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <mpisweep/experiments/kinetic_closure/closure.hpp>
 #include <numbers>
 
 using namespace mpisweep::kinetic;

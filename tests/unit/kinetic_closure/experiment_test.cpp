@@ -1,12 +1,11 @@
 // The registered experiment: schema, parameter errors, the three scenarios end to end
 // (specs/kinetic_closure.md "Scenarios", "What a faithful implementation reproduces").
-#include <mpisweep/experiments/registry.hpp>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <mpisweep/experiments/registry.hpp>
 #include <numbers>
 #include <thread>
 
@@ -33,10 +32,16 @@ Result run(const Params& p, int threads = 1, const std::atomic<bool>* cancel = n
 
 // A short active run: small grid, spin-up to saturation, a few snapshots.
 Params small_active() {
-  return params({{"N", std::int64_t{16}}, {"Ntheta", std::int64_t{13}}, {"dt", 0.05},
-                 {"perturbation", 0.05}, {"t_spinup", 24.0}, {"t_final", 40.0},
-                 {"snapshot_every", 1.0}, {"epochs", std::int64_t{40}},
-                 {"train_points", std::int64_t{2048}}, {"hidden", std::int64_t{16}}});
+  return params({{"N", std::int64_t{16}},
+                 {"Ntheta", std::int64_t{13}},
+                 {"dt", 0.05},
+                 {"perturbation", 0.05},
+                 {"t_spinup", 24.0},
+                 {"t_final", 40.0},
+                 {"snapshot_every", 1.0},
+                 {"epochs", std::int64_t{40}},
+                 {"train_points", std::int64_t{2048}},
+                 {"hidden", std::int64_t{16}}});
 }
 
 std::string param_of(const std::function<void()>& f) {
@@ -74,20 +79,23 @@ TEST(Experiment, BadParametersAreRejectedNamingTheParameter) {
 
 TEST(Experiment, HomogeneousExtensionMatchesBingham) {
   const Result r = run(params({{"scenario", std::string("homogeneous")},
-                               {"Ntheta", std::int64_t{41}}, {"t_final", 400.0}}));
+                               {"Ntheta", std::int64_t{41}},
+                               {"t_final", 400.0}}));
   EXPECT_NEAR(r.metrics.at("D11"), 0.72319498294825, 1e-8);
   EXPECT_NEAR(r.metrics.at("S1111"), 0.61159749147411, 1e-8);
   EXPECT_NEAR(r.metrics.at("kappa"), r.metrics.at("kappa_theory"), 1e-7);
   EXPECT_LT(r.metrics.at("bingham_error"), 1e-8);
-  const Result z = run(params({{"scenario", std::string("homogeneous")}, {"zeta", 0.15},
-                               {"Ntheta", std::int64_t{41}}, {"t_final", 400.0}}));
+  const Result z = run(params({{"scenario", std::string("homogeneous")},
+                               {"zeta", 0.15},
+                               {"Ntheta", std::int64_t{41}},
+                               {"t_final", 400.0}}));
   EXPECT_NEAR(z.metrics.at("kappa"), z.metrics.at("kappa_theory"), 1e-7);
   EXPECT_GT(z.metrics.at("kappa"), 1.2);
 }
 
 TEST(Experiment, LinearGrowthRateWithinTwoPercent) {
-  const Result r = run(params({{"scenario", std::string("linear")}, {"N", std::int64_t{16}},
-                               {"Ntheta", std::int64_t{9}}}));
+  const Result r = run(params(
+      {{"scenario", std::string("linear")}, {"N", std::int64_t{16}}, {"Ntheta", std::int64_t{9}}}));
   const double th = r.metrics.at("growth_rate_theory");
   EXPECT_NEAR(th, 0.5 - 0.2 - 0.05 * std::pow(2 * std::numbers::pi / 10, 2), 1e-12);
   EXPECT_NEAR(r.metrics.at("growth_rate"), th, 0.02 * std::abs(th));

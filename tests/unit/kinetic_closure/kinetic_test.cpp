@@ -1,11 +1,10 @@
 // Kinetic solver against closed forms (specs/kinetic_closure.md "Scenarios", "What a faithful
 // implementation reproduces"): homogeneous steady states, linear growth rates, conservation.
-#include <mpisweep/core/rng.hpp>
-#include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
-
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <mpisweep/core/rng.hpp>
+#include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
 #include <numbers>
 
 using namespace mpisweep;
@@ -24,8 +23,15 @@ struct Steady {
 // Space-independent run under an imposed gradient until the state stops changing.
 Steady homogeneous_steady(std::array<double, 4> G0, double zeta, int ntheta = 41) {
   ThreadPool pool(1);
-  KineticConfig cfg{.alpha = 0, .zeta = zeta, .dT = 0.05, .dR = 0.05, .L = 1, .N = 1,
-                    .Ntheta = ntheta, .dt = 0.05, .background_gradient = G0};
+  KineticConfig cfg{.alpha = 0,
+                    .zeta = zeta,
+                    .dT = 0.05,
+                    .dR = 0.05,
+                    .L = 1,
+                    .N = 1,
+                    .Ntheta = ntheta,
+                    .dt = 0.05,
+                    .background_gradient = G0};
   KineticSolver s(cfg, pool);
   s.set_state([](double, double, double) { return 1 / (2 * pi); });
   CMatrix prev = s.state();
@@ -100,8 +106,14 @@ struct Growth {
 // D11 − D22 amplitudes grow exponentially.
 Growth measure_growth(double alpha, double zeta, int threads = 1) {
   ThreadPool pool(threads);
-  KineticConfig cfg{.alpha = alpha, .zeta = zeta, .dT = 0.05, .dR = 0.05, .L = 10, .N = 16,
-                    .Ntheta = 9, .dt = 0.01};
+  KineticConfig cfg{.alpha = alpha,
+                    .zeta = zeta,
+                    .dT = 0.05,
+                    .dR = 0.05,
+                    .L = 10,
+                    .N = 16,
+                    .Ntheta = 9,
+                    .dt = 0.01};
   KineticSolver s(cfg, pool);
   const double k = 2 * pi / cfg.L;
   s.set_state([&](double x, double, double th) {
@@ -145,8 +157,14 @@ TEST(Linear, PullerDecaysAtTheoreticalRate) {
 TEST(Kinetic, MassConservedDivergenceFreeAndThreadIndependent) {
   auto run = [](int threads, double* mass0, double* mass1, double* div) {
     ThreadPool pool(threads);
-    KineticConfig cfg{.alpha = -4, .zeta = 0.5, .dT = 0.05, .dR = 0.05, .L = 10, .N = 16,
-                      .Ntheta = 17, .dt = 0.02};
+    KineticConfig cfg{.alpha = -4,
+                      .zeta = 0.5,
+                      .dT = 0.05,
+                      .dR = 0.05,
+                      .L = 10,
+                      .N = 16,
+                      .Ntheta = 17,
+                      .dt = 0.02};
     KineticSolver s(cfg, pool);
     Rng rng(7);
     double amp[3][3];

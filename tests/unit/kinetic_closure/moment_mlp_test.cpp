@@ -1,14 +1,13 @@
 // The moment model against the kinetic right-hand side, the MLP's backpropagation against finite
 // differences, and the learned closure's symmetries (specs/kinetic_closure.md "Model",
 // "Closures").
+#include <gtest/gtest.h>
+
+#include <cmath>
 #include <mpisweep/core/rng.hpp>
 #include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
 #include <mpisweep/experiments/kinetic_closure/mlp.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
-
-#include <gtest/gtest.h>
-
-#include <cmath>
 #include <numbers>
 
 using namespace mpisweep;
@@ -20,8 +19,8 @@ constexpr double pi = std::numbers::pi;
 
 TEST(Moment, RightHandSideIsTheThetaMomentOfTheKineticOneGivenTheTrueS) {
   ThreadPool pool(2);
-  KineticConfig kc{.alpha = -2, .zeta = 0.4, .dT = 0.05, .dR = 0.05, .L = 10, .N = 16,
-                   .Ntheta = 17, .dt = 0.02};
+  KineticConfig kc{
+      .alpha = -2, .zeta = 0.4, .dT = 0.05, .dR = 0.05, .L = 10, .N = 16, .Ntheta = 17, .dt = 0.02};
   KineticSolver kin(kc, pool);
   Rng rng(11);
   double a[6];
@@ -47,8 +46,13 @@ TEST(Moment, RightHandSideIsTheThetaMomentOfTheKineticOneGivenTheTrueS) {
   std::vector<Harmonic4> truth(f.c.size());
   for (std::size_t p = 0; p < truth.size(); ++p) truth[p] = {f.c4[p] / f.c[p], f.s4[p] / f.c[p]};
   FixedClosure closure(truth);
-  MomentSolver mom({.alpha = kc.alpha, .zeta = kc.zeta, .dT = kc.dT, .dR = kc.dR, .L = kc.L,
-                    .N = kc.N, .dt = kc.dt},
+  MomentSolver mom({.alpha = kc.alpha,
+                    .zeta = kc.zeta,
+                    .dT = kc.dT,
+                    .dR = kc.dR,
+                    .L = kc.L,
+                    .N = kc.N,
+                    .dt = kc.dt},
                    closure, pool);
   const auto mh = kin.moments_hat(kin.state());
   MomentSolver::Fields d{mh[1], mh[2], mh[3]}, rhs;

@@ -12,14 +12,12 @@
 // Parallelism: loops over θ points (FFTs and pointwise products) and over fixed-width chunks of
 // x-modes (θ transforms) on the caller's ThreadPool; every output element is computed by the
 // same operations whatever the thread count, so results are bit-identical across thread counts.
+#include <Eigen/Dense>
+#include <array>
+#include <functional>
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/experiments/kinetic_closure/closure.hpp>
 #include <mpisweep/experiments/kinetic_closure/spectral.hpp>
-
-#include <Eigen/Dense>
-
-#include <array>
-#include <functional>
 
 namespace mpisweep::kinetic {
 
@@ -67,8 +65,8 @@ class KineticSolver {
   std::array<std::vector<cplx>, 6> moments_hat(const CMatrix& a) const;
   MomentFields moments();
   FlowFields flow();
-  double mass() const;            // ∫∫∫Ψ dθ dx = L² · 2π Re a_0(0)
-  double max_divergence();        // max |∇·u| on the grid
+  double mass() const;      // ∫∫∫Ψ dθ dx = L² · 2π Re a_0(0)
+  double max_divergence();  // max |∇·u| on the grid
   bool finite() const;
 
  private:
@@ -81,7 +79,7 @@ class KineticSolver {
   double t_ = 0;
   bool have_history_ = false;
   CMatrix a_, a_old_, n_, n_old_;
-  Eigen::MatrixXcd fwd_, inv_;  // θ DFT matrices (m × j and j × m)
+  Eigen::MatrixXcd fwd_, inv_;     // θ DFT matrices (m × j and j × m)
   std::vector<double> cos_, sin_;  // at θ_j
   // scratch
   CMatrix b_, flux_, rot_, rotm_;

@@ -2,12 +2,10 @@
 // A small multilayer perceptron (tanh hidden layers, linear output) with hand-written
 // backpropagation and Adam (Kingma & Ba 2015), and the rotation-equivariant learned closure built
 // on it (specs/kinetic_closure.md "Closures").
+#include <Eigen/Dense>
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/core/rng.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
-
-#include <Eigen/Dense>
-
 #include <string>
 #include <vector>
 

@@ -4,11 +4,10 @@
 // c = tr D (its equation ∂_t c + u·∇c = d_T Δc is the trace of the above for any closure that
 // obeys S_ijkk = D_ij), u from the same Stokes problem as the kinetic model. Same grid,
 // dealiasing and SBDF2 as the kinetic solver, with d_T Δ implicit.
+#include <array>
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/experiments/kinetic_closure/closure.hpp>
 #include <mpisweep/experiments/kinetic_closure/spectral.hpp>
-
-#include <array>
 #include <vector>
 
 namespace mpisweep::kinetic {

@@ -48,7 +48,7 @@ class SpectralGrid {
 
   int n() const { return n_; }
   double length() const { return length_; }
-  std::size_t points() const { return std::size_t(n_) * n_; }   // physical grid, x-major
+  std::size_t points() const { return std::size_t(n_) * n_; }          // physical grid, x-major
   std::size_t half() const { return std::size_t(n_) * (n_ / 2 + 1); }  // FFTW complex size
   std::size_t kept() const { return kept_.size(); }
   double kx(std::size_t q) const { return kx_[q]; }
