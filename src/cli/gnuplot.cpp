@@ -121,6 +121,9 @@ std::string script(const Figure& f, const std::string& out) {
   s << "set key top right opaque box lc rgb \"#aaaaaa\"\n";
   if (f.logx) s << "set logscale x\n" << (f.x_values.empty() ? "set format x \"10^{%L}\"\n" : "");
   if (f.logy) s << "set logscale y\nset format y \"10^{%L}\"\n";
+  // Log autoscaling widens the range to whole decades; fix it to the data (offsets add a margin).
+  if (f.logx && f.xtics.empty()) s << "set autoscale xfix\n";
+  if (f.logy) s << "set autoscale yfix\n";
   if (!f.xtics.empty()) {
     s << "set xtics (";
     for (std::size_t i = 0; i < f.xtics.size(); ++i)

@@ -302,3 +302,30 @@ TEST(BrowseAggregate, MeanSeText) {
   format_mean_se({std::nan(""), std::nan(""), 0}, m, se);
   EXPECT_EQ(m, "-");
 }
+
+TEST(BrowseAggregate, RenderedForms) {
+  auto dir = temp_dir("render");
+  archive::Reader r = archive::Reader::open(write_golden(dir));
+  TaskTable t = load_table(r);
+  const std::vector<std::string> by{"M"}, metric_names{"err"};
+  auto key = resolve_params(t, by, "--group-by");
+  auto metrics = resolve_metrics(t, metric_names, "--metric");
+  Summary s = summarize(t, key, metrics, Where{});
+  // M=1: err 1,2,3,1,2,3 -> mean 2, sample variance 0.8, se sqrt(0.8/6) = 0.365.
+  const std::string csv = render_summary(t, s, key, TableFormat::csv);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "M,done,failed,timeout,pending,err_mean,err_se,err_n");
+  EXPECT_NE(csv.find("\n1,6,0,0,0,2,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n8,4,1,0,1,"), std::string::npos) << csv;
+  const std::string md = render_summary(t, s, key, TableFormat::markdown);
+  EXPECT_NE(md.find("| M | done | failed | pending | err [nats] |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1 | 6 | 0 | 0 | 2.00 ± 0.37 |"), std::string::npos) << md;
+  const std::string json = render_summary(t, s, key, TableFormat::json);
+  EXPECT_NE(json.find("\"params\": {\"M\": 1}"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"failed\": 1"), std::string::npos) << json;
+  // A narrow terminal hides trailing metric columns and names them.
+  const std::vector<std::string> both{"err", "acc"};
+  s = summarize(t, key, resolve_metrics(t, both, "--metric"), Where{});
+  std::vector<std::string> hidden;
+  render_summary(t, s, key, TableFormat::table, 30, &hidden);
+  EXPECT_EQ(hidden, std::vector<std::string>{"acc"});
+}
