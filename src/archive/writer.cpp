@@ -145,6 +145,59 @@ h5::File open_file(const std::string& path, unsigned flags) {
   return h5::File(h5::check(H5Fopen(path.c_str(), flags, fapl.id()), "open archive " + path));
 }
 
+// Marks a live writer. HDF5 drops its own file lock once SWMR writing starts, and a killed
+// writer's status flags look exactly like a live writer's, so without this a second `run` would
+// clear the flags of a file that is still being written and corrupt it. The writer holds an
+// open-file-description lock on one byte far past the end of the archive: readers never touch it,
+// it does not interact with HDF5's flock on local file systems, and the kernel drops it when the
+// process dies (kill -9 included).
+class LiveLock {
+ public:
+  static constexpr off_t offset = off_t{1} << 62;
+  LiveLock() = default;
+  LiveLock(const LiveLock&) = delete;
+  LiveLock& operator=(const LiveLock&) = delete;
+  ~LiveLock() { release(); }
+
+  // True when another process holds the lock (a live writer). False when free or when the file
+  // system cannot tell (no fcntl locks): then there is no protection, as with HDF5's own locking
+  // switched off.
+  static bool held_elsewhere(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct flock fl = request(F_WRLCK);
+    bool held = ::fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::close(fd);
+    return held;
+  }
+  // False if another process holds it.
+  bool acquire(const std::string& path) {
+    release();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd_ < 0) return true;
+    struct flock fl = request(F_WRLCK);
+    if (::fcntl(fd_, F_OFD_SETLK, &fl) == 0) return true;
+    const int e = errno;
+    release();
+    return !(e == EAGAIN || e == EACCES);
+  }
+  void release() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  static struct flock request(short type) {
+    struct flock fl {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = offset;
+    fl.l_len = 1;
+    return fl;
+  }
+  int fd_ = -1;
+};
+
 // Runs `h5clear -s path` (hdf5-tools) with its output discarded.
 bool run_h5clear(const std::string& path) {
   posix_spawn_file_actions_t actions;
@@ -352,6 +405,15 @@ struct Writer::Impl {
   hsize_t disk_rows = 0;
   std::vector<unsigned char> scratch;
   bool closed = false;
+  LiveLock live;
+
+  // Opens the file for SWMR writing and marks this process as its live writer.
+  void open_swmr() {
+    file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
+    if (!live.acquire(path))
+      throw archive_error(path + ": another mpisweep process is writing this archive");
+    attach();
+  }
 
   explicit Impl(std::string p, const Layout& l) : path(std::move(p)), layout(l) {
     hosts.intern("");
@@ -682,11 +744,11 @@ struct Writer::Impl {
 
   // Bytes the datasets use; the rest of the file is space SWMR never reuses (below).
   hsize_t live_bytes() const {
-    hsize_t live = 0;
-    for (const auto& c : columns) live += H5Dget_storage_size(c.ds.id());
-    for (const auto& s : series) live += H5Dget_storage_size(s.values.id());
-    for (const auto& d : run_ds) live += H5Dget_storage_size(d.id());
-    return live;
+    hsize_t bytes = 0;
+    for (const auto& c : columns) bytes += H5Dget_storage_size(c.ds.id());
+    for (const auto& s : series) bytes += H5Dget_storage_size(s.values.id());
+    for (const auto& d : run_ds) bytes += H5Dget_storage_size(d.id());
+    return bytes;
   }
 
   void close() {
@@ -694,14 +756,15 @@ struct Writer::Impl {
     flush();
     hsize_t file_size = 0;
     h5::check(H5Fget_filesize(file.id(), &file_size), "H5Fget_filesize");
-    const hsize_t live = live_bytes();
+    const hsize_t live_size = live_bytes();
     release();
     closed = true;
+    live.release();
     file.close("close archive " + path);
     // In SWMR mode HDF5 1.10 never reuses freed file space (a reader may still be reading it), so
     // every rewrite of a compressed chunk leaks its old copy: a slow sweep flushing every second
     // grows the file by a few KB a flush. Once the run ends, rewrite the file compactly.
-    if (file_size > 2 * live + (std::uint64_t{1} << 20)) compact();
+    if (file_size > 2 * live_size + (std::uint64_t{1} << 20)) compact();
   }
 
   // Writes the whole archive afresh under a temporary name from the in-memory mirror (plus the
@@ -834,8 +897,7 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
     throw;
   }
   auto impl = std::make_unique<Impl>(path, layout);
-  impl->file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
-  impl->attach();
+  impl->open_swmr();
   return Writer(std::move(impl));
 }
 
@@ -851,6 +913,10 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     if (f < 0) {
       std::string stack = h5::take_error_stack();
       if (!fmt::is_status_flag_error(stack)) fmt::open_failed(path, stack);
+      // The flags are also set while a writer is alive: only a dead writer's may be cleared.
+      if (LiveLock::held_elsewhere(path))
+        throw archive_error(path + ": another mpisweep process is writing this archive (wait for "
+                                   "it to finish or stop it first)");
       clear_status_flags(path);
       f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id());
       if (f < 0) fmt::open_failed(path, h5::take_error_stack());
@@ -860,8 +926,7 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     impl->load(file.id());
     file.close("close archive " + path);
   }
-  impl->file = open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE);
-  impl->attach();
+  impl->open_swmr();
   return Writer(std::move(impl));
 }
 

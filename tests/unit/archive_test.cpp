@@ -317,22 +317,26 @@ TEST(Archive, SurvivesKill9AndResumes) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    Writer w = Writer::create(path, make_layout());
-    std::vector<TaskDef> tasks;
-    for (std::size_t i = 0; i < total; ++i) tasks.push_back(make_task(i));
-    w.add_tasks(tasks);
-    w.flush();
-    for (std::size_t i = 0; i < total; ++i) {
-      w.record(i, make_outcome(i));
-      if ((i + 1) % step == 0) {
-        w.flush();
-        // Written after the flush returned: rows below this are durable.
-        std::ofstream(progress + ".tmp") << (i + 1);
-        fs::rename(progress + ".tmp", progress);
+    try {
+      Writer w = Writer::create(path, make_layout());
+      std::vector<TaskDef> tasks;
+      for (std::size_t i = 0; i < total; ++i) tasks.push_back(make_task(i));
+      w.add_tasks(tasks);
+      w.flush();
+      for (std::size_t i = 0; i < total; ++i) {
+        w.record(i, make_outcome(i));
+        if ((i + 1) % step == 0) {
+          w.flush();
+          // Written after the flush returned: rows below this are durable.
+          std::ofstream(progress + ".tmp") << (i + 1);
+          fs::rename(progress + ".tmp", progress);
+        }
       }
+      // Never finishes: wait to be killed.
+      for (;;) pause();
+    } catch (...) {
+      _exit(1);
     }
-    // Never finishes: wait to be killed.
-    for (;;) pause();
   }
   std::size_t flushed = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -420,5 +424,43 @@ TEST(Archive, CloseCompactsAfterManySmallFlushes) {
   // Still resumable (a Reader of the same file must be closed first: HDF5 shares one open file
   // per process and refuses to reopen it read-write).
   Writer::open(path, make_layout()).close();
+  fs::remove_all(dir);
+}
+
+// A live SWMR writer's status flags look like a killed one's (and HDF5 drops its own lock once
+// SWMR starts): a second writer must be refused, not clear the flags. Readers still work.
+TEST(Archive, SecondWriterRefusedWhileFirstIsAlive) {
+  auto dir = temp_dir("live");
+  auto path = (dir / "a.h5").string();
+  auto ready = (dir / "ready").string();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    try {
+      Writer w = Writer::create(path, make_layout());
+      std::vector<TaskDef> tasks = {make_task(0), make_task(1)};
+      w.add_tasks(tasks);
+      w.record(0, make_outcome(0));
+      w.flush();
+      std::ofstream(ready) << "1";
+      for (;;) pause();
+    } catch (...) {
+      _exit(1);
+    }
+  }
+  while (!fs::exists(ready)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_THROW(Writer::open(path, make_layout()), archive_error);
+  {
+    Reader r = Reader::open(path);
+    EXPECT_EQ(r.rows(), 2u);
+    EXPECT_EQ(r.status()[0], TaskStatus::done);
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  Writer w = Writer::open(path, make_layout());  // dead now: flags cleared, resumes
+  EXPECT_EQ(w.rows().size(), 2u);
+  w.close();
+  EXPECT_EQ(h5dump_exit(path), 0);
   fs::remove_all(dir);
 }
