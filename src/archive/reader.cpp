@@ -16,6 +16,9 @@ struct Reader::Impl {
   SweepInfo info;
   std::vector<ColumnInfo> params, metrics, series;
   mutable std::map<std::string, h5::Dataset> datasets;
+  // offset and length columns of each series, read once (until refresh) so a figure reading
+  // thousands of rows' series does one small read a row, not three.
+  mutable std::map<std::string, std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>> ragged;
   hsize_t rows = 0;
 
   hid_t dataset(const std::string& name) const {
@@ -120,6 +123,7 @@ void Reader::refresh() {
   hid_t id = impl_->dataset("tasks/id");
   h5::check(H5Drefresh(id), "H5Drefresh tasks/id");
   impl_->refresh_rows();
+  impl_->ragged.clear();
   for (auto& [name, d] : impl_->datasets)
     if (d.id() != id) h5::check(H5Drefresh(d.id()), "H5Drefresh " + name);
 }
@@ -221,9 +225,13 @@ std::vector<double> Reader::series(const std::string& name, std::size_t row) con
   if (!h5::exists(impl_->file.id(), "series/" + name))
     throw input_error(impl_->path, "no series '" + name + "'");
   if (row >= impl_->rows) throw internal_error("Reader::series: row out of range");
-  std::int64_t offset = 0, length = 0;
-  h5::read_rows(impl_->dataset(g + "offset"), H5T_NATIVE_INT64, row, 1, &offset);
-  h5::read_rows(impl_->dataset(g + "length"), H5T_NATIVE_INT64, row, 1, &length);
+  auto it = impl_->ragged.find(name);
+  if (it == impl_->ragged.end())
+    it = impl_->ragged
+             .emplace(name, std::pair{impl_->read<std::int64_t>(g + "offset", H5T_NATIVE_INT64),
+                                      impl_->read<std::int64_t>(g + "length", H5T_NATIVE_INT64)})
+             .first;
+  const std::int64_t offset = it->second.first[row], length = it->second.second[row];
   std::vector<double> out(static_cast<std::size_t>(length));
   h5::read_rows(impl_->dataset(g + "values"), H5T_NATIVE_DOUBLE, static_cast<hsize_t>(offset),
                 static_cast<hsize_t>(length), out.data());

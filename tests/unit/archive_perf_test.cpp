@@ -51,7 +51,11 @@ TEST(ArchivePerf, MillionRowsRecordAndFlush) {
   for (int k = 0; k < 8; ++k) layout.metrics.push_back({"m" + std::to_string(k), "", ""});
   layout.series = {{"payload", "", "", "index"}};
 
+#if defined(__SANITIZE_ADDRESS__)
+  const std::size_t n = 200'000;  // ASan is ~10x slower; the shape of the test is what matters
+#else
   const std::size_t n = 1'000'000;
+#endif
   const std::size_t per_flush = 200'000;  // one flush per "second" at 200k rows/s
   double rss0 = heap_mib();
   auto t0 = std::chrono::steady_clock::now();
@@ -76,7 +80,7 @@ TEST(ArchivePerf, MillionRowsRecordAndFlush) {
   auto t1 = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < n; ++i) {
     // Mostly in order, with stragglers finishing far behind the frontier.
-    std::size_t row = (i % 1000 == 999 && i > 500'000) ? i - 400'000 : i;
+    std::size_t row = (i % 1000 == 999 && i > n / 2) ? i - 2 * n / 5 : i;
     o.started = 1.7e9 + double(i) * 1e-5;
     o.wall_seconds = 1e-3;
     o.worker = int(i % 63) + 1;
@@ -111,7 +115,9 @@ TEST(ArchivePerf, MillionRowsRecordAndFlush) {
               "(%.0f bytes/row)\n",
               rss1 - rss0, (rss1 - rss0) * 1048576.0 / double(n), file_mib,
               file_mib * 1048576.0 / double(n));
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_GT(rate, 50'000.0);
+#endif
   EXPECT_LT(rss1 - rss0, 512.0);
 
   Reader r = Reader::open(path);

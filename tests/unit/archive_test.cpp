@@ -282,7 +282,10 @@ TEST(Archive, ReaderSeesRowsWhileWriting) {
     }
     _exit(rc);
   }
-  while (!fs::exists(ready)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 6000 && !fs::exists(ready); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!fs::exists(ready)) kill(child, SIGKILL);
+  ASSERT_TRUE(fs::exists(ready)) << "the writer process did not start";
   Reader r = Reader::open(path);
   std::size_t seen_max = 0, observations = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -448,7 +451,10 @@ TEST(Archive, SecondWriterRefusedWhileFirstIsAlive) {
       _exit(1);
     }
   }
-  while (!fs::exists(ready)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 6000 && !fs::exists(ready); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!fs::exists(ready)) kill(child, SIGKILL);
+  ASSERT_TRUE(fs::exists(ready)) << "the writer process did not start";
   EXPECT_THROW(Writer::open(path, make_layout()), archive_error);
   {
     Reader r = Reader::open(path);
