@@ -470,3 +470,41 @@ TEST(Archive, SecondWriterRefusedWhileFirstIsAlive) {
   EXPECT_EQ(h5dump_exit(path), 0);
   fs::remove_all(dir);
 }
+
+// The flags of a killed writer are cleared in-process through the "clear_status_flags" file-access
+// property (what h5clear uses); `h5clear -s` is only the fallback. Hide the tool to prove it.
+TEST(Archive, ClearsStatusFlagsWithoutTheH5clearTool) {
+  auto dir = temp_dir("clear");
+  auto path = (dir / "a.h5").string();
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    try {
+      Writer w = Writer::create(path, make_layout());
+      std::vector<TaskDef> tasks = {make_task(0)};
+      w.add_tasks(tasks);
+      w.record(0, make_outcome(0));
+      w.flush();
+      kill(getpid(), SIGKILL);
+    } catch (...) {
+    }
+    _exit(1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_NE(h5dump_exit(path), 0);
+  const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  setenv("PATH", dir.c_str(), 1);
+  try {
+    Writer w = Writer::open(path, make_layout());
+    EXPECT_EQ(w.rows().size(), 1u);
+    EXPECT_EQ(w.rows()[0].status, TaskStatus::done);
+    w.close();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+  }
+  setenv("PATH", old_path.c_str(), 1);
+  EXPECT_EQ(h5dump_exit(path), 0);
+  fs::remove_all(dir);
+}
