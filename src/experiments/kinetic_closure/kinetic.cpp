@@ -140,15 +140,22 @@ void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {
     }
   });
 
-  theta_transform(fwd_, flux_, out);
-  theta_transform(fwd_, rot_, rotm_);
-  for (int m = -M_; m <= M_; ++m) {
-    // −∂_θ(θ̇Ψ) → −i m ĥ_m.
-    for (std::size_t q = 0; q < nk; ++q) {
-      const cplx r = rotm_(m + M_, Eigen::Index(q));
-      out(m + M_, Eigen::Index(q)) += double(m) * cplx(r.imag(), -r.real());
+  // Both forward θ transforms and −∂_θ(θ̇Ψ) → −i m ĥ_m, in one pass over fixed chunks.
+  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  out.resize(nt, Eigen::Index(nk));
+  pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
+    for (std::size_t ch = b; ch < e; ++ch) {
+      const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
+      const Eigen::Index w = Eigen::Index(std::min(chunk_width, nk - ch * chunk_width));
+      out.middleCols(k0, w).noalias() = fwd_ * flux_.middleCols(k0, w);
+      rotm_.middleCols(k0, w).noalias() = fwd_ * rot_.middleCols(k0, w);
+      for (int m = -M_; m <= M_; ++m)
+        for (Eigen::Index q = k0; q < k0 + w; ++q) {
+          const cplx r = rotm_(m + M_, q);
+          out(m + M_, q) += double(m) * cplx(r.imag(), -r.real());
+        }
     }
-  }
+  });
 }
 
 void KineticSolver::step() {
