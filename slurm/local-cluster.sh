@@ -111,7 +111,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/backfill
 # Frequent scheduling passes: a requeued job starts as soon as its hold (cred_expire) ends.
-SchedulerParameters=bf_interval=1,sched_min_interval=0
+SchedulerParameters=sched_interval=1,bf_interval=1,sched_min_interval=0
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none

@@ -84,6 +84,7 @@ def test_demo_sweep_completes_and_records_the_job():
     check(list(runs["ranks"]) == [3], "one rank per task slot: %s" % runs["ranks"])
     check("--threads-per-worker 1" in runs["command_line"][0],
           "threads from SLURM_CPUS_PER_TASK: %s" % runs["command_line"][0])
+    check(list(runs["threads_per_worker"]) == [1], "threads in /runs: %s" % runs["threads_per_worker"])
     check(list(runs["exit_status"]) == [0], "exit 0 recorded")
     check(re.search(r"--deadline \d{4}-\d\d-\d\dT", runs["command_line"][0]),
           "deadline from the job's end time: %s" % runs["command_line"][0])
@@ -153,6 +154,23 @@ def test_sigterm_stops_and_resubmission_finishes():
     check((b["started"][a["status"] == DONE] == a["started"][a["status"] == DONE]).all(),
           "no finished task redone")
     check(runs_of(b)["slurm_job_id"] == [job, again], "both jobs in /runs")
+
+
+def test_stop_right_at_the_start():
+    """A stop asked for while mpirun starts (a warning lead longer than the job does this) must
+    not kill ranks that have no handler yet: the script holds it back a few seconds. (A signal in
+    the first milliseconds, before bash has read the trap lines, still kills the batch shell.)"""
+    workdir()
+    write("long.toml", LONG)
+    job = submit("long.toml", env={"MPISWEEP_REQUEUE": "0"})
+    # As soon as the script runs (its first log line), before mpirun has started the ranks.
+    wait_for(lambda: "(restart 0)" in log_of(job), 60, "job start")
+    subprocess.run(["scancel", "--batch", "--signal=USR1", job], check=True, timeout=60)
+    info = wait_job(job, timeout=90)
+    log = log_of(job)
+    check(info["ExitCode"] == "4:0", "exit 4, no rank killed by the signal: %s\n%s" % (info, log))
+    a = load("results/long.h5")
+    check(runs_of(a)["exit_status"] == [4], "the run row records exit 4")
 
 
 def test_time_limit_deadline_requeues_until_done():
@@ -253,6 +271,7 @@ if __name__ == "__main__":
     tests = [test_demo_sweep_completes_and_records_the_job,
              test_warning_signal_stops_requeues_and_resumes,
              test_sigterm_stops_and_resubmission_finishes,
+             test_stop_right_at_the_start,
              test_time_limit_deadline_requeues_until_done,
              test_task_timeout_and_retries,
              test_job_array_of_sweep_files]
