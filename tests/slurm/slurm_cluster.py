@@ -1,6 +1,8 @@
 """A real single-node SLURM for the tests (slurm/local-cluster.sh), and helpers to submit job
 scripts and wait for them. The cluster lives in a fixed folder under /tmp (short enough for munge's
-socket path) so a run killed by a ctest timeout is cleaned up, by recorded pid, by the next one."""
+socket path), one per build tree, so a run killed by a ctest timeout is cleaned up, by recorded
+pid, by the next run from the same tree."""
+import hashlib
 import os
 import re
 import socket
@@ -28,7 +30,11 @@ class LocalCluster:
     this process (and so for every sbatch/squeue it runs), and stops exactly those daemons."""
 
     def __init__(self, cpus=3):
-        self.dir = os.path.join(tempfile.gettempdir(), "mpisweep-slurm-test-%d" % os.getuid())
+        # One folder per build tree: test runs from different build folders (scripts/test and a
+        # developer's build) may overlap and must not stop each other's cluster.
+        tree = hashlib.sha1(os.environ.get("MPISWEEP_TEST_TMP", os.getcwd()).encode()).hexdigest()
+        self.dir = os.path.join(tempfile.gettempdir(),
+                                "mpisweep-slurm-test-%d-%s" % (os.getuid(), tree[:8]))
         self.env = dict(os.environ, LOCAL_SLURM_DIR=self.dir, LOCAL_SLURM_CPUS=str(cpus),
                         LOCAL_SLURM_KILLWAIT="20")
         self.conf = os.path.join(self.dir, "slurm.conf")
