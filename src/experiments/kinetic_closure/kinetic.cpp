@@ -178,8 +178,15 @@ void KineticSolver::step() {
     }
   }
   std::swap(n_, n_old_);
+  project_apolar();
   have_history_ = true;
   t_ += dt;
+}
+
+void KineticSolver::project_apolar() {
+  if (!cfg_.apolar) return;
+  for (int m = -M_; m <= M_; ++m)
+    if (m % 2 != 0) a_.row(m + M_).setZero();
 }
 
 void KineticSolver::set_state(const std::function<double(double, double, double)>& psi) {
@@ -193,6 +200,7 @@ void KineticSolver::set_state(const std::function<double(double, double, double)
     grid_.to_spectral(p, &b_(j, 0), scratch_[j]);
   }
   theta_transform(fwd_, b_, a_);
+  project_apolar();
   a_old_.setZero();
   n_old_.setZero();
   have_history_ = false;

@@ -30,6 +30,11 @@ struct KineticConfig {
   // Imposed uniform velocity gradient G0 (xx, xy, yx, yy) added to G in θ̇ only: for the
   // space-independent (N = 1) `homogeneous` scenario, where advection by G0·x does nothing.
   std::array<double, 4> background_gradient{0, 0, 0, 0};
+  // Apolar model: Ψ(θ + π) = Ψ(θ), so only even θ-modes are physical. With an odd Ntheta the
+  // θ-aliasing of the quadratic terms (θ̇ has modes ±2, so products of even modes reach
+  // ±(M + 2) and fold onto odd modes) lands only on odd modes; zeroing them after every step
+  // (and in set_state) is then an exact θ-dealiasing.
+  bool apolar = true;
 };
 
 // Physical fields on the N×N grid (x-major), each of N² values.
@@ -71,6 +76,7 @@ class KineticSolver {
 
  private:
   void theta_transform(const Eigen::MatrixXcd& F, const CMatrix& in, CMatrix& out);
+  void project_apolar();
 
   KineticConfig cfg_;
   ThreadPool& pool_;
