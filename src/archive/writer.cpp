@@ -217,23 +217,28 @@ bool run_h5clear(const std::string& path) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-// Clears the superblock status flags a killed SWMR writer leaves. HDF5 1.10 has no public call;
-// h5clear sets the file-access property "clear_status_flags" (registered on every fapl, so the
-// public H5Pset reaches it) and opens the file read-write. Fall back to the tool itself.
-void clear_status_flags(const std::string& path) {
+// Opens (with `flags`) a file whose superblock still carries the status flags of a killed writer,
+// clearing them. HDF5 1.10 has no public call for it; h5clear sets the file-access property
+// "clear_status_flags" (registered on every fapl, so the public H5Pset reaches it), which makes the
+// open itself clear the flags. Fall back to running `h5clear -s` and opening again.
+hid_t open_clearing_flags(const std::string& path, unsigned flags) {
   {
     h5::PropList fapl = h5::file_access(true);
     hbool_t yes = true;
     if (H5Pexist(fapl.id(), "clear_status_flags") > 0 &&
         H5Pset(fapl.id(), "clear_status_flags", &yes) >= 0) {
-      hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id());
-      if (f >= 0 && H5Fclose(f) >= 0) return;
+      hid_t f = H5Fopen(path.c_str(), flags, fapl.id());
+      if (f >= 0) return f;
     }
-    H5Eclear2(H5E_DEFAULT);
+    h5::take_error_stack();
   }
   if (!run_h5clear(path))
     throw archive_error(path + ": cannot clear the status flags left by a killed writer "
                         "(neither the clear_status_flags property nor `h5clear -s` worked)");
+  h5::PropList fapl = h5::file_access(true);
+  hid_t f = H5Fopen(path.c_str(), flags, fapl.id());
+  if (f < 0) fmt::open_failed(path, h5::take_error_stack());
+  return f;
 }
 
 void describe(hid_t obj, const std::string& unit, const std::string& help) {
@@ -906,27 +911,38 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw input_error(path, "no such archive");
   if (!h5::is_hdf5(path)) throw input_error(path, "not an HDF5 file (so not an mpisweep archive)");
+  // The status flags are set while a writer is alive too: only a dead writer's may be cleared.
+  if (LiveLock::held_elsewhere(path))
+    throw archive_error(path + ": another mpisweep process is writing this archive (wait for it "
+                               "to finish or stop it first)");
+  // Everything happens in SWMR-write mode, flags cleared in the same open: a plain read-write open
+  // would mark the file "open for write, not SWMR", and a kill in that window would leave a file
+  // that SWMR readers (status, h5py swmr=True) refuse until h5clear.
   auto impl = std::make_unique<Impl>(path, layout);
-  {
-    h5::PropList fapl = h5::file_access(true);
-    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id());
-    if (f < 0) {
-      std::string stack = h5::take_error_stack();
-      if (!fmt::is_status_flag_error(stack)) fmt::open_failed(path, stack);
-      // The flags are also set while a writer is alive: only a dead writer's may be cleared.
-      if (LiveLock::held_elsewhere(path))
-        throw archive_error(path + ": another mpisweep process is writing this archive (wait for "
-                                   "it to finish or stop it first)");
-      clear_status_flags(path);
-      f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id());
-      if (f < 0) fmt::open_failed(path, h5::take_error_stack());
+  h5::PropList fapl = h5::file_access(true);
+  const unsigned flags = H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE;
+  hid_t f = H5Fopen(path.c_str(), flags, fapl.id());
+  if (f < 0) {
+    std::string stack = h5::take_error_stack();
+    if (!fmt::is_status_flag_error(stack)) {
+      // Not a killed writer's file: a foreign HDF5 file (no SWMR superblock) says so here.
+      h5::PropList plain = h5::file_access(false);
+      hid_t ro = H5Fopen(path.c_str(), H5F_ACC_RDONLY, plain.id());
+      if (ro >= 0) {
+        h5::File file(ro);
+        fmt::check_format(file.id(), path);
+      }
+      h5::take_error_stack();
+      fmt::open_failed(path, stack);
     }
-    h5::File file(f);
-    validate(file.id(), path, layout);
-    impl->load(file.id());
-    file.close("close archive " + path);
+    f = open_clearing_flags(path, flags);
   }
-  impl->open_swmr();
+  impl->file = h5::File(f);
+  if (!impl->live.acquire(path))
+    throw archive_error(path + ": another mpisweep process is writing this archive");
+  validate(f, path, layout);
+  impl->load(f);
+  impl->attach();
   return Writer(std::move(impl));
 }
 

@@ -508,3 +508,69 @@ TEST(Archive, ClearsStatusFlagsWithoutTheH5clearTool) {
   EXPECT_EQ(h5dump_exit(path), 0);
   fs::remove_all(dir);
 }
+
+// kill -9 at random moments (during create, the first big flush, records, flushes, close): the
+// next writer always opens the archive, and every row that says done carries its own results.
+TEST(Archive, RandomKillsNeverCorrupt) {
+  auto dir = temp_dir("random_kill");
+  auto path = (dir / "a.h5").string();
+  const std::size_t total = 30000;
+  std::srand(12345);
+  for (int round = 0; round < 12; ++round) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      try {
+        Writer w = fs::exists(path) ? Writer::open(path, make_layout())
+                                    : Writer::create(path, make_layout());
+        if (w.rows().empty()) {
+          std::vector<TaskDef> tasks;
+          for (std::size_t i = 0; i < total; ++i) tasks.push_back(make_task(i));
+          w.add_tasks(tasks);
+        }
+        auto run = w.begin_run({.start = double(round)});
+        for (std::size_t i = 0; i < total; ++i) {
+          if (w.rows()[i].status == TaskStatus::done) continue;
+          w.record(i, make_outcome(i));
+          if (i % 997 == 0) w.flush();
+        }
+        w.end_run(run, 1, 0);
+        w.close();
+        _exit(0);
+      } catch (...) {
+        _exit(1);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::rand() % 400));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        << "round " << round << ": the writer failed";
+    if (!fs::exists(path)) continue;  // killed before the archive was renamed into place
+    {
+      Reader r = Reader::open(path);
+      auto ids = r.ids();
+      auto st = r.status();
+      auto value = r.metric("value");
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        ASSERT_EQ(ids[i], 1000 + i) << "round " << round;
+        if (st[i] == TaskStatus::done) {
+          ASSERT_EQ(value[i], double(i)) << "round " << round << " row " << i;
+          ASSERT_EQ(r.series("curve", i).size(), i % 2 == 0 ? i % 7 : 0u);
+        }
+      }
+    }
+  }
+  // Finish the sweep: the result is a complete archive every tool opens.
+  if (fs::exists(path)) {
+    Writer w = Writer::open(path, make_layout());
+    for (std::size_t i = 0; i < w.rows().size(); ++i)
+      if (w.rows()[i].status != TaskStatus::done) w.record(i, make_outcome(i));
+    w.close();
+    EXPECT_EQ(h5dump_exit(path), 0);
+    Reader r = Reader::open(path);
+    if (r.rows() == total) check_rows(r, total);
+  }
+  fs::remove_all(dir);
+}
