@@ -23,7 +23,7 @@ seeds = 20
 work_us = [1000, 2000]
 """
 
-# 40 tasks of ~0.15 s CPU each (6 s on two workers): long enough to be signalled part way.
+# 40 tasks of ~0.35 s CPU each (7 s on two workers): long enough to be signalled part way.
 LONG = """
 [sweep]
 name = "long"
@@ -32,7 +32,7 @@ seeds = 20
 [params]
 payload = 3
 [grid]
-work_us = [100000, 200000]
+work_us = [300000, 400000]
 """
 
 HOST = socket.gethostname().split(".")[0]
@@ -175,11 +175,11 @@ def test_stop_right_at_the_start():
 
 def test_time_limit_deadline_requeues_until_done():
     """A real 1-minute limit; with a 50 s stop margin the deadline falls 10 s into each job, so
-    the sweep (~12 s of work on two workers) needs more than one job. The scheduler starts no
+    the sweep (~12 s of work on each of two workers) needs more than one job. The scheduler starts no
     task that cannot end by the deadline; every job exits 4 and requeues until one finishes.
     (The warning signal is set late, 15 s before the limit, so the deadline acts first.)"""
     workdir()
-    spec = LONG.replace("work_us = [100000, 200000]", "work_us = [300000, 310000]")
+    spec = LONG.replace("seeds = 20", "seeds = 30")   # 24 s of work: two jobs at least
     ref = reference(spec, "limit")
     write("long.toml", spec)
     job = sbatch(*SLOTS, "--time=1", "--signal=B:USR1@15", "--output=job-%j.log", SWEEP_SBATCH,
