@@ -18,7 +18,9 @@
 
 namespace mpisweep::archive::h5 {
 
-// Turns off HDF5's automatic stack printing for the default stack. Idempotent, cheap.
+// Turns off HDF5's automatic stack printing for the default stack. Idempotent, cheap. Debian's
+// HDF5 is built thread-safe, which makes this setting per thread: every public entry point that
+// calls HDF5 calls it first, so a Writer created on one thread and flushed on another stays quiet.
 void quiet();
 
 // The current HDF5 error stack as one line ("innermost description; ...; outermost"), then clears

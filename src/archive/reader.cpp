@@ -22,6 +22,7 @@ struct Reader::Impl {
   hsize_t rows = 0;
 
   hid_t dataset(const std::string& name) const {
+    h5::quiet();  // per thread in this (thread-safe) HDF5 build; every read comes through here
     auto it = datasets.find(name);
     if (it == datasets.end()) it = datasets.emplace(name, h5::open_dataset(file.id(), name)).first;
     return it->second.id();
@@ -73,7 +74,7 @@ struct Reader::Impl {
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Reader::Reader(Reader&&) noexcept = default;
 Reader& Reader::operator=(Reader&&) noexcept = default;
-Reader::~Reader() = default;
+Reader::~Reader() { h5::quiet(); }  // the handles close after this, on this thread
 
 Reader Reader::open(const std::string& path) {
   h5::quiet();
@@ -118,6 +119,7 @@ Reader Reader::open(const std::string& path) {
 }
 
 void Reader::refresh() {
+  h5::quiet();
   // /tasks/id first: the writer extends it last, so every column refreshed after it is at least
   // as long.
   hid_t id = impl_->dataset("tasks/id");

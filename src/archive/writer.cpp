@@ -695,6 +695,7 @@ struct Writer::Impl {
 
   void flush() {
     check_open();
+    h5::quiet();  // per thread in this (thread-safe) HDF5 build: the caller's thread may be new
     bool values = false;
     for (const auto& s : series) values = values || !s.pending.empty();
     if (!any_dirty && !values && disk_rows == rows.size()) return;
@@ -718,6 +719,7 @@ struct Writer::Impl {
   }
 
   void write_run(std::size_t row, const RunRecord& r) {
+    h5::quiet();
     const auto& cols = fmt::run_columns();
     std::vector<unsigned char> buf;
     for (std::size_t k = 0; k < cols.size(); ++k) {
@@ -730,6 +732,7 @@ struct Writer::Impl {
   }
 
   RunRecord read_run(std::size_t row) {
+    h5::quiet();
     const auto& cols = fmt::run_columns();
     RunRecord r;
     std::vector<unsigned char> buf;
@@ -758,6 +761,7 @@ struct Writer::Impl {
 
   void close() {
     if (closed) return;
+    h5::quiet();
     flush();
     hsize_t file_size = 0;
     h5::check(H5Fget_filesize(file.id(), &file_size), "H5Fget_filesize");
