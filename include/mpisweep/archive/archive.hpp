@@ -16,8 +16,9 @@
 // files (flock) on open; on cluster file systems where flock fails every open fails with "unable
 // to lock the file": set HDF5_USE_FILE_LOCKING=FALSE there (HDF5 reads it; nothing else changes).
 // HDF5 opens a file once per process: do not hold a Reader and a Writer on the same file in one
-// process (the second open fails). Not thread-safe: one thread per Writer/Reader, and the serial
-// HDF5 library is not thread-safe at all, so one thread of the process does all archive work.
+// process (the second open fails). A Writer or Reader is used by one thread at a time (Debian's
+// HDF5 serializes calls internally, so they do not run in parallel anyway). Writer::open refuses
+// (archive_error) an archive whose writer is still alive in another process.
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/core/value.hpp>
 #include <mpisweep/experiments/experiment.hpp>
