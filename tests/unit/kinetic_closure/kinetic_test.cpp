@@ -192,7 +192,9 @@ TEST(Kinetic, MassConservedDivergenceFreeAndThreadIndependent) {
   // Apolar model: odd θ-modes (where the θ-aliasing lands for odd Ntheta) stay exactly zero.
   const int M = int(a.rows() - 1) / 2;
   for (int m = -M; m <= M; ++m)
-    if (m % 2 != 0) EXPECT_EQ(a.row(m + M).cwiseAbs().maxCoeff(), 0.0) << m;
+    if (m % 2 != 0) {
+      EXPECT_EQ(a.row(m + M).cwiseAbs().maxCoeff(), 0.0) << m;
+    }
   EXPECT_GT(a.row(M + 2).cwiseAbs().maxCoeff(), 1e-3);
   EXPECT_EQ((a - b).cwiseAbs().maxCoeff(), 0.0) << "results depend on the thread count";
 }
