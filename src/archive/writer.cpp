@@ -2,7 +2,10 @@
 //  - Every /tasks and /series offset/length column is mirrored in memory (typed vectors, strings
 //    as indices into small tables, errors sparse), so record() is O(1) and flush() can rewrite
 //    whole chunks without reading them back. 1M rows cost ~100 bytes each plus params/metrics.
-//  - Dirty rows are tracked per chunk (fmt::task_chunk rows); flush() rewrites only dirty chunks,
+//  - Dirty rows are tracked per chunk (fmt::task_chunk rows) and per kind of column: id, seed and
+//    params change only when rows are added, the outcome columns when a row is recorded (new rows
+//    hold exactly the datasets' fill values there, so they are not written), the error column
+//    only when an error is set or cleared. flush() rewrites only dirty chunks of each column,
 //    merged into ranges, so a straggler far behind the frontier rewrites one chunk, not a column.
 //  - flush() is two-phase for crash safety: (1) series values, then every column except id and
 //    status, H5Fflush; (2) id and status, H5Fflush. A row whose status says done therefore has its
@@ -16,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -121,6 +125,9 @@ struct SeriesStore {
   h5::Dataset values;
 };
 
+// The kinds of change a chunk of rows can have since the last flush.
+enum Dirty : int { added = 0, recorded = 1, errored = 2, dirty_kinds = 3 };
+
 // One /tasks-aligned column: `gather` copies rows [first, first+count) into a buffer of the
 // column's memory type.
 struct Column {
@@ -129,6 +136,7 @@ struct Column {
   h5::Datatype mem_type;
   std::size_t elem = 0;
   bool phase2 = false;
+  int kind = 0;  // which dirty map: Dirty::added, recorded or error
   hsize_t extent = 0;
   std::function<void(std::size_t, std::size_t, unsigned char*)> gather;
 };
@@ -405,7 +413,7 @@ struct Writer::Impl {
   std::vector<h5::Datatype> run_types;
 
   std::vector<Column> columns;
-  std::vector<std::uint8_t> dirty;  // per chunk of rows
+  std::array<std::vector<std::uint8_t>, dirty_kinds> dirty;  // per kind, per chunk of rows
   bool any_dirty = false;
   hsize_t disk_rows = 0;
   std::vector<unsigned char> scratch;
@@ -567,13 +575,15 @@ struct Writer::Impl {
   void attach() {
     hid_t f = file.id();
     columns.clear();
-    auto add = [&](std::string name, h5::Datatype mem, bool phase2, auto gather) {
+    auto add = [&](std::string name, h5::Datatype mem, bool phase2, auto gather,
+                   int kind = Dirty::recorded) {
       Column c;
       c.ds = h5::open_dataset(f, name);
       c.extent = h5::extent(c.ds.id());
       c.elem = H5Tget_size(mem.id());
       c.mem_type = std::move(mem);
       c.phase2 = phase2;
+      c.kind = kind;
       c.name = std::move(name);
       c.gather = std::move(gather);
       columns.push_back(std::move(c));
@@ -583,7 +593,8 @@ struct Writer::Impl {
         [this](std::size_t first, std::size_t count, unsigned char* out) {
           auto* o = reinterpret_cast<std::uint64_t*>(out);
           for (std::size_t i = 0; i < count; ++i) o[i] = rows[first + i].id;
-        });
+        },
+        Dirty::added);
     add("tasks/status", h5::status_type(), true,
         [this](std::size_t first, std::size_t count, unsigned char* out) {
           auto* o = reinterpret_cast<std::int8_t*>(out);
@@ -594,7 +605,7 @@ struct Writer::Impl {
           auto* o = reinterpret_cast<std::int32_t*>(out);
           for (std::size_t i = 0; i < count; ++i) o[i] = rows[first + i].attempts;
         });
-    add("tasks/seed", native(H5T_NATIVE_UINT64), false, gather_vector(seeds));
+    add("tasks/seed", native(H5T_NATIVE_UINT64), false, gather_vector(seeds), Dirty::added);
     add("tasks/worker", native(H5T_NATIVE_INT32), false, gather_vector(workers));
     add("tasks/host", h5::string_type(fmt::host_size), false,
         [this](std::size_t first, std::size_t count, unsigned char* out) {
@@ -620,21 +631,29 @@ struct Writer::Impl {
                 h5::pack_string(it->second, reinterpret_cast<char*>(out) + i * fmt::error_size,
                                 fmt::error_size);
           }
-        });
+        },
+        Dirty::errored);
     for (std::size_t k = 0; k < params.size(); ++k) {
       auto& p = params[k];
       std::string name = "tasks/params/" + layout.params[k].name;
       switch (p.type) {
-        case ParamType::boolean: add(name, h5::bool_type(), false, gather_vector(p.bools)); break;
-        case ParamType::integer: add(name, native(H5T_NATIVE_INT64), false, gather_vector(p.ints)); break;
-        case ParamType::real: add(name, native(H5T_NATIVE_DOUBLE), false, gather_vector(p.reals)); break;
+        case ParamType::boolean:
+          add(name, h5::bool_type(), false, gather_vector(p.bools), Dirty::added);
+          break;
+        case ParamType::integer:
+          add(name, native(H5T_NATIVE_INT64), false, gather_vector(p.ints), Dirty::added);
+          break;
+        case ParamType::real:
+          add(name, native(H5T_NATIVE_DOUBLE), false, gather_vector(p.reals), Dirty::added);
+          break;
         case ParamType::choice:
           add(name, h5::string_type(p.str_size), false,
               [&p](std::size_t first, std::size_t count, unsigned char* out) {
                 for (std::size_t i = 0; i < count; ++i)
                   h5::pack_string(p.table.strings[p.choices[first + i]],
                                   reinterpret_cast<char*>(out) + i * p.str_size, p.str_size);
-              });
+              },
+              Dirty::added);
           break;
       }
     }
@@ -653,11 +672,11 @@ struct Writer::Impl {
       run_ds.push_back(h5::open_dataset(f, std::string("runs/") + c.name));
       run_types.push_back(c.mem_type());
     }
-    dirty.assign((rows.size() + chunk - 1) / chunk, 0);
+    for (auto& d : dirty) d.assign((rows.size() + chunk - 1) / chunk, 0);
   }
 
-  void mark(std::size_t row) {
-    dirty[row / chunk] = 1;
+  void mark(std::size_t row, int kind) {
+    dirty[kind][row / chunk] = 1;
     any_dirty = true;
   }
 
@@ -669,17 +688,18 @@ struct Writer::Impl {
         c.extent = n;
       }
     }
-    for (std::size_t c0 = 0; c0 < dirty.size();) {
-      if (!dirty[c0]) {
-        ++c0;
-        continue;
-      }
-      std::size_t c1 = c0;
-      while (c1 < dirty.size() && dirty[c1]) ++c1;
-      std::size_t first = c0 * chunk;
-      std::size_t count = std::min<std::size_t>(c1 * chunk, n) - first;
-      for (auto& c : columns) {
-        if (c.phase2 != phase2) continue;
+    for (auto& c : columns) {
+      if (c.phase2 != phase2) continue;
+      const auto& d = dirty[c.kind];
+      for (std::size_t c0 = 0; c0 < d.size();) {
+        if (!d[c0]) {
+          ++c0;
+          continue;
+        }
+        std::size_t c1 = c0;
+        while (c1 < d.size() && d[c1]) ++c1;
+        const std::size_t first = c0 * chunk;
+        const std::size_t count = std::min<std::size_t>(c1 * chunk, n) - first;
         // Whole chunks at a time, at most ~4 MiB of scratch (the error column is 256 B a row).
         const std::size_t block = chunk * std::max<std::size_t>(1, (std::size_t{4} << 20) / (chunk * c.elem));
         for (std::size_t b = first; b < first + count; b += block) {
@@ -688,8 +708,8 @@ struct Writer::Impl {
           c.gather(b, m, scratch.data());
           h5::write_rows(c.ds.id(), c.mem_type.id(), b, m, scratch.data());
         }
+        c0 = c1;
       }
-      c0 = c1;
     }
   }
 
@@ -713,7 +733,7 @@ struct Writer::Impl {
     h5::check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush");
     write_phase(true, n);
     h5::check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush");
-    std::fill(dirty.begin(), dirty.end(), 0);
+    for (auto& d : dirty) std::fill(d.begin(), d.end(), 0);
     any_dirty = false;
     disk_rows = n;
   }
@@ -828,7 +848,7 @@ struct Writer::Impl {
           h5::write_rows(series[k].values.id(), H5T_NATIVE_DOUBLE, first, count, buf.data());
         }
       }
-      std::fill(dirty.begin(), dirty.end(), 1);
+      for (auto& d : dirty) std::fill(d.begin(), d.end(), 1);
       any_dirty = true;
       disk_rows = 0;
       flush();
@@ -987,9 +1007,9 @@ std::size_t Writer::add_tasks(std::span<const TaskDef> tasks) {
       s.length.push_back(0);
     }
   }
-  m.dirty.resize((m.rows.size() + chunk - 1) / chunk, 0);
-  for (std::size_t r = first; r < m.rows.size(); r += chunk) m.mark(r);
-  if (m.rows.size() > first) m.mark(m.rows.size() - 1);
+  for (auto& d : m.dirty) d.resize((m.rows.size() + chunk - 1) / chunk, 0);
+  for (std::size_t r = first; r < m.rows.size(); r += chunk) m.mark(r, Dirty::added);
+  if (m.rows.size() > first) m.mark(m.rows.size() - 1, Dirty::added);
   return first;
 }
 
@@ -1007,9 +1027,10 @@ void Writer::record(std::size_t row, const TaskOutcome& o) {
   m.started[row] = o.started;
   m.wall[row] = o.wall_seconds;
   if (o.error.empty()) {
-    if (!m.errors.empty()) m.errors.erase(row);
+    if (!m.errors.empty() && m.errors.erase(row) > 0) m.mark(row, Dirty::errored);
   } else {
     m.errors[row] = o.error.substr(0, fmt::error_size);
+    m.mark(row, Dirty::errored);
   }
   for (std::size_t k = 0; k < m.metrics.size(); ++k)
     m.metrics[k][row] = k < o.metrics.size() ? o.metrics[k] : nan_value;
@@ -1024,7 +1045,7 @@ void Writer::record(std::size_t row, const TaskOutcome& o) {
       s.length[row] = 0;
     }
   }
-  m.mark(row);
+  m.mark(row, Dirty::recorded);
 }
 
 void Writer::flush() { impl_->flush(); }

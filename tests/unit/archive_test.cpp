@@ -124,6 +124,14 @@ TEST(Archive, RoundTrip) {
   EXPECT_EQ(r.status()[3], TaskStatus::failed);
   EXPECT_EQ(r.status()[0], TaskStatus::pending);
   EXPECT_EQ(r.errors()[3], "boom");
+  // A pending row never written after add_tasks reads as the datasets' fill values.
+  EXPECT_EQ(r.workers()[0], -1);
+  EXPECT_TRUE(std::isnan(r.started()[0]));
+  EXPECT_TRUE(std::isnan(r.wall_seconds()[0]));
+  EXPECT_EQ(r.attempts()[0], 0);
+  EXPECT_EQ(r.errors()[0], "");
+  EXPECT_TRUE(r.series("curve", 0).empty());
+  EXPECT_EQ(r.seeds()[2], 15u);
   EXPECT_EQ(r.hosts()[1], "node1");
   EXPECT_EQ(r.hosts()[0], "");
   auto v = r.metric("value");
@@ -572,5 +580,26 @@ TEST(Archive, RandomKillsNeverCorrupt) {
     Reader r = Reader::open(path);
     if (r.rows() == total) check_rows(r, total);
   }
+  fs::remove_all(dir);
+}
+
+TEST(Archive, RetryReplacesOutcomeAndClearsError) {
+  auto dir = temp_dir("retry");
+  auto path = (dir / "a.h5").string();
+  {
+    Writer w = Writer::create(path, make_layout());
+    std::vector<TaskDef> tasks = {make_task(0), make_task(1)};
+    w.add_tasks(tasks);
+    w.record(1, {.status = TaskStatus::timeout, .attempts = 1, .error = "too slow",
+                 .series = {{9, 9, 9}}});
+    w.flush();
+    w.record(1, make_outcome(1));  // second attempt succeeds, no series
+    w.close();
+  }
+  Reader r = Reader::open(path);
+  EXPECT_EQ(r.status()[1], TaskStatus::done);
+  EXPECT_EQ(r.errors()[1], "");
+  EXPECT_TRUE(r.series("curve", 1).empty());
+  EXPECT_EQ(r.metric("value")[1], 1.0);
   fs::remove_all(dir);
 }
