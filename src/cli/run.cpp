@@ -114,10 +114,7 @@ std::optional<double> slurm_end_time() {
 class ArchiveObserver final : public runtime::MasterObserver {
  public:
   ArchiveObserver(archive::Writer& w, const std::vector<std::size_t>& rows) : writer_(w), rows_(rows) {}
-  void on_hello(int rank, const std::string& host, int threads) override {
-    hosts_[rank] = host;
-    threads_[rank] = threads;
-  }
+  void on_hello(int rank, const std::string& host, int) override { hosts_[rank] = host; }
   void on_result(const TaskResult& r) override {
     archive::TaskOutcome o;
     o.status = static_cast<archive::TaskStatus>(r.status);
@@ -132,20 +129,11 @@ class ArchiveObserver final : public runtime::MasterObserver {
     writer_.record(rows_[r.index], o);
   }
   void on_tick() override { writer_.flush(); }
-  std::string hosts() const {
-    std::map<std::string, int> count;
-    for (auto& [rank, h] : hosts_) count[h]++;
-    std::string s;
-    for (auto& [h, n] : count) s += (s.empty() ? "" : ",") + h;
-    return s;
-  }
-  int threads() const { return threads_.empty() ? 0 : threads_.begin()->second; }
 
  private:
   archive::Writer& writer_;
   const std::vector<std::size_t>& rows_;
   std::map<int, std::string> hosts_;
-  std::map<int, int> threads_;
 };
 
 int exit_code_of(const runtime::MasterSummary& s, std::size_t failed_before) {
@@ -232,20 +220,6 @@ int run_command(RunArgs a, int& argc, char**& argv) {
             prior_attempts.push_back(0);
           }
         }
-        archive::RunRecord run;
-        run.start = unix_now();
-        run.ranks = mpi.size();
-        // Only an explicit value is known here (the default is decided collectively later);
-        // sweep.sbatch always passes SLURM_CPUS_PER_TASK, so a SLURM run records its allocation.
-        run.threads_per_worker = a.threads;
-        run.git_commit = MPISWEEP_GIT_COMMIT;
-        run.mpisweep_version = MPISWEEP_VERSION;
-        run.slurm_job_id = env("SLURM_JOB_ID");
-        run.slurm_nodelist = env("SLURM_JOB_NODELIST");
-        run.command_line = a.command_line;
-        run.spec_hash = plan->spec.hash;
-        run_row = writer->begin_run(run);
-        writer->flush();
         cfg.experiment = plan->spec.experiment;
         cfg.threads_per_worker = a.threads;
         cfg.task_timeout = plan->task_timeout;
@@ -264,6 +238,24 @@ int run_command(RunArgs a, int& argc, char**& argv) {
 
   const int threads = cfg.threads_per_worker > 0 ? cfg.threads_per_worker
                                                  : mpi.default_worker_threads();
+  // Collective, so the /runs row can say where the sweep ran and with how many threads a task.
+  const std::string hosts = mpi.gather_hosts();
+  const int threads_recorded = mpi.max_over_workers(threads);
+  if (mpi.rank() == 0) {
+    archive::RunRecord run;
+    run.start = unix_now();
+    run.ranks = mpi.size();
+    run.threads_per_worker = threads_recorded;
+    run.hosts = hosts;
+    run.git_commit = MPISWEEP_GIT_COMMIT;
+    run.mpisweep_version = MPISWEEP_VERSION;
+    run.slurm_job_id = env("SLURM_JOB_ID");
+    run.slurm_nodelist = env("SLURM_JOB_NODELIST");
+    run.command_line = a.command_line;
+    run.spec_hash = plan->spec.hash;
+    run_row = writer->begin_run(run);
+    writer->flush();
+  }
   const Experiment& experiment = find_experiment(cfg.experiment);
   runtime::WorkerOptions wopt{threads, cfg.task_timeout, ""};
   {

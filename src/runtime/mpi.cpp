@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <deque>
+#include <set>
+#include <vector>
 #include <exception>
 #include <thread>
 
@@ -129,6 +131,28 @@ std::string MpiSession::host() const {
   int len = 0;
   MPI_CHECK(MPI_Get_processor_name(name, &len));
   return std::string(name, static_cast<std::size_t>(len));
+}
+
+std::string MpiSession::gather_hosts() const {
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int len = 0;
+  MPI_CHECK(MPI_Get_processor_name(name, &len));
+  std::vector<char> all(rank_ == 0 ? std::size_t(size_) * MPI_MAX_PROCESSOR_NAME : 0);
+  MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME,
+                       MPI_CHAR, 0, MPI_COMM_WORLD));
+  if (rank_ != 0) return {};
+  std::set<std::string> hosts;
+  for (int r = 0; r < size_; ++r)
+    hosts.insert(std::string(all.data() + std::size_t(r) * MPI_MAX_PROCESSOR_NAME));
+  std::string out;
+  for (const auto& h : hosts) out += (out.empty() ? "" : ",") + h;
+  return out;
+}
+
+int MpiSession::max_over_workers(int value) const {
+  int mine = (rank_ == 0 && size_ > 1) ? 0 : value, out = 0;
+  MPI_CHECK(MPI_Allreduce(&mine, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+  return out;
 }
 
 int MpiSession::default_worker_threads() const {

@@ -52,6 +52,11 @@ def test_rank_counts_agree_bit_for_bit():
     check(set(archives[4]["worker"][done]) <= {1, 2, 3}, "workers are ranks 1..3")
     check(archives[4]["runs"]["ranks"][0] == 4, "runs row records 4 ranks")
     check(archives[4]["runs"]["exit_status"][0] == 1, "runs row records exit status 1")
+    import socket
+    check(archives[4]["runs"]["hosts"][0].decode() == socket.gethostname(), "runs row records the host")
+    check(archives[4]["runs"]["threads_per_worker"][0] >= 1, "runs row records the thread budget")
+    check(archives[None]["runs"]["threads_per_worker"][0] == os.cpu_count(),
+          "one rank: the worker thread gets every core")
 
 
 def test_more_ranks_than_tasks():

@@ -35,8 +35,13 @@ class MpiSession {
   int size() const { return size_; }
   // Every rank gets rank 0's `config`. Collective.
   SweepConfig broadcast(const SweepConfig& config) const;
-  // Collective: the host name of every rank, gathered on rank 0 (empty elsewhere).
+  // This rank's host name.
   std::string host() const;
+  // Collective: the distinct host names of all ranks, sorted and comma-separated, on rank 0
+  // (empty elsewhere).
+  std::string gather_hosts() const;
+  // Collective: the largest `value` over the worker ranks (rank 0's, when it runs alone).
+  int max_over_workers(int value) const;
   // The thread budget a worker on this rank should use: the cores bound to it, or, when ranks
   // are not bound, the node's cores shared among the worker ranks on the node. Collective.
   int default_worker_threads() const;
