@@ -1,6 +1,5 @@
 """Bad input: one line naming file:line (or the option) and what was expected; exit 2; no
 archive created or modified."""
-import hashlib
 import os
 
 from harness import *
@@ -58,11 +57,6 @@ def test_bad_options():
         p = mpisweep(*args, expect=2)
         check(expected in one_line(p), "expected %r in %r" % (expected, p.stderr))
     check(not os.path.exists("results"), "nothing written")
-
-
-def digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def test_foreign_archives_are_refused_untouched():

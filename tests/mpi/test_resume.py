@@ -1,5 +1,4 @@
 """Resume: a second run does only what is missing; --fresh never destroys results."""
-import hashlib
 import os
 
 from harness import *
@@ -13,11 +12,6 @@ seeds = 2
 [grid]
 work_us = [0, 100]
 """
-
-
-def digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def test_rerun_does_nothing_new_and_grid_growth_runs_only_new_points():

@@ -1,5 +1,6 @@
 """Helpers for tests that drive the real mpisweep binary (under mpiexec) and read its archive
 with h5py. ctest sets MPISWEEP_BIN, MPIEXEC, MPISWEEP_SOURCE_DIR and MPISWEEP_TEST_TMP."""
+import hashlib
 import os
 import shutil
 import signal
@@ -65,6 +66,12 @@ def write(path, text):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def digest(path):
+    """SHA-256 of a file's bytes: to prove a command left it untouched."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def load(path):
