@@ -84,12 +84,14 @@ Reader Reader::open(const std::string& path) {
   auto m = std::make_unique<Impl>();
   m->path = path;
   h5::PropList fapl = h5::file_access(false);
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.id());
+  unsigned open_flags = H5F_ACC_RDONLY | H5F_ACC_SWMR_READ;
+  hid_t f = H5Fopen(path.c_str(), open_flags, fapl.id());
   if (f < 0) {
     // A file written without SWMR (libver earliest, another tool) refuses SWMR reads; a plain
     // read-only open is fine for it.
     std::string swmr_stack = h5::take_error_stack();
-    f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id());
+    open_flags = H5F_ACC_RDONLY;
+    f = H5Fopen(path.c_str(), open_flags, fapl.id());
     if (f < 0) {
       h5::take_error_stack();
       fmt::open_failed(path, swmr_stack);
@@ -111,6 +113,13 @@ Reader Reader::open(const std::string& path) {
     m->params = m->columns("tasks/params");
     m->metrics = m->columns("tasks/metrics");
     m->series = m->columns("series");
+    // A SWMR reader's metadata cache keeps the object headers loaded above as they are now, and
+    // H5Drefresh only updates datasets that stay open: a column opened later would still see its
+    // chunk index as of now (chunks written since read as fill values). Start over with an empty
+    // cache; from here every dataset is loaded when first read and refreshed by refresh().
+    sweep.reset();
+    m->file.close("close archive " + path);
+    m->file = h5::File(h5::check(H5Fopen(path.c_str(), open_flags, fapl.id()), "reopen archive " + path));
     m->refresh_rows();
   } catch (const archive_error& e) {
     throw input_error(path, std::string("corrupt mpisweep archive: ") + e.what());
