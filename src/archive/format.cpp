@@ -5,16 +5,6 @@
 
 namespace mpisweep::archive {
 
-std::string_view to_string(TaskStatus s) {
-  switch (s) {
-    case TaskStatus::pending: return "pending";
-    case TaskStatus::done: return "done";
-    case TaskStatus::failed: return "failed";
-    case TaskStatus::timeout: return "timeout";
-  }
-  return "unknown";
-}
-
 namespace fmt {
 
 std::size_t choice_size(const ParamSpec& p) {

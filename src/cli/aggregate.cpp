@@ -472,7 +472,8 @@ void Counts::add(archive::TaskStatus s) {
     case archive::TaskStatus::done: ++done; break;
     case archive::TaskStatus::failed: ++failed; break;
     case archive::TaskStatus::timeout: ++timeout; break;
-    case archive::TaskStatus::pending: ++pending; break;
+    case archive::TaskStatus::pending:
+    case archive::TaskStatus::returned: ++pending; break;  // returned is never stored
   }
 }
 

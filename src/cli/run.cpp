@@ -117,7 +117,7 @@ class ArchiveObserver final : public runtime::MasterObserver {
   void on_hello(int rank, const std::string& host, int) override { hosts_[rank] = host; }
   void on_result(const TaskResult& r) override {
     archive::TaskOutcome o;
-    o.status = static_cast<archive::TaskStatus>(r.status);
+    o.status = r.status;
     o.attempts = r.attempts;
     o.worker = r.worker;
     o.host = hosts_[r.worker];

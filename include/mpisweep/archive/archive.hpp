@@ -20,6 +20,7 @@
 // HDF5 serializes calls internally, so they do not run in parallel anyway). Writer::open refuses
 // (archive_error) an archive whose writer is still alive in another process.
 #include <mpisweep/core/error.hpp>
+#include <mpisweep/core/task.hpp>
 #include <mpisweep/core/value.hpp>
 #include <mpisweep/experiments/experiment.hpp>
 
@@ -41,9 +42,9 @@ class archive_error : public error {
   using error::error;
 };
 
-// Stored as an HDF5 enum (int8) so h5dump prints the names.
-enum class TaskStatus : std::int8_t { pending = 0, done = 1, failed = 2, timeout = 3 };
-std::string_view to_string(TaskStatus s);
+// Stored as an HDF5 enum over int8 (h5dump prints the names pending, done, failed, timeout; the
+// runtime's `returned` never reaches the archive).
+using mpisweep::TaskStatus;
 
 // What the archive holds columns for; fixed when the archive is created.
 struct Layout {
