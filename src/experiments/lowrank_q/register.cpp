@@ -178,7 +178,7 @@ Experiment make_lowrank_q_experiment() {
   };
   e.plots = {
       {.title = "error against samples", .x = "samples_total", .y = "q_error_inf",
-       .group_by = "method", .logx = true},
+       .group_by = "method", .logx = true, .logy = true},  // diverging runs span decades
       {.title = "error by iteration", .y = "error_by_iteration", .group_by = "method",
        .series = "error_by_iteration", .logy = true},
       {.title = "spectrum of Q*", .y = "qstar_singular_values", .group_by = "env",
