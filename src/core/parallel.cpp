@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace mpisweep {
 
@@ -20,13 +21,42 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mutex_);
-    stop_ = true;
+    stop_.store(true, std::memory_order_release);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
 namespace {
+// Waiting for a condition: spin briefly (pause), then keep polling while yielding the CPU (if
+// the thread we wait for shares our core, it runs), then sleep on a condition variable. Long
+// enough to cover the serial gaps between the parallel loops of a time step, short enough not
+// to matter when the pool is idle.
+constexpr auto pause_time = std::chrono::microseconds(20);
+constexpr auto yield_time = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls ready() for up to yield_time; returns ready().
+template <class Ready>
+bool spin_until(Ready ready) {
+  if (ready()) return true;
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      cpu_relax();
+      if (ready()) return true;
+    }
+    const auto spent = std::chrono::steady_clock::now() - start;
+    if (spent >= yield_time) return ready();
+    if (spent >= pause_time) sched_yield();
+  }
+}
+
 // Block `i` of `parts` over [0, n): the same split for the same (n, parts) on every call.
 std::pair<std::size_t, std::size_t> block(std::size_t n, int parts, int i) {
   const std::size_t p = static_cast<std::size_t>(parts), k = static_cast<std::size_t>(i);
@@ -45,9 +75,9 @@ void ThreadPool::parallel_for(std::size_t n,
     std::lock_guard lock(mutex_);
     body_ = &body;
     n_ = n;
-    pending_ = static_cast<int>(workers_.size());
+    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
     error_ = nullptr;
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   std::exception_ptr mine;
@@ -57,8 +87,10 @@ void ThreadPool::parallel_for(std::size_t n,
   } catch (...) {
     mine = std::current_exception();
   }
+  auto all_done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+  spin_until(all_done);
   std::unique_lock lock(mutex_);
-  done_.wait(lock, [this] { return pending_ == 0; });
+  done_.wait(lock, all_done);
   body_ = nullptr;
   if (mine) std::rethrow_exception(mine);
   if (error_) std::rethrow_exception(error_);
@@ -69,11 +101,16 @@ void ThreadPool::worker_loop(int index) {
   for (;;) {
     const std::function<void(std::size_t, std::size_t)>* body;
     std::size_t n;
+    auto woken = [&] {
+      return stop_.load(std::memory_order_acquire) ||
+             generation_.load(std::memory_order_acquire) != seen;
+    };
+    spin_until(woken);
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      wake_.wait(lock, woken);
       if (stop_) return;
-      seen = generation_;
+      seen = generation_.load(std::memory_order_relaxed);
       body = body_;
       n = n_;
     }
@@ -84,9 +121,11 @@ void ThreadPool::worker_loop(int index) {
       std::lock_guard lock(mutex_);
       if (!error_) error_ = std::current_exception();
     }
-    {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Under the mutex, so a caller that has just found pending_ != 0 and is about to sleep
+      // cannot miss the notification.
       std::lock_guard lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      done_.notify_one();
     }
   }
 }

@@ -2,6 +2,7 @@
 // A task's thread budget: a small pool that runs parallel loops over index ranges. Each call
 // splits [0, n) into the same contiguous blocks for a given thread count; code whose result must
 // not depend on the thread count writes per-index results and reduces them in index order.
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -22,7 +23,9 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls body(begin, end) on disjoint blocks covering [0, n), the caller taking one block.
-  // Blocks until all are done; rethrows the first exception. Not reentrant.
+  // Blocks until all are done; rethrows the first exception. Not reentrant. Workers (and the
+  // caller, waiting for them) spin for a short while before sleeping, so back-to-back calls
+  // do not pay a futex wake-up and a context switch each.
   void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body);
 
  private:
@@ -33,9 +36,9 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   const std::function<void(std::size_t, std::size_t)>* body_ = nullptr;
   std::size_t n_ = 0;
-  std::size_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<std::size_t> generation_{0};  // written under mutex_; read while spinning
+  std::atomic<int> pending_{0};             // workers still running the current call
+  std::atomic<bool> stop_{false};
   std::exception_ptr error_;
 };
 
