@@ -82,19 +82,59 @@ std::array<std::vector<cplx>, 6> KineticSolver::moments_hat(const CMatrix& a) co
 }
 
 void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {
+  rhs_transforms(a, out);
+  const std::size_t nk = grid_.kept();
+  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
+    for (std::size_t ch = b; ch < e; ++ch) {
+      const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
+      const Eigen::Index k1 = Eigen::Index(std::min(nk, (ch + 1) * chunk_width));
+      add_rotation(out, k0, k1);
+    }
+  });
+}
+
+void KineticSolver::add_rotation(CMatrix& out, Eigen::Index k0, Eigen::Index k1) const {
+  // −∂_θ(θ̇Ψ) → −i m ĥ_m.
+  for (int m = -M_; m <= M_; ++m)
+    for (Eigen::Index q = k0; q < k1; ++q) {
+      const cplx r = rotm_(m + M_, q);
+      out(m + M_, q) += double(m) * cplx(r.imag(), -r.real());
+    }
+}
+
+// Everything of N(a) but the rotation term: `out` = F(−∇·(uΨ)), rotm_ = F(θ̇Ψ).
+void KineticSolver::rhs_transforms(const CMatrix& a, CMatrix& out) {
   const int nt = cfg_.Ntheta;
   const std::size_t nk = grid_.kept(), np = grid_.points();
-  theta_transform(inv_, a, b_);  // b_(j, k): Ψ̂(k, θ_j)
+  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
 
-  // Velocity from the D field (Stokes), then u, G and D in physical space.
+  // Velocity from the D field (Stokes), per mode.
   const auto mh = moments_hat(a);
   VelocityHat v;
   stokes(grid_, cfg_.alpha, mh[1].data(), mh[2].data(), mh[3].data(), v);
+
+  // One parallel loop: the inverse θ transform b_(j, k) = Ψ̂(k, θ_j) by fixed chunks of k, and
+  // u, G and D in physical space. Items alternate (field, chunk) so both halves get both kinds.
   const std::array<const cplx*, 8> src = {v.ux.data(),  v.uy.data(),  v.gxx.data(), v.gxy.data(),
                                           v.gyx.data(), mh[1].data(), mh[2].data(), mh[3].data()};
-  pool_.parallel_for(8, [&](std::size_t b, std::size_t e) {
-    for (std::size_t f = b; f < e; ++f)
-      grid_.to_physical(src[f], fields_[f].data(), field_scratch_[f]);
+  const std::size_t items = 8 + chunks;
+  pool_.parallel_for(items, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      std::size_t field = 8, ch = chunks;
+      if (i < 2 * std::min<std::size_t>(8, chunks))
+        (i % 2 == 0 ? field : ch) = i / 2;
+      else if (chunks < 8)
+        field = i - chunks;
+      else
+        ch = i - 8;
+      if (field < 8) grid_.to_physical(src[field], fields_[field].data(), field_scratch_[field]);
+      if (ch < chunks) {
+        const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
+        const Eigen::Index w = Eigen::Index(std::min(chunk_width, nk - ch * chunk_width));
+        b_.middleCols(k0, w).noalias() = inv_ * a.middleCols(k0, w);
+      }
+    }
   });
 
   const double* ux = fields_[0].data();
@@ -140,45 +180,53 @@ void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {
     }
   });
 
-  // Both forward θ transforms and −∂_θ(θ̇Ψ) → −i m ĥ_m, in one pass over fixed chunks.
-  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  // Both forward θ transforms as separate items (flux and θ̇Ψ of each chunk), ordered so the
+  // two halves get the same number of full chunks.
   out.resize(nt, Eigen::Index(nk));
-  pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
-    for (std::size_t ch = b; ch < e; ++ch) {
+  pool_.parallel_for(2 * chunks, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      // i < chunks: flux of chunk i; else θ̇Ψ of chunk (2 chunks − 1 − i), reversed so the
+      // short last chunk's two products land in different halves.
+      const bool flux = i < chunks;
+      const std::size_t ch = flux ? i : 2 * chunks - 1 - i;
       const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
       const Eigen::Index w = Eigen::Index(std::min(chunk_width, nk - ch * chunk_width));
-      out.middleCols(k0, w).noalias() = fwd_ * flux_.middleCols(k0, w);
-      rotm_.middleCols(k0, w).noalias() = fwd_ * rot_.middleCols(k0, w);
-      for (int m = -M_; m <= M_; ++m)
-        for (Eigen::Index q = k0; q < k0 + w; ++q) {
-          const cplx r = rotm_(m + M_, q);
-          out(m + M_, q) += double(m) * cplx(r.imag(), -r.real());
-        }
+      if (flux)
+        out.middleCols(k0, w).noalias() = fwd_ * flux_.middleCols(k0, w);
+      else
+        rotm_.middleCols(k0, w).noalias() = fwd_ * rot_.middleCols(k0, w);
     }
   });
 }
 
 void KineticSolver::step() {
-  explicit_rhs(a_, n_);
+  rhs_transforms(a_, n_);
   const double dt = cfg_.dt;
   const std::size_t nk = grid_.kept();
-  for (int m = -M_; m <= M_; ++m) {
-    const Eigen::Index r = m + M_;
-    for (std::size_t q = 0; q < nk; ++q) {
-      const Eigen::Index k = Eigen::Index(q);
-      const double lin = linear(m, q);
-      cplx next;
-      if (!have_history_)
-        next = (a_(r, k) + dt * n_(r, k)) / (1 - dt * lin);
-      else
-        next = (4.0 * a_(r, k) - a_old_(r, k) + 2 * dt * (2.0 * n_(r, k) - n_old_(r, k))) /
-               (3 - 2 * dt * lin);
-      a_old_(r, k) = a_(r, k);
-      a_(r, k) = next;
+  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  // Rotation term, SBDF2 update and apolar projection, column by column (fixed chunks).
+  pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
+    for (std::size_t ch = b; ch < e; ++ch) {
+      const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
+      const Eigen::Index k1 = Eigen::Index(std::min(nk, (ch + 1) * chunk_width));
+      add_rotation(n_, k0, k1);
+      for (int m = -M_; m <= M_; ++m) {
+        const Eigen::Index r = m + M_;
+        for (Eigen::Index k = k0; k < k1; ++k) {
+          const double lin = linear(m, std::size_t(k));
+          cplx next;
+          if (!have_history_)
+            next = (a_(r, k) + dt * n_(r, k)) / (1 - dt * lin);
+          else
+            next = (4.0 * a_(r, k) - a_old_(r, k) + 2 * dt * (2.0 * n_(r, k) - n_old_(r, k))) /
+                   (3 - 2 * dt * lin);
+          a_old_(r, k) = a_(r, k);
+          a_(r, k) = (cfg_.apolar && m % 2 != 0) ? cplx(0) : next;
+        }
+      }
     }
-  }
+  });
   std::swap(n_, n_old_);
-  project_apolar();
   have_history_ = true;
   t_ += dt;
 }

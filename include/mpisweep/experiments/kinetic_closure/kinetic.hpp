@@ -77,6 +77,8 @@ class KineticSolver {
  private:
   void theta_transform(const Eigen::MatrixXcd& F, const CMatrix& in, CMatrix& out);
   void project_apolar();
+  void rhs_transforms(const CMatrix& a, CMatrix& out);
+  void add_rotation(CMatrix& out, Eigen::Index k0, Eigen::Index k1) const;
 
   KineticConfig cfg_;
   ThreadPool& pool_;
