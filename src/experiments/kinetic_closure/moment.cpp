@@ -68,8 +68,18 @@ void MomentSolver::explicit_rhs(const Fields& d, Fields& out) {
   for (std::size_t p = 0; p < np; ++p) c_[p] = dxx[p] + dyy[p];
   const ClosureInput in{c_.data(), dxx, dxy, dyy, gxx, gxy, gyx};
   const std::size_t chunks = (np + point_chunk - 1) / point_chunk;
+  // The cost of a closure varies in space (Bingham: Newton and Bessel series length depend on
+  // the local order), so each thread's contiguous block of items is mapped to chunks spread
+  // over the grid: item i → chunk order[i], ordered by (chunk mod T, chunk / T) for T threads.
+  // Every chunk is computed the same way whoever computes it.
+  const std::size_t T = std::size_t(pool_.size());
+  std::vector<std::size_t> order;
+  order.reserve(chunks);
+  for (std::size_t r = 0; r < T; ++r)
+    for (std::size_t ch = r; ch < chunks; ch += T) order.push_back(ch);
   pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
-    for (std::size_t ch = b; ch < e; ++ch) {
+    for (std::size_t i = b; i < e; ++i) {
+      const std::size_t ch = order[i];
       const std::size_t p0 = ch * point_chunk, p1 = std::min(np, p0 + point_chunk);
       closure_.evaluate(in, p0, p1, h_.data());
       for (std::size_t p = p0; p < p1; ++p) {
