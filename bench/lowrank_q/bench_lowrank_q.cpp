@@ -1,0 +1,46 @@
+// Times the three lowrank_q methods on the spec's defaults (double integrator, n_s 25, n_a 50,
+// 60 iterations, 5 samples, K 8, rank 3) in CPU seconds of one thread, and prints each against
+// the exact method's quadrature value iteration measured in the same run. Issue 3 asks for full
+// Monte Carlo value iteration "well under a second on one core".
+#include <mpisweep/experiments/lowrank_q/value_iteration.hpp>
+
+#include <cstdio>
+#include <ctime>
+
+using namespace mpisweep;
+using namespace mpisweep::lowrank_q;
+
+namespace {
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+template <class F>
+double best_of_3(F&& f) {
+  double best = 1e300;
+  for (int i = 0; i < 3; ++i) {
+    const double t0 = thread_cpu_seconds();
+    f();
+    best = std::min(best, thread_cpu_seconds() - t0);
+  }
+  return best;
+}
+}  // namespace
+
+int main() {
+  const ControlTask task(Env::double_integrator, 25, 50, 0.2);
+  ThreadPool pool(1);
+  auto options = [](bool lowrank) {
+    return McOptions{.gamma = 0.9, .iterations = 60, .samples = 5, .lowrank = lowrank,
+                     .anchors = 8, .rank = 3, .anchor_rule = AnchorRule::random, .seed = 1};
+  };
+  const double exact = best_of_3([&] { exact_value_iteration(task, {.gamma = 0.9, .tol = 1e-9}, pool); });
+  const double full = best_of_3([&] { mc_value_iteration(task, options(false), pool); });
+  const double low = best_of_3([&] { mc_value_iteration(task, options(true), pool); });
+  std::printf("lowrank_q on the defaults, 1 thread, CPU seconds (best of 3)\n");
+  std::printf("  exact (quadrature VI, reference) %.3f s\n", exact);
+  std::printf("  full Monte Carlo VI              %.3f s  (%.2fx exact; target well under 1 s)\n", full, full / exact);
+  std::printf("  lowrank Monte Carlo VI           %.3f s  (%.2fx exact, %.2fx full)\n", low, low / exact, low / full);
+}
