@@ -3,11 +3,19 @@
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
 #include <numbers>
+#include <utility>
 
 namespace mpisweep::kinetic {
 
 namespace {
 constexpr std::size_t chunk_width = 32;  // fixed θ-transform chunk: independent of thread count
+
+std::size_t chunk_count(std::size_t nk) { return (nk + chunk_width - 1) / chunk_width; }
+
+// First column and width of chunk `ch` of [0, nk).
+std::pair<Eigen::Index, Eigen::Index> chunk_cols(std::size_t ch, std::size_t nk) {
+  return {Eigen::Index(ch * chunk_width), Eigen::Index(std::min(chunk_width, nk - ch * chunk_width))};
+}
 }
 
 KineticSolver::KineticSolver(const KineticConfig& cfg, ThreadPool& pool)
@@ -51,11 +59,10 @@ double KineticSolver::linear(int m, std::size_t q) const {
 
 void KineticSolver::theta_transform(const Eigen::MatrixXcd& F, const CMatrix& in, CMatrix& out) {
   const std::size_t nk = std::size_t(in.cols());
-  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  const std::size_t chunks = chunk_count(nk);
   pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
     for (std::size_t ch = b; ch < e; ++ch) {
-      const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
-      const Eigen::Index w = Eigen::Index(std::min(chunk_width, nk - ch * chunk_width));
+      const auto [k0, w] = chunk_cols(ch, nk);
       out.middleCols(k0, w).noalias() = F * in.middleCols(k0, w);
     }
   });
@@ -84,11 +91,11 @@ std::array<std::vector<cplx>, 6> KineticSolver::moments_hat(const CMatrix& a) co
 void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {
   rhs_transforms(a, out);
   const std::size_t nk = grid_.kept();
-  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  const std::size_t chunks = chunk_count(nk);
   pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
     for (std::size_t ch = b; ch < e; ++ch) {
-      const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
-      const Eigen::Index k1 = Eigen::Index(std::min(nk, (ch + 1) * chunk_width));
+      const auto [k0, w] = chunk_cols(ch, nk);
+      const Eigen::Index k1 = k0 + w;
       add_rotation(out, k0, k1);
     }
   });
@@ -107,7 +114,7 @@ void KineticSolver::add_rotation(CMatrix& out, Eigen::Index k0, Eigen::Index k1)
 void KineticSolver::rhs_transforms(const CMatrix& a, CMatrix& out) {
   const int nt = cfg_.Ntheta;
   const std::size_t nk = grid_.kept(), np = grid_.points();
-  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  const std::size_t chunks = chunk_count(nk);
 
   // Velocity from the D field (Stokes), per mode.
   const auto mh = moments_hat(a);
@@ -130,8 +137,7 @@ void KineticSolver::rhs_transforms(const CMatrix& a, CMatrix& out) {
         ch = i - 8;
       if (field < 8) grid_.to_physical(src[field], fields_[field].data(), field_scratch_[field]);
       if (ch < chunks) {
-        const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
-        const Eigen::Index w = Eigen::Index(std::min(chunk_width, nk - ch * chunk_width));
+        const auto [k0, w] = chunk_cols(ch, nk);
         b_.middleCols(k0, w).noalias() = inv_ * a.middleCols(k0, w);
       }
     }
@@ -189,8 +195,7 @@ void KineticSolver::rhs_transforms(const CMatrix& a, CMatrix& out) {
       // short last chunk's two products land in different halves.
       const bool flux = i < chunks;
       const std::size_t ch = flux ? i : 2 * chunks - 1 - i;
-      const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
-      const Eigen::Index w = Eigen::Index(std::min(chunk_width, nk - ch * chunk_width));
+      const auto [k0, w] = chunk_cols(ch, nk);
       if (flux)
         out.middleCols(k0, w).noalias() = fwd_ * flux_.middleCols(k0, w);
       else
@@ -203,12 +208,12 @@ void KineticSolver::step() {
   rhs_transforms(a_, n_);
   const double dt = cfg_.dt;
   const std::size_t nk = grid_.kept();
-  const std::size_t chunks = (nk + chunk_width - 1) / chunk_width;
+  const std::size_t chunks = chunk_count(nk);
   // Rotation term, SBDF2 update and apolar projection, column by column (fixed chunks).
   pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
     for (std::size_t ch = b; ch < e; ++ch) {
-      const Eigen::Index k0 = Eigen::Index(ch * chunk_width);
-      const Eigen::Index k1 = Eigen::Index(std::min(nk, (ch + 1) * chunk_width));
+      const auto [k0, w] = chunk_cols(ch, nk);
+      const Eigen::Index k1 = k0 + w;
       add_rotation(n_, k0, k1);
       for (int m = -M_; m <= M_; ++m) {
         const Eigen::Index r = m + M_;
