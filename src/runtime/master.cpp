@@ -105,7 +105,6 @@ class Master {
           if (verdict != Scheduler::Verdict::requeued) observer_.on_result(r);
           if (verdict == Scheduler::Verdict::final) ++finished_this_run_;
         }
-        if (scheduler_.stopping() && !stop_sent_ && scheduler_.deadline_reached()) drain_all();
         top_up(m.source);
         if (scheduler_.queued() > 0)
           for (int w : workers_)
@@ -119,6 +118,7 @@ class Master {
 
   void top_up(int worker) {
     auto batch = scheduler_.assign(worker, unix_now());
+    // Only assign() detects the deadline, so this is the one place to react to it.
     if (scheduler_.deadline_reached() && !stop_sent_) drain_all();
     if (batch.empty()) return;
     std::vector<TaskSpec> specs;
