@@ -22,7 +22,7 @@
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/core/task.hpp>
 #include <mpisweep/core/value.hpp>
-#include <mpisweep/experiments/experiment.hpp>
+#include <mpisweep/core/schema.hpp>
 
 #include <cstdint>
 #include <memory>

@@ -4,6 +4,7 @@
 // callback (design.md "Experiments"). It never touches MPI, HDF5, files or global state.
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/core/params.hpp>
+#include <mpisweep/core/schema.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -13,33 +14,6 @@
 #include <vector>
 
 namespace mpisweep {
-
-struct MetricSpec {
-  std::string name;
-  std::string help;
-  std::string unit;
-};
-
-// A per-task array (a curve, a field), stored ragged in the archive.
-struct SeriesSpec {
-  std::string name;
-  std::string help;
-  std::string unit;   // of the values
-  std::string axis;   // what the index means, e.g. "iteration" or "round/10"
-};
-
-// A standard figure of the kind, drawn by `mpisweep report`: metric `y` against parameter `x`
-// (or, when `series` is set, that series against its index averaged over seeds), one line per
-// value of `group_by`.
-struct PlotSpec {
-  std::string title;
-  std::string x;
-  std::string y;
-  std::string group_by;
-  std::string series;
-  bool logx = false;
-  bool logy = false;
-};
 
 struct Result {
   std::map<std::string, double> metrics;               // names must be declared
