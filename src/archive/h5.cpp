@@ -209,6 +209,39 @@ void set_attr(hid_t obj, const std::string& name, std::int64_t value) {
   write_attr(obj, name, H5T_NATIVE_INT64, &value);
 }
 
+void set_attr(hid_t obj, const std::string& name, double value) {
+  write_attr(obj, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+void set_attr(hid_t obj, const std::string& name, std::span<const std::int64_t> values) {
+  if (check(H5Aexists(obj, name.c_str()), "H5Aexists " + name) > 0)
+    check(H5Adelete(obj, name.c_str()), "H5Adelete " + name);
+  const hsize_t n = values.size();
+  Dataspace space(check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
+  Attribute a(check(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT,
+                               H5P_DEFAULT),
+                    "create attribute " + name));
+  check(H5Awrite(a.id(), H5T_NATIVE_INT64, values.data()), "write attribute " + name);
+}
+
+double get_attr_double(hid_t obj, const std::string& name, double absent) {
+  if (!has_attr(obj, name)) return absent;
+  Attribute a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
+  double v = absent;
+  check(H5Aread(a.id(), H5T_NATIVE_DOUBLE, &v), "read attribute " + name);
+  return v;
+}
+
+std::vector<std::int64_t> get_attr_ints(hid_t obj, const std::string& name) {
+  if (!has_attr(obj, name)) return {};
+  Attribute a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
+  Dataspace space(check(H5Aget_space(a.id()), "H5Aget_space"));
+  const hssize_t n = check(H5Sget_simple_extent_npoints(space.id()), "H5Sget_simple_extent_npoints");
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  if (n > 0) check(H5Aread(a.id(), H5T_NATIVE_INT64, v.data()), "read attribute " + name);
+  return v;
+}
+
 void set_attr(hid_t obj, const std::string& name, std::uint64_t value) {
   write_attr(obj, name, H5T_NATIVE_UINT64, &value);
 }

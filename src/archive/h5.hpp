@@ -115,10 +115,14 @@ Datatype dataset_type(hid_t dataset);
 void set_attr(hid_t obj, const std::string& name, const std::string& value);
 void set_attr(hid_t obj, const std::string& name, std::int64_t value);
 void set_attr(hid_t obj, const std::string& name, std::uint64_t value);
+void set_attr(hid_t obj, const std::string& name, double value);
+void set_attr(hid_t obj, const std::string& name, std::span<const std::int64_t> values);  // 1-D
 bool has_attr(hid_t obj, const std::string& name);
 std::string get_attr_string(hid_t obj, const std::string& name);  // "" when absent
 std::int64_t get_attr_int(hid_t obj, const std::string& name);
 std::uint64_t get_attr_uint(hid_t obj, const std::string& name);
+double get_attr_double(hid_t obj, const std::string& name, double absent);
+std::vector<std::int64_t> get_attr_ints(hid_t obj, const std::string& name);  // {} when absent
 
 // Reads a scalar fixed-length string dataset.
 std::string read_scalar_string(hid_t loc, const std::string& name);

@@ -192,6 +192,60 @@ std::vector<ColumnInfo> Reader::params() const { return impl_->params; }
 std::vector<ColumnInfo> Reader::metrics() const { return impl_->metrics; }
 std::vector<ColumnInfo> Reader::series() const { return impl_->series; }
 
+std::vector<MetricSpec> Reader::metric_specs() const {
+  h5::quiet();
+  std::vector<MetricSpec> out;
+  h5::Group g = h5::open_group(impl_->file.id(), "tasks/metrics");
+  for (const auto& c : impl_->metrics) {
+    h5::Dataset d = h5::open_dataset(g.id(), c.name);
+    const bool timing = h5::has_attr(d.id(), "timing") && h5::get_attr_int(d.id(), "timing") != 0;
+    out.push_back(MetricSpec{.name = c.name, .help = c.help, .unit = c.unit, .timing = timing});
+  }
+  return out;
+}
+
+std::vector<SeriesSpec> Reader::series_specs() const {
+  h5::quiet();
+  std::vector<SeriesSpec> out;
+  for (const auto& c : impl_->series) {
+    h5::Group g = h5::open_group(impl_->file.id(), "series/" + c.name);
+    SeriesSpec s{.name = c.name, .help = c.help, .unit = c.unit};
+    s.axis = h5::get_attr_string(g.id(), "axis");
+    s.x_start = h5::get_attr_double(g.id(), "x_start", 0.0);
+    s.x_step = h5::get_attr_double(g.id(), "x_step", 1.0);
+    s.shape = h5::get_attr_ints(g.id(), "shape");
+    const std::string axes = h5::get_attr_string(g.id(), "axes");
+    for (std::size_t at = 0; !axes.empty() && at <= axes.size();) {
+      std::size_t end = axes.find(", ", at);
+      if (end == std::string::npos) end = axes.size();
+      s.axes.push_back(axes.substr(at, end - at));
+      at = end + 2;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<PlotSpec> Reader::plots() const {
+  h5::quiet();
+  std::vector<PlotSpec> out;
+  if (!h5::exists(impl_->file.id(), "sweep/plots")) return out;
+  h5::Group plots = h5::open_group(impl_->file.id(), "sweep/plots");
+  for (const auto& name : h5::children(plots.id())) {
+    h5::Group g = h5::open_group(plots.id(), name);
+    auto flag = [&](const char* a) { return h5::has_attr(g.id(), a) && h5::get_attr_int(g.id(), a); };
+    out.push_back(PlotSpec{.title = h5::get_attr_string(g.id(), "title"),
+                           .x = h5::get_attr_string(g.id(), "x"),
+                           .y = h5::get_attr_string(g.id(), "y"),
+                           .group_by = h5::get_attr_string(g.id(), "group_by"),
+                           .series = h5::get_attr_string(g.id(), "series"),
+                           .logx = flag("logx"),
+                           .logy = flag("logy"),
+                           .heatmap = flag("heatmap")});
+  }
+  return out;
+}
+
 ParamColumn Reader::param(const std::string& name) const {
   const std::string path = "tasks/params/" + name;
   if (!h5::exists(impl_->file.id(), path))

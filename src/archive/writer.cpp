@@ -278,6 +278,20 @@ void create_structure(hid_t file, const Layout& layout, const Origin* origin = n
       h5::Datatype t = h5::string_type(text->size() + 1);
       h5::create_scalar(sweep.id(), name, t.id(), text->c_str());
     }
+    // The standard figures, one group of attributes each (/sweep/plots/0, 1, ...), so `report`
+    // draws them from the archive alone.
+    h5::Group plots = h5::create_group(sweep.id(), "plots", true);
+    for (std::size_t i = 0; i < layout.plots.size(); ++i) {
+      const PlotSpec& p = layout.plots[i];
+      h5::Group g = h5::create_group(plots.id(), std::to_string(i), false);
+      for (auto [name, value] : {std::pair{"title", &p.title}, std::pair{"x", &p.x},
+                                 std::pair{"y", &p.y}, std::pair{"group_by", &p.group_by},
+                                 std::pair{"series", &p.series}})
+        h5::set_attr(g.id(), name, *value);
+      for (auto [name, flag] : {std::pair{"logx", p.logx}, std::pair{"logy", p.logy},
+                                std::pair{"heatmap", p.heatmap}})
+        h5::set_attr(g.id(), name, std::int64_t{flag ? 1 : 0});
+    }
   }
   {
     h5::Group runs = h5::create_group(file, "runs", true);
@@ -323,6 +337,7 @@ void create_structure(hid_t file, const Layout& layout, const Origin* origin = n
       h5::Dataset d =
           h5::create_column(metrics.id(), m.name, H5T_NATIVE_DOUBLE, chunk, &nan_value);
       describe(d.id(), m.unit, m.help);
+      h5::set_attr(d.id(), "timing", std::int64_t{m.timing ? 1 : 0});
     }
   }
   {
@@ -331,6 +346,12 @@ void create_structure(hid_t file, const Layout& layout, const Origin* origin = n
       h5::Group g = h5::create_group(series.id(), s.name, true);
       describe(g.id(), s.unit, s.help);
       h5::set_attr(g.id(), "axis", s.axis);
+      h5::set_attr(g.id(), "x_start", s.x_start);
+      h5::set_attr(g.id(), "x_step", s.x_step);
+      if (!s.shape.empty()) {
+        h5::set_attr(g.id(), "shape", std::span<const std::int64_t>(s.shape));
+        h5::set_attr(g.id(), "axes", join(s.axes));
+      }
       h5::Dataset v =
           h5::create_column(g.id(), "values", H5T_NATIVE_DOUBLE, fmt::values_chunk, nullptr);
       describe(v.id(), s.unit, s.help);

@@ -164,10 +164,11 @@ int report_command(const ReportArgs& a) {
     md << "\n";
   }
 
-  std::vector<PlotSpec> plots;
-  if (e) plots = e->plots;
+  // The archive's own declaration first: it draws the figures without the kind compiled in.
+  std::vector<PlotSpec> plots = reader.plots();
+  if (plots.empty() && e) plots = e->plots;
   md << "## Figures\n\n";
-  if (!e)
+  if (plots.empty() && !e)
     md << "Experiment `" << info.experiment
        << "` is not registered in this build of mpisweep, so its standard figures are unknown; "
           "drawing each metric against the first varying parameter.\n\n";

@@ -70,6 +70,7 @@ Plan make_plan(const RunArgs& a) {
   l.params = p.experiment->params;
   l.metrics = p.experiment->metrics;
   l.series = p.experiment->series;
+  l.plots = p.experiment->plots;
   return p;
 }
 

@@ -603,3 +603,50 @@ TEST(Archive, RetryReplacesOutcomeAndClearsError) {
   EXPECT_EQ(r.metric("value")[1], 1.0);
   fs::remove_all(dir);
 }
+
+// What browsing needs is stored, so show/plot/report work without the kind compiled in: metric
+// timing flags, series x scales and field shapes, the standard figures. An older archive without
+// these attributes reads as the defaults.
+TEST(Archive, StoresTheDeclaredSchema) {
+  fs::path dir = temp_dir("schema");
+  const std::string path = (dir / "a.h5").string();
+  Layout l = make_layout();
+  l.metrics[1].timing = true;
+  l.series = {{.name = "curve", .help = "a curve", .unit = "m", .axis = "round",
+               .x_start = 10, .x_step = 5},
+              {.name = "policy", .help = "greedy action", .unit = "", .axis = "",
+               .shape = {3, 4}, .axes = {"position", "velocity"}}};
+  l.plots = {{.title = "loss vs n", .x = "n", .y = "loss", .group_by = "mode", .logy = true},
+             {.title = "policy", .series = "policy", .heatmap = true}};
+  {
+    Writer w = Writer::create(path, l);
+    w.close();
+  }
+  Reader r = Reader::open(path);
+  auto m = r.metric_specs();
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_FALSE(m[0].timing);
+  EXPECT_TRUE(m[1].timing);
+  EXPECT_EQ(m[1].unit, "nats");
+  auto s = r.series_specs();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].axis, "round");
+  EXPECT_EQ(s[0].x_start, 10);
+  EXPECT_EQ(s[0].x_step, 5);
+  EXPECT_TRUE(s[0].shape.empty());
+  EXPECT_EQ(s[1].shape, (std::vector<std::int64_t>{3, 4}));
+  EXPECT_EQ(s[1].axes, (std::vector<std::string>{"position", "velocity"}));
+  EXPECT_EQ(s[1].x_step, 1);
+  auto p = r.plots();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].title, "loss vs n");
+  EXPECT_EQ(p[0].group_by, "mode");
+  EXPECT_TRUE(p[0].logy);
+  EXPECT_FALSE(p[0].logx);
+  EXPECT_EQ(p[1].series, "policy");
+  EXPECT_TRUE(p[1].heatmap);
+  // Plain HDF5 tools see them as ordinary attributes.
+  std::string cmd = "h5dump -a /series/policy/shape '" + path + "' | grep -q '3, 4'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  fs::remove_all(dir);
+}

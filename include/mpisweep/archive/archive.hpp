@@ -56,6 +56,7 @@ struct Layout {
   std::vector<ParamSpec> params;     // one typed column each, in this order
   std::vector<MetricSpec> metrics;   // one float64 column each, in this order
   std::vector<SeriesSpec> series;    // one ragged series each, in this order
+  std::vector<PlotSpec> plots;       // the standard figures of `report`, stored in /sweep/plots
 };
 
 // A task as the sweep defines it; written as a pending row.
@@ -194,6 +195,11 @@ class Reader {
   std::vector<double> metric(const std::string& name) const;
   std::vector<ColumnInfo> series() const;
   std::vector<double> series(const std::string& name, std::size_t row) const;  // empty if absent
+  // What the experiment declared, as stored, so browsing needs no compiled-in kind. Archives
+  // written before these were stored read as the defaults (not timing, x = index, 1-D, no plots).
+  std::vector<MetricSpec> metric_specs() const;
+  std::vector<SeriesSpec> series_specs() const;
+  std::vector<PlotSpec> plots() const;
 
   struct Impl;
 
