@@ -67,7 +67,7 @@ Experiment make_moe_cl_experiment() {
       {.name = "eta", .type = ParamType::real, .default_value = 10.0,
        .help = "learning rate of the gate", .min = 0.0},
       {.name = "alpha", .type = ParamType::real, .default_value = 0.5,
-       .help = "weight of the load-balancing term alpha*M*sum_m f_m*pi_m of the gate loss",
+       .help = "weight of the load-balancing term of the gate loss (form: aux_loss)",
        .min = 0.0},
       {.name = "lambda", .type = ParamType::real, .default_value = 0.3,
        .help = "routing noise: r_m ~ Unif[0, lambda] is added to each gate output", .min = 0.0},
