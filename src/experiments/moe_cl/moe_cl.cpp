@@ -309,7 +309,6 @@ Outcome simulate(const Config& c, const RunContext& ctx) {
   out.expert_purity = expert_purity(counts_late);
   // Load balance: max_m load_m / (T / M).
   out.load_max_over_mean = load.maxCoeff() * M / static_cast<double>(c.T);
-  out.final_theta = theta;
 
   out.routing_counts.reserve(static_cast<std::size_t>(N) * M);
   for (Eigen::Index i = 0; i < N; ++i)

@@ -19,8 +19,9 @@ void check_moe_cl(const Params& p) {
     throw param_error("s", "must be < d (overparameterised tasks), got s = " + std::to_string(s) +
                                ", d = " + std::to_string(d));
   if (N > d)
-    throw param_error("clusters", "must be <= d (the feature signals are orthonormal in R^d), got " +
-                                      std::to_string(N) + " > d = " + std::to_string(d));
+    throw param_error("clusters",
+                      "must be <= d (the feature signals are orthonormal in R^d), got " +
+                          std::to_string(N) + " > d = " + std::to_string(d));
   if (T1 > T)
     throw param_error("T1", "must be <= T, got T1 = " + std::to_string(T1) + ", T = " +
                                 std::to_string(T));
@@ -97,7 +98,8 @@ Experiment make_moe_cl_experiment() {
   };
   e.metrics = {
       {.name = "F_T",
-       .help = "forgetting: mean over tau<T of ||w_T^(m_tau)-w_n_tau||^2 - ||w_tau^(m_tau)-w_n_tau||^2"},
+       .help = "forgetting: mean over tau<T of ||w_T^(m_tau)-w_n_tau||^2 - "
+               "||w_tau^(m_tau)-w_n_tau||^2"},
       {.name = "G_T",
        .help = "generalisation error: mean over tau<=T of ||w_T^(m'_tau)-w_n_tau||^2, m'_tau = "
                "final gate's noiseless choice for X_tau"},

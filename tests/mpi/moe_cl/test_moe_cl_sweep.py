@@ -77,7 +77,8 @@ def test_sweep_archive():
         one_on, one_off = rows[(1, True)], rows[(1, False)]
         # One expert: the gate is irrelevant, so termination changes nothing.
         for k in METRICS:
-            check(m[k][one_on] == m[k][one_off], "seed %d, M 1: %s equal with/without termination" % (seed, k))
+            check(m[k][one_on] == m[k][one_off],
+                  "seed %d, M 1: %s equal with/without termination" % (seed, k))
         check(m["convergence_round"][one_on] == 0 and m["gate_stop_round"][one_on] == 0,
               "one expert: no gate update, no map change")
         # Same seed: same tasks; the two M = 4 runs share the gate up to T1.

@@ -183,7 +183,8 @@ Reference reference_run(const Config& c, std::uint64_t seed) {
     for (int m = 0; m < M; ++m) {
       pi[m] /= z;
       const double f = load[m] / static_cast<double>(t);
-      const double a = c.alpha * M * f / (c.aux_loss == AuxLoss::averaged ? t : 1.0);
+      const double per_round = c.aux_loss == AuxLoss::averaged ? static_cast<double>(t) : 1.0;
+      const double a = c.alpha * M * f / per_round;
       cw[m] = (m == mt ? std::sqrt(step2) : 0.0) + a;
       L += pi[m] * cw[m];
     }

@@ -135,7 +135,6 @@ struct Outcome {
   std::vector<double> routing_counts;  // clusters × experts, row-major, all rounds
   // Ground truth of the run, kept for tests that recompute metrics independently.
   std::vector<int> cluster_of_round, expert_of_round;
-  Eigen::MatrixXd final_theta;       // d × M, the gate after the last round
 };
 
 // Runs the T rounds for one seed. Polls ctx every 100 rounds (throws task_cancelled) and reports
