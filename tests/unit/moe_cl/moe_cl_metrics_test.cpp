@@ -224,6 +224,11 @@ void expect_matches_reference(const Config& c, std::uint64_t seed) {
   EXPECT_NEAR(o.G_T, r.G_T, 1e-9 * (1 + r.G_T));
   EXPECT_EQ(o.convergence_round, static_cast<double>(r.convergence_round));
   EXPECT_EQ(o.gate_stop_round, static_cast<double>(r.gate_stop_round));
+  // The series end at the metrics when record_every divides T.
+  ASSERT_EQ(o.F_t.size(), static_cast<std::size_t>(c.T / c.record_every));
+  ASSERT_EQ(c.T % c.record_every, 0);
+  EXPECT_EQ(o.F_t.back(), o.F_T);
+  EXPECT_EQ(o.G_t.back(), o.G_T);
 }
 
 Config tiny() {
