@@ -16,8 +16,9 @@ foreach(name ${names})
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${BIN} ${name} --help failed (${rc})")
   endif()
-  # roff: a backslash is \e, and a line may not start with a dot or a quote.
+  # roff: a backslash is \e, a minus \-, and a line may not start with a dot or a quote.
   string(REPLACE "\\" "\\e" help "${help}")
+  string(REPLACE "-" "\\-" help "${help}")  # a minus sign, so options copy and paste
   string(REGEX REPLACE "(^|\n)([.'])" "\\1\\\\&\\2" help "${help}")
   string(APPEND commands ".SS ${name}\n.nf\n${help}.fi\n")
 endforeach()
