@@ -167,13 +167,17 @@ def summary(source, group_by=None, metrics=None):
     """The numbers `mpisweep show ARCHIVE [--group-by ...] [--metric ...] --format json` prints,
     as a DataFrame with one row per group: the group-by parameters, the counts `done`, `failed`,
     `timeout`, `pending`, and per metric `<m>.mean`, `<m>.se` (standard error over the group's
-    done tasks) and `<m>.n`. `source` is an archive path or a DataFrame from load() (filter it
+    done tasks) and `<m>.n`, with <m> the metric's name in the archive. `source` is an archive path or a DataFrame from load() (filter it
     first to get what --where gives). group_by=None groups by every parameter (one row per
     parameter point), as `show` does; rows are sorted by the group's values."""
     df = load(source) if not isinstance(source, pd.DataFrame) else source
     params, all_metrics = df.attrs.get("params", []), df.attrs.get("metrics", [])
     keys = list(params if group_by is None else _names(group_by))
-    chosen = list(all_metrics if metrics is None else _names(metrics))
+    # A metric is named as the archive names it (work_us), also where load() had to prefix it.
+    chosen = list(all_metrics if metrics is None else
+                  [m if m in all_metrics or "metrics/" + m not in all_metrics else "metrics/" + m
+                   for m in _names(metrics)])
+    label = {m: m[len("metrics/"):] if m.startswith("metrics/") else m for m in chosen}
     for name, valid, what in [(k, params, "parameter") for k in keys] + \
                              [(m, all_metrics, "metric") for m in chosen]:
         if name not in valid:
@@ -195,10 +199,11 @@ def summary(source, group_by=None, metrics=None):
         done = [r for r in rows if status[r] == "done"]
         for m in chosen:
             mean, se, n = _mean_se(metric_columns[m][done])
-            record[m + ".mean"], record[m + ".se"], record[m + ".n"] = mean, se, n
+            record[label[m] + ".mean"], record[label[m] + ".se"], record[label[m] + ".n"] = \
+                mean, se, n
         out.append(record)
     columns = keys + ["done", "failed", "timeout", "pending"] + \
-        [m + s for m in chosen for s in (".mean", ".se", ".n")]
+        [label[m] + s for m in chosen for s in (".mean", ".se", ".n")]
     return pd.DataFrame(out, columns=columns)
 
 
