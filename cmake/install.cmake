@@ -21,7 +21,9 @@ install(TARGETS mpisweep_mpisweep ${mpisweep_layers} mpisweep_warnings mpisweep_
         EXPORT mpisweepTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS mpisweep RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET mpisweep)
+  install(TARGETS mpisweep RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/mpisweep
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.hpp")
 install(EXPORT mpisweepTargets NAMESPACE mpisweep:: DESTINATION ${MPISWEEP_CMAKE_DIR})
@@ -46,7 +48,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/mpisweep DESTINATION lib/python3/
 
 # The man page, generated from the built binary's --help (and each subcommand's) by help2man.
 find_program(HELP2MAN help2man)
-if(HELP2MAN)
+if(HELP2MAN AND TARGET mpisweep)
   set(man ${PROJECT_BINARY_DIR}/mpisweep.1)
   add_custom_command(
     OUTPUT ${man}

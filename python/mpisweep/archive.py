@@ -59,8 +59,10 @@ def _rows(f):
 
 
 def _status_column(codes):
-    names = [STATUS_NAMES[c] if 0 <= c < len(STATUS_NAMES) else "pending" for c in codes]
-    return pd.Categorical(names, categories=STATUS_NAMES)
+    codes = np.asarray(codes, dtype=np.int64)
+    # Codes outside the enum never reach the disk; read them as pending rather than fail.
+    codes = np.where((codes >= 0) & (codes < len(STATUS_NAMES)), codes, 0)
+    return pd.Categorical.from_codes(codes, categories=STATUS_NAMES)
 
 
 def load(path):
