@@ -42,7 +42,8 @@ install(FILES ${PROJECT_BINARY_DIR}/mpisweepConfig.cmake
 install(FILES ${PROJECT_SOURCE_DIR}/cmake/completion/mpisweep
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 
-# Debian's layout for python3 modules outside /usr/lib/python3 (PYTHONPATH=P/lib/python3/dist-packages).
+# Debian's layout for python3 modules outside /usr/lib/python3:
+# PYTHONPATH=P/lib/python3/dist-packages.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/mpisweep DESTINATION lib/python3/dist-packages
         PATTERN __pycache__ EXCLUDE PATTERN "*.pyc" EXCLUDE)
 

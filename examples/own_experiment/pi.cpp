@@ -26,7 +26,8 @@ mpisweep::Experiment pi_experiment() {
   };
   e.metrics = {{.name = "estimate", .help = "4 * (points inside the quarter disc) / n"},
                {.name = "abs_error", .help = "|estimate - pi|"}};
-  e.series = {{.name = "running", .help = "the estimate after each checkpoint", .axis = "checkpoint"}};
+  e.series = {{.name = "running", .help = "the estimate after each checkpoint",
+               .axis = "checkpoint"}};
   e.plots = {{.title = "error against points", .x = "n", .y = "abs_error", .logx = true,
               .logy = true}};
   e.check = [](const Params& p) {

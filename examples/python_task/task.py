@@ -3,8 +3,8 @@
 
 Noisy gradient descent on f(x) = x^2 / 2 from x = 1: x <- x - lr * (x + noise * z), z ~ N(0, 1)
 drawn from the task's seed (standard library only, so any python3 runs it). Without noise
-x_k = (1 - lr)^k, so final_loss = (1 - lr)^(2 steps) / 2 (a closed form the tests check); with noise the loss settles at a floor of about
-lr * noise^2 / (2 (2 - lr)) (the stationary variance of the AR(1) recursion, halved).
+x_k = (1 - lr)^k, so final_loss = (1 - lr)^(2 steps) / 2 (a closed form the tests check); with
+noise the loss settles at a floor of about lr * noise^2 / (2 (2 - lr)) (the stationary variance of the AR(1) recursion, halved).
 
 mpisweep gives the parameters (JSON on stdin and in MPISWEEP_PARAMS) and the seed; try it by hand:
     MPISWEEP_PARAMS='{"lr": 0.1, "steps": 50, "noise": 0.1}' MPISWEEP_SEED=1 \

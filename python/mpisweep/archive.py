@@ -169,8 +169,8 @@ def summary(source, group_by=None, metrics=None):
     """The numbers `mpisweep show ARCHIVE [--group-by ...] [--metric ...] --format json` prints,
     as a DataFrame with one row per group: the group-by parameters, the counts `done`, `failed`,
     `timeout`, `pending`, and per metric `<m>.mean`, `<m>.se` (standard error over the group's
-    done tasks) and `<m>.n`, with <m> the metric's name in the archive. `source` is an archive path or a DataFrame from load() (filter it
-    first to get what --where gives). group_by=None groups by every parameter (one row per
+    done tasks) and `<m>.n`, with <m> the metric's name in the archive. `source` is an archive
+    path or a DataFrame from load() (filter it first to get what --where gives). group_by=None groups by every parameter (one row per
     parameter point), as `show` does; rows are sorted by the group's values."""
     df = load(source) if not isinstance(source, pd.DataFrame) else source
     params, all_metrics = df.attrs.get("params", []), df.attrs.get("metrics", [])

@@ -13,8 +13,8 @@ int main(int argc, char** argv) {
   // not the path it was started by.
   std::string prog = argc > 0 ? argv[0] : "mpisweep";
   prog = prog.substr(prog.find_last_of('/') + 1);
-  CLI::App app{"mpisweep: parameter sweeps of numerical experiments under MPI, into one HDF5 archive",
-               prog};
+  CLI::App app{
+      "mpisweep: parameter sweeps of numerical experiments under MPI, into one HDF5 archive", prog};
   app.set_version_flag("--version", std::string(MPISWEEP_VERSION) + " (" MPISWEEP_GIT_COMMIT ")");
   app.require_subcommand(1);
   Action action;

@@ -15,7 +15,8 @@ constexpr std::string_view reserved_names[] = {"command"};
 bool is_identifier(std::string_view s) {
   auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
   if (s.empty() || !alpha(s.front())) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
 }
 
 struct Registry {
@@ -50,7 +51,8 @@ void register_experiments(std::vector<Experiment> kinds) {
     const Experiment& k = kinds[i];
     const std::string what = "your experiment kind '" + k.name + "'";
     if (!is_identifier(k.name))
-      throw input_error("", what + ": a kind's name must be an identifier ([A-Za-z_][A-Za-z0-9_]*)");
+      throw input_error("", what + ": a kind's name must be an identifier "
+                                   "([A-Za-z_][A-Za-z0-9_]*)");
     if (!k.run) throw input_error("", what + " has no run function");
     for (auto reserved : reserved_names)
       if (k.name == reserved)

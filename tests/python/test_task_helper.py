@@ -24,7 +24,8 @@ def test_params_from_env_and_stdin():
     code = "from mpisweep import task; import json; print(json.dumps(task.params()))"
     p = py(code, env={"MPISWEEP_PARAMS": '{"lr": 0.5, "depth": 3, "on": true, "m": "x"}'},
            stdin='{"lr": 9}')
-    check(json.loads(p.stdout) == {"lr": 0.5, "depth": 3, "on": True, "m": "x"}, p.stdout + p.stderr)
+    check(json.loads(p.stdout) == {"lr": 0.5, "depth": 3, "on": True, "m": "x"},
+          p.stdout + p.stderr)
     p = py(code, stdin='{"lr": 0.25}')
     check(json.loads(p.stdout) == {"lr": 0.25}, p.stdout + p.stderr)
     p = py(code, stdin="not json")
@@ -37,7 +38,8 @@ def test_seed_threads_id():
     code = ("from mpisweep import task; print(task.seed(), task.threads(), task.task_id())")
     p = py(code, env={"MPISWEEP_SEED": "18446744073709551615", "MPISWEEP_THREADS": "4",
                       "MPISWEEP_TASK_ID": "00ff00ff00ff00ff"})
-    check(p.stdout.split() == ["18446744073709551615", "4", "00ff00ff00ff00ff"], p.stdout + p.stderr)
+    check(p.stdout.split() == ["18446744073709551615", "4", "00ff00ff00ff00ff"],
+          p.stdout + p.stderr)
     p = py("from mpisweep import task; task.seed()")
     check(p.returncode != 0 and "MPISWEEP_SEED is not set" in p.stderr, p.stderr)
     p = py("from mpisweep import task; print(task.seed(7), task.threads())")
