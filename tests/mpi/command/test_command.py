@@ -231,8 +231,33 @@ def test_bad_command_tables_are_exit_2_with_file_line():
     check("b.toml:4: [command] is only for experiment = \"command\"" in p.stderr, p.stderr)
 
 
+def test_parameter_types_come_from_the_values():
+    setup()
+    # The program reports 1 when the JSON it gets has the types the values declare.
+    probe = ("import json, sys; p = json.load(sys.stdin); ok = isinstance(p['x'], float) and "
+             "type(p['n']) is int and p['flag'] is True and p['opt'] in ('a', 'b'); "
+             "print(json.dumps({{'metrics': {{'y': 1.0 if ok else 0.0}}}}))")
+    head = '[sweep]\nname = "v"\nexperiment = "command"\n[command]\nrun = %s\nmetrics = ["y"]\n' % (
+        json.dumps([PY, "-c", probe]))
+    write("v.toml", head + '[params]\nflag = true\n[grid]\nx = [1, 2.5]\nn = [1, 2]\n'
+          'opt = ["a", "b"]\n')
+    mpisweep("run", "v.toml", ranks=2)
+    a = load("results/v.h5")
+    check(len(a["id"]) == 8 and (a["metrics"]["y"] == 1.0).all(), "typed JSON: %s" % a["error"])
+    check(a["params"]["x"].dtype.kind == "f" and a["params"]["n"].dtype.kind == "i",
+          "typed columns: %s %s" % (a["params"]["x"].dtype, a["params"]["n"].dtype))
+    for table, text in [('[grid]\nx = [1, "a"]\n', "v.toml:8: parameter 'x': values of different types"),
+                        ('[params]\nseed = 3\n', "v.toml:8: parameter 'seed': the name is reserved"),
+                        ('[random]\ncount = 2\nz = { uniform = [0, 1] }\n[params]\nz = 1\n',
+                         "parameter 'z' is also given at")]:
+        write("v.toml", head + table)
+        p = mpisweep("validate", "v.toml", expect=2)
+        check(text in p.stderr, "%r: %s" % (table, p.stderr))
+
+
 if __name__ == "__main__":
     main([test_done_and_every_way_to_fail, test_timeout_kills_child_and_grandchild,
           test_resume_skips_finished_tasks_and_run_edits_give_new_ids,
           test_two_and_four_ranks_give_identical_archives, test_sigterm_mid_run_then_resume,
-          test_bad_command_tables_are_exit_2_with_file_line])
+          test_bad_command_tables_are_exit_2_with_file_line,
+          test_parameter_types_come_from_the_values])
