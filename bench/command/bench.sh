@@ -31,10 +31,11 @@ check_parallel=$(wc -l <"$tmp/parallel.out")
 check_xargs=$(wc -l <"$tmp/xargs.out")
 
 echo "## command kind ($n tasks of a trivial program, $workers at a time)"
-printf "%-52s %10s\n" "runner" "tasks/s"
-printf "%-52s %10s\n" "(a) GNU parallel -j $workers (stdout to a file; $check_parallel lines)" "$r_parallel"
-printf "%-52s %10s\n" "(b) xargs -P $workers -n 1 (stdout to a file; $check_xargs lines)" "$r_xargs"
-printf "%-52s %10s\n" "(c) mpisweep, $workers workers, archived ($done_count)" "$r_master"
-printf "%-52s %10s\n" "(c') the same, end to end (MPI start-up included)" "$r_end"
+printf "%-56s %10s\n" "runner" "tasks/s"
+row() { printf "%-56s %10s\n" "$1" "$2"; }
+row "(a) GNU parallel -j $workers (stdout to a file: $check_parallel lines)" "$r_parallel"
+row "(b) xargs -P $workers -n 1 (stdout to a file: $check_xargs lines)" "$r_xargs"
+row "(c) mpisweep, $workers workers, archived ($done_count)" "$r_master"
+row "(c') the same, end to end (MPI start-up included)" "$r_end"
 awk -v a="$r_parallel" -v b="$r_xargs" -v c="$r_master" -v e="$r_end" 'BEGIN {
   printf "c/a = %.2f, end to end %.2f (target >= 1)   c/b = %.2f\n", c / a, e / a, c / b }'

@@ -95,7 +95,8 @@ void TableReader::declare_params() {
                                    "} placeholder; rename the parameter");
       if (const toml::array* a = node.as_array()) {
         for (auto& v : *a) note(key, v, w);
-      } else if (const toml::table* t = node.as_table(); t && std::string_view(section) == "random") {
+      } else if (const toml::table* t = node.as_table();
+                 t && std::string_view(section) == "random") {
         // uniform/log_uniform give reals, int_uniform integers, choice its listed values.
         if (t->size() != 1) continue;
         const std::string dist(t->cbegin()->first.str());
@@ -139,12 +140,17 @@ std::vector<Spec> TableReader::outputs(const toml::node& n, const std::string& k
       s.name = str->get();
     } else if (auto t = v.as_table()) {
       for (auto&& [k, field] : *t) {
-        if (!field.is_string()) fail(n, "'" + key + "': '" + std::string(k.str()) + "' must be a string");
+        const std::string field_name(k.str());
+        if (!field.is_string()) fail(n, "'" + key + "': '" + field_name + "' must be a string");
         const std::string text = field.as_string()->get();
-        if (k.str() == "name") s.name = text;
-        else if (k.str() == "unit") s.unit = text;
-        else if (k.str() == "help") s.help = text;
-        else fail(n, "'" + key + "': unknown key '" + std::string(k.str()) + "'; expected name, unit or help");
+        if (field_name == "name")
+          s.name = text;
+        else if (field_name == "unit")
+          s.unit = text;
+        else if (field_name == "help")
+          s.help = text;
+        else
+          fail(n, "'" + key + "': unknown key '" + field_name + "'; expected name, unit or help");
       }
     } else {
       fail(n, usage);
@@ -183,7 +189,8 @@ void TableReader::check_template(const std::string& templ, const toml::node& n,
 
 CommandKind TableReader::read() {
   const toml::node* node = root_.get("command");
-  if (!node) throw input_error(path_, "experiment = \"command\" needs a [command] table with run = [...]");
+  if (!node)
+    throw input_error(path_, "experiment = \"command\" needs a [command] table with run = [...]");
   const toml::table* t = node->as_table();
   if (!t) fail(*node, "'command' must be a table ([command])");
   declare_params();
@@ -198,7 +205,8 @@ CommandKind TableReader::read() {
       run_node = &v;
       spec.run = strings(v, key);
       if (spec.run.empty() || spec.run[0].empty())
-        fail(v, "'run': expected the program and its arguments, e.g. [\"./sim\", \"--lr\", \"{lr}\"]");
+        fail(v, "'run': expected the program and its arguments, e.g. "
+                "[\"./sim\", \"--lr\", \"{lr}\"]");
       for (const auto& a : spec.run) check_template(a, v, key, used);
     } else if (key == "metrics") {
       spec.metrics = outputs<MetricSpec>(v, key);

@@ -82,7 +82,8 @@ std::string last_line(const std::string& out) {
   const std::size_t end = out.find_last_not_of(" \t\r\n");
   if (end == std::string::npos) return {};
   const std::size_t nl = out.rfind('\n', end);
-  return out.substr(nl == std::string::npos ? 0 : nl + 1, end + 1 - (nl == std::string::npos ? 0 : nl + 1));
+  const std::size_t begin = nl == std::string::npos ? 0 : nl + 1;
+  return out.substr(begin, end + 1 - begin);
 }
 
 Result run_task(const CommandSpec& spec, const Params& params, const RunContext& ctx) {

@@ -135,7 +135,8 @@ def test_timeout_kills_child_and_grandchild():
     check(time.time() - t0 < 30, "timeouts end the tasks")
     a = load("results/t.h5")
     check((a["status"] == TIMEOUT).all(), "timeout status: %s" % a["status"])
-    pids = [tuple(map(int, open(os.path.join("pids", f)).read().split())) for f in os.listdir("pids")]
+    pids = [tuple(map(int, open(os.path.join("pids", f)).read().split()))
+            for f in os.listdir("pids")]
     check(len(pids) == 2, "both tasks forked: %s" % pids)
     time.sleep(0.2)
     for parent, child in pids:
@@ -246,10 +247,11 @@ def test_parameter_types_come_from_the_values():
     check(len(a["id"]) == 8 and (a["metrics"]["y"] == 1.0).all(), "typed JSON: %s" % a["error"])
     check(a["params"]["x"].dtype.kind == "f" and a["params"]["n"].dtype.kind == "i",
           "typed columns: %s %s" % (a["params"]["x"].dtype, a["params"]["n"].dtype))
-    for table, text in [('[grid]\nx = [1, "a"]\n', "v.toml:8: parameter 'x': values of different types"),
-                        ('[params]\nseed = 3\n', "v.toml:8: parameter 'seed': the name is reserved"),
-                        ('[random]\ncount = 2\nz = { uniform = [0, 1] }\n[params]\nz = 1\n',
-                         "parameter 'z' is also given at")]:
+    cases = [('[grid]\nx = [1, "a"]\n', "v.toml:8: parameter 'x': values of different types"),
+             ('[params]\nseed = 3\n', "v.toml:8: parameter 'seed': the name is reserved"),
+             ('[random]\ncount = 2\nz = { uniform = [0, 1] }\n[params]\nz = 1\n',
+              "parameter 'z' is also given at")]
+    for table, text in cases:
         write("v.toml", head + table)
         p = mpisweep("validate", "v.toml", expect=2)
         check(text in p.stderr, "%r: %s" % (table, p.stderr))

@@ -12,7 +12,7 @@ using namespace mpisweep::command;
 
 TEST(CommandJson, ParsesNestedDocument) {
   const Json j = parse_json(R"( {"metrics": {"loss": 0.1, "n": -3e2}, "series": {"c": [1, 2.5, -0]},
-                               "s": "a\"b\\n\u00e9\ud83d\ude00", "t": true, "f": false, "z": null} )");
+      "s": "a\"b\\n\u00e9\ud83d\ude00", "t": true, "f": false, "z": null} )");
   const auto& o = j.object();
   EXPECT_EQ(o.at("metrics").object().at("loss").number(), 0.1);   // exact: strtod's 0.1
   EXPECT_EQ(o.at("metrics").object().at("n").number(), -300.0);

@@ -48,7 +48,7 @@ std::string task_id_hex(std::uint64_t id);
 // The parameters as one JSON object, keys sorted (the process's stdin and MPISWEEP_PARAMS).
 std::string params_json(const Params& params);
 
-// What of the spec decides a task's numbers — argv template, env, metric and series names — in a
+// What of the spec decides a task's numbers (argv template, env, metric and series names) in a
 // canonical text. Mixed into every task id, so editing `run` gives new ids (old rows stay).
 std::string identity(const CommandSpec& spec);
 
