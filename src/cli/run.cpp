@@ -60,7 +60,8 @@ Plan make_plan(const RunArgs& a) {
   Plan p;
   p.spec = sweep::load_spec(a.spec, a.sets);
   if (p.spec.command)
-    p.command = std::make_shared<const Experiment>(command::make_command_experiment(*p.spec.command));
+    p.command =
+        std::make_shared<const Experiment>(command::make_command_experiment(*p.spec.command));
   p.experiment = p.command ? p.command.get() : &find_experiment(p.spec.experiment);
   p.archive_path = a.archive.empty() ? p.spec.archive : a.archive;
   p.task_timeout = a.task_timeout > 0 ? a.task_timeout : p.spec.task_timeout.value_or(0);

@@ -236,7 +236,8 @@ Spec Parser::parse(const std::string& text) {
   // takes the kind's name's place in every task id (command_table.cpp).
   std::optional<detail::CommandKind> command_kind;
   if (spec.experiment == "command") {
-    command_kind = detail::read_command_table(root, path_, [&](const toml::node& n) { return where(n); });
+    command_kind =
+        detail::read_command_table(root, path_, [&](const toml::node& n) { return where(n); });
     exp = &command_kind->experiment;
     spec.command = command_kind->spec;
   } else if (const toml::node* c = root.get("command")) {
