@@ -79,8 +79,9 @@ const Experiment& find_experiment(std::string_view name) {
     if (e.name == name) return e;
     valid += (valid.empty() ? "" : ", ") + e.name;
   }
+  // "command" is in no registry (each sweep file declares its own); say it exists.
   throw input_error("", "unknown experiment '" + std::string(name) + "'; registered kinds are: " +
-                            valid);
+                            valid + "; or \"command\" to run a program of your own ([command])");
 }
 
 Params resolve_experiment_params(const Experiment& e, const Params& given) {

@@ -172,6 +172,7 @@ class Worker {
         params.set(experiment_.params[i].name, task.params[i]);
       RunContext ctx;
       ctx.seed = task.seed;
+      ctx.task_id = task.id;   // the command kind's {task_id} and MPISWEEP_TASK_ID
       ctx.threads = options_.threads;
       ctx.cancel_flag = &cancel_;
       Result result = experiment_.run(params, ctx);
