@@ -86,13 +86,17 @@ SeriesStorage parse_storage(std::string s) {
 
 int codec(double mb) {
   const std::size_t n = static_cast<std::size_t>(mb * 1e6 / 8);
-  const char* names[] = {"none", "deflate1", "shuffle_deflate1", "shuffle_deflate6",
-                         "none_f32", "shuffle_deflate1_f32"};
-  std::printf("%-11s %-21s %7s %10s\n", "data", "storage", "ratio", "encode MB/s");
+  // "+probe": chunk_codec's default_min_ratio probe (fast for random, compact for smooth).
+  const std::string names[] = {"none", "deflate1", "shuffle_deflate1", "shuffle_deflate1+probe",
+                               "shuffle_deflate6", "none_f32", "shuffle_deflate1_f32",
+                               "shuffle_deflate1_f32+probe"};
+  std::printf("%-11s %-27s %7s %10s\n", "data", "storage", "ratio", "encode MB/s");
   for (const char* kind : {"random", "smooth", "repetitive"}) {
     const auto v = make(kind, n, 1);
-    for (const char* name : names) {
-      const SeriesStorage st = parse_storage(name);
+    for (const std::string& name : names) {
+      const bool probe = name.ends_with("+probe");
+      const SeriesStorage st = parse_storage(probe ? name.substr(0, name.size() - 6) : name);
+      const double min_ratio = probe ? cc::default_min_ratio : 1.0;
       mpisweep::SeriesSpec spec;
       spec.storage = st;
       // A 1 MB array per task: chunk_elements follows its length.
@@ -101,11 +105,11 @@ int codec(double mb) {
       std::uint64_t stored = 0;
       for (int rep = 0; rep < 3; ++rep) {
         const auto t0 = Clock::now();
-        const auto e = cc::encode(v, st, c);
+        const auto e = cc::encode(v, st, c, min_ratio);
         best = std::min(best, seconds_since(t0));
         stored = e.stored_bytes();
       }
-      std::printf("%-11s %-21s %7.2f %10.0f\n", kind, name,
+      std::printf("%-11s %-27s %7.2f %10.0f\n", kind, name.c_str(),
                   static_cast<double>(n * 8) / static_cast<double>(stored),
                   static_cast<double>(n * 8) / 1e6 / best);
     }

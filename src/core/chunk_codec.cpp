@@ -87,7 +87,7 @@ bool append_deflated(std::span<const unsigned char> in, int level, std::vector<u
 }  // namespace
 
 Encoded encode(std::span<const double> values, const SeriesStorage& storage,
-               std::int64_t chunk_elements) {
+               std::int64_t chunk_elements, double min_ratio) {
   using C = SeriesStorage::Compression;
   if (chunk_elements < 1) throw internal_error("chunk_codec: chunk_elements must be >= 1");
   if (storage.compression != C::none && (storage.level < 1 || storage.level > 9))
@@ -109,6 +109,26 @@ Encoded encode(std::span<const double> values, const SeriesStorage& storage,
 
   std::vector<unsigned char> raw(c * e);
   std::vector<unsigned char> shuffled(storage.compression == C::shuffle_deflate ? c * e : 0);
+  // At most a quarter of the chunk, so the probe costs a fraction of deflating it.
+  const std::size_t probe = std::min(probe_elements, c / 4);
+  std::vector<unsigned char> probe_in, probe_out;
+  if (min_ratio > 1.0 && probe > 0 && storage.compression != C::none) {
+    probe_in.resize(probe * e);
+    probe_out.reserve(compressBound(static_cast<uLong>(probe * e)));
+  }
+  // Whether deflating chunk bytes `raw` (count values, the rest padding) is worth trying.
+  auto worth_deflating = [&](std::size_t count) {
+    if (probe_in.empty() || count < c) return true;
+    const unsigned char* in = raw.data();
+    if (storage.compression == C::shuffle_deflate) {
+      if (e == 4) shuffle<4>(raw.data(), probe_in.data(), probe);
+      else shuffle<8>(raw.data(), probe_in.data(), probe);
+      in = probe_in.data();
+    }
+    probe_out.clear();
+    if (!append_deflated({in, probe * e}, storage.level, probe_out)) return false;
+    return static_cast<double>(probe * e) >= min_ratio * static_cast<double>(probe_out.size());
+  };
   for (std::size_t k = 0; k < chunks; ++k) {
     const std::size_t first = k * c;
     const std::size_t count = std::min(c, n - first);
@@ -127,8 +147,11 @@ Encoded encode(std::span<const double> values, const SeriesStorage& storage,
       case C::none:
         if (count < c) deflated = append_deflated(raw, 1, out.bytes);
         break;
-      case C::deflate: deflated = append_deflated(raw, storage.level, out.bytes); break;
+      case C::deflate:
+        if (worth_deflating(count)) deflated = append_deflated(raw, storage.level, out.bytes);
+        break;
       case C::shuffle_deflate:
+        if (!worth_deflating(count)) break;
         if (e == 4) shuffle<4>(raw.data(), shuffled.data(), c);
         else shuffle<8>(raw.data(), shuffled.data(), c);
         deflated = append_deflated(shuffled, storage.level, out.bytes);

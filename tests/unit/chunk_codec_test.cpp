@@ -196,6 +196,42 @@ TEST(ChunkCodec, RandomIsStoredRawSmoothIsCompressed) {
   EXPECT_LT(pad.chunk(1).size(), 400u);
 }
 
+// The probe: random doubles (1.1-1.2 from deflate) go in raw without deflating the chunk, a
+// smooth curve (with shuffle) and a repetitive field are deflated, a padded last chunk always is.
+TEST(ChunkCodec, ProbeStoresRandomRawKeepsSmoothCompressed) {
+  const std::int64_t c = 8192;
+  for (const Storage& st : {Storage{Compression::shuffle_deflate, 1, false},
+                            Storage{Compression::deflate, 1, false},
+                            Storage{Compression::shuffle_deflate, 1, true}}) {
+    SCOPED_TRACE(st.name());
+    const std::uint32_t raw_mask = st.compression == Compression::shuffle_deflate ? 3u : 1u;
+    const auto r = make("random", 3 * c + 100);
+    const auto always = cc::encode(r, st.get(), c);
+    const auto probed = cc::encode(r, st.get(), c, cc::default_min_ratio);
+    ASSERT_EQ(probed.chunks(), 4u);
+    for (std::size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(always.masks[k], 0u) << "deflate gains a little on uniform doubles";
+      EXPECT_LT(always.chunk(k).size(), c * cc::element_size(st.get()));
+      EXPECT_EQ(probed.masks[k], raw_mask);
+      EXPECT_EQ(probed.chunk(k).size(), c * cc::element_size(st.get()));
+    }
+    EXPECT_EQ(probed.masks[3], 0u);  // 100 values + padding
+    // Deflate without shuffle gains ~1.06 on a smooth curve of doubles: raw as well.
+    const auto sm = cc::encode(make("smooth", 3 * c), st.get(), c, cc::default_min_ratio);
+    for (auto m : sm.masks)
+      EXPECT_EQ(m, st.compression == Compression::deflate ? raw_mask : 0u) << "smooth";
+    for (const char* kind : {"smooth", "repetitive"}) {
+      const auto p = cc::encode(make(kind, 3 * c), st.get(), c, cc::default_min_ratio);
+      if (st.compression == Compression::deflate && std::string(kind) == "smooth") continue;
+      for (auto m : p.masks) EXPECT_EQ(m, 0u) << kind;
+      // The probe's ratio threshold holds for the whole chunk too.
+      for (std::size_t k = 0; k < p.chunks(); ++k)
+        EXPECT_GT(static_cast<double>(c * cc::element_size(st.get())),
+                  1.2 * static_cast<double>(p.chunk(k).size()));
+    }
+  }
+}
+
 // Every storage, lengths around the chunk size, two tasks' arrays back to back (the second
 // starting on the next chunk boundary, as the master will place them): H5Dread returns exactly
 // the values (rounded to float where stored so) and zeros in the padding between them.
@@ -207,14 +243,16 @@ TEST(ChunkCodec, DirectChunkWriteReadsBackBitExact) {
   for (const auto& st : all_storages()) {
     for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, c - 1, c, c + 1, 7 * c + 13}) {
       for (const char* kind : {"random", "smooth", "repetitive"}) {
-        const std::string name = st.name() + "_" + kind + "_" + std::to_string(n);
+       for (double min_ratio : {1.0, cc::default_min_ratio}) {
+        const std::string name = st.name() + "_" + kind + "_" + std::to_string(n) +
+                                 (min_ratio > 1 ? "_probed" : "");
         SCOPED_TRACE(name);
         const auto a = make(kind, static_cast<std::size_t>(n), 1);
         const auto b = make(kind, static_cast<std::size_t>(n) + 5, 2);
         hid_t d = create_values(file, name, st.get(), c);
-        write_encoded(d, 0, cc::encode(a, st.get(), c));
+        write_encoded(d, 0, cc::encode(a, st.get(), c, min_ratio));
         const std::int64_t second = (n + c - 1) / c * c;
-        write_encoded(d, second, cc::encode(b, st.get(), c));
+        write_encoded(d, second, cc::encode(b, st.get(), c, min_ratio));
         const auto back = read_all(d);
         H5Dclose(d);
         ASSERT_EQ(back.size(), static_cast<std::size_t>(second) + b.size());
@@ -225,11 +263,12 @@ TEST(ChunkCodec, DirectChunkWriteReadsBackBitExact) {
         for (std::size_t i = 0; i < b.size(); ++i)
           ASSERT_EQ(bits(back[second + i]), bits(expected(b[i], st.float32))) << "b[" << i << "]";
         names.push_back(name);
+       }
       }
     }
   }
   H5Fclose(file);
-  EXPECT_EQ(names.size(), all_storages().size() * 6 * 3);
+  EXPECT_EQ(names.size(), all_storages().size() * 6 * 3 * 2);
   fs::remove(path);
 }
 
