@@ -70,12 +70,14 @@ float to_float32(double x) {
 }
 
 // Appends compress2's zlib stream of `in` to `out` if it is shorter than `in`; returns whether.
-bool append_deflated(std::span<const unsigned char> in, int level, std::vector<unsigned char>& out) {
+bool append_deflated(std::span<const unsigned char> in, int level,
+                     std::vector<unsigned char>& out) {
   const std::size_t at = out.size();
   uLongf size = compressBound(static_cast<uLong>(in.size()));
   out.resize(at + size);
   const int rc = compress2(out.data() + at, &size, in.data(), static_cast<uLong>(in.size()), level);
-  if (rc != Z_OK) throw internal_error("chunk_codec: zlib compress2 failed (" + std::to_string(rc) + ")");
+  if (rc != Z_OK)
+    throw internal_error("chunk_codec: zlib compress2 failed (" + std::to_string(rc) + ")");
   if (size >= in.size()) {
     out.resize(at);
     return false;
