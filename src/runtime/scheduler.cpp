@@ -17,6 +17,14 @@ Scheduler::Scheduler(std::vector<std::int32_t> prior_attempts, std::vector<int> 
   for (int w : workers) in_flight_[w] = 0;
 }
 
+void Scheduler::order_longest_first(const std::vector<double>& expected_seconds) {
+  if (expected_seconds.size() != attempts_.size())
+    throw internal_error("scheduler: one expected duration per task needed");
+  std::stable_sort(queue_.begin(), queue_.end(), [&](std::size_t a, std::size_t b) {
+    return expected_seconds[a] > expected_seconds[b];
+  });
+}
+
 std::size_t Scheduler::in_flight(int worker) const {
   auto it = in_flight_.find(worker);
   return it == in_flight_.end() ? 0 : it->second;

@@ -1,9 +1,11 @@
+#include <mpisweep/core/error.hpp>
 #include <mpisweep/runtime/scheduler.hpp>
 
 #include "runtime/protocol.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -115,4 +117,43 @@ TEST(Protocol, TasksAndResultsRoundTrip) {
   EXPECT_EQ(rb[0].metrics[0], 1.5);
   EXPECT_TRUE(std::isnan(rb[0].metrics[1]));
   EXPECT_EQ(rb[0].series, r.series);
+}
+
+TEST(Scheduler, LongestExpectedFirstOrdersTheQueueStably) {
+  Scheduler s(6, {1});
+  s.order_longest_first({1.0, 5.0, 2.0, 5.0, 0.5, 2.0});
+  std::vector<std::size_t> order;
+  while (!s.finished()) {
+    auto b = s.assign(1, 0);
+    ASSERT_EQ(b.size(), 1u) << "untimed tasks go one at a time";
+    order.push_back(b[0]);
+    s.on_result(1, b[0], TaskStatus::done, 3.0);
+  }
+  // Descending expected cost; equal costs (5, 5 and 2, 2) keep their index order.
+  EXPECT_EQ(order, (std::vector<std::size_t>{1, 3, 2, 5, 0, 4}));
+  Scheduler bad(3, {1});
+  EXPECT_THROW(bad.order_longest_first({1.0, 2.0}), internal_error);
+}
+
+// Two workers, tasks of 1,1,1,1,4 (in index order): in index order the 4 starts last and the
+// sweep takes 6; longest first it takes 4 (the optimum), the makespan LPT promises here.
+TEST(Scheduler, LongestExpectedFirstShortensTheTail) {
+  const std::vector<double> cost{1, 1, 1, 1, 4};
+  auto makespan = [&](bool lef) {
+    Scheduler s(cost.size(), {1, 2});
+    if (lef) s.order_longest_first(cost);
+    double free_at[3] = {0, 0, 0}, end = 0;
+    while (!s.finished()) {
+      const int w = free_at[1] <= free_at[2] ? 1 : 2;  // the worker that frees up first
+      auto b = s.assign(w, free_at[w]);
+      for (auto i : b) {
+        free_at[w] += cost[i];
+        s.on_result(w, i, TaskStatus::done, cost[i]);
+      }
+      end = std::max(end, free_at[w]);
+    }
+    return end;
+  };
+  EXPECT_EQ(makespan(false), 6.0);
+  EXPECT_EQ(makespan(true), 4.0);
 }

@@ -31,6 +31,12 @@ class Scheduler {
   Scheduler(std::vector<std::int32_t> prior_attempts, std::vector<int> workers,
             SchedulerOptions options);
 
+  // Longest expected first: hand out queued tasks in descending `expected_seconds[task]` (equal
+  // ones in index order), e.g. from a cost hint a parameter declares, so that the longest tasks
+  // do not start last and stretch the tail (Graham 1969, LPT: makespan <= 4/3 of the optimum
+  // on identical workers). Retried and returned tasks still go to the back and the front.
+  void order_longest_first(const std::vector<double>& expected_seconds);
+
   // What to send `worker` now (possibly nothing); those tasks count as in flight.
   std::vector<std::size_t> assign(int worker, double now);
 
