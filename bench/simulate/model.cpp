@@ -11,6 +11,7 @@
 #include <numeric>
 #include <queue>
 #include <set>
+#include <thread>
 
 namespace mpisweep::simulate {
 
@@ -38,17 +39,18 @@ struct WorkerState {
 };
 
 // The real master's poll times after it last found nothing at `idle_from`: it sleeps 20 us, then
-// doubles up to 640 us (master.cpp: 20 << (idle_rounds - 1), idle_rounds capped at 6). Returns the
-// first poll at or after `arrival` and adds the polls before it to `polls`.
-double next_poll(double idle_from, double arrival, std::size_t& polls) {
+// doubles up to 640 us (master.cpp: 20 << (idle_rounds - 1), idle_rounds capped at 6), and each
+// sleep ends `late` after its time (timer slack, scheduling). Returns the first poll at or after
+// `arrival` and adds the polls before it to `polls`.
+double next_poll(double idle_from, double arrival, double late, std::size_t& polls) {
   double t = idle_from, step = 20e-6;
   for (int round = 1; t < arrival; ++round) {
-    t += step;
+    t += step + late;
     ++polls;
     if (round < 6) step *= 2;
     if (round >= 6 && t < arrival) {
-      const double k = std::ceil((arrival - t) / step);
-      t += k * step;
+      const double k = std::ceil((arrival - t) / (step + late));
+      t += k * (step + late);
       polls += static_cast<std::size_t>(k);
     }
   }
@@ -121,9 +123,9 @@ class Sim {
     s.mailbox.insert(s.mailbox.end(), tasks.begin(), tasks.end());
     if (s.poll_pending) return;
     s.poll_pending = true;
-    const double period = costs_.worker_poll;
-    const double ticks = period > 0 ? std::ceil((now_ - s.last_wake) / period) : 0;
-    push(s.last_wake + std::max(ticks, 0.0) * period, Kind::worker_poll, w);
+    const double period = costs_.worker_poll + costs_.wake;  // each timed wait ends late
+    const double ticks = std::ceil((now_ - s.last_wake) / period);
+    push(s.last_wake + std::max(ticks, 1.0) * period, Kind::worker_poll, w);
   }
 
   // The main thread moves what arrived to the runner's queue.
@@ -132,7 +134,7 @@ class Sim {
     s.last_wake = now_;
     for (auto i : s.mailbox) s.queue.push_back(i);
     s.mailbox.clear();
-    if (!s.running) start_next(w);
+    if (!s.running) start_next(w, costs_.wake);  // the runner sleeps on an empty queue
   }
 
   void on_worker_poll(int w) {
@@ -141,13 +143,13 @@ class Sim {
     if (!s.mailbox.empty()) take_mailbox(w);
   }
 
-  void start_next(int w) {
+  void start_next(int w, double delay = 0) {
     auto& s = worker(w);
     if (s.queue.empty()) return;
     const std::size_t i = s.queue.front();
     s.queue.pop_front();
     s.running = true;
-    started_[i] = now_ + costs_.worker_task;
+    started_[i] = now_ + delay + costs_.worker_task;
     last_start_ = std::max(last_start_, started_[i]);
     running_task_[w] = i;
     push(started_[i] + load_.seconds[i], Kind::task_end, w);
@@ -161,7 +163,7 @@ class Sim {
     start_next(w);
     if (!s.send_pending) {
       s.send_pending = true;
-      push(now_ + costs_.worker_send, Kind::worker_send, w);
+      push(now_ + costs_.worker_send + costs_.wake, Kind::worker_send, w);
     }
   }
 
@@ -178,7 +180,7 @@ class Sim {
     max_wait_ = std::max(max_wait_, inbox_.size());
     if (master_busy_ || step_scheduled_) return;
     step_scheduled_ = true;
-    push(next_poll(idle_from_, now_, polls_), Kind::master_step, 0);
+    push(next_poll(idle_from_, now_, costs_.wake, polls_), Kind::master_step, 0);
   }
 
   // One pass of the master's poll loop over one message: the results, then top-ups.
@@ -206,6 +208,7 @@ class Sim {
       for (int w : idle) t = top_up(w, t);
     }
     busy_ += t - now_;
+    master_end_ = std::max(master_end_, t);
     schedule_master_free(t);
   }
 
@@ -223,7 +226,7 @@ class Sim {
     o.last_start = last_start_;
     o.work = std::accumulate(load_.seconds.begin(), load_.seconds.end(), 0.0);
     o.efficiency = o.work / (double(workers_.size()) * (o.last_end - o.first_start));
-    o.master_busy = busy_ / last_end_;
+    o.master_busy = busy_ / std::max(last_end_, master_end_);
     o.messages = messages_;
     o.max_message_wait = max_wait_;
     o.polls = polls_;
@@ -241,7 +244,7 @@ class Sim {
   std::deque<Event> inbox_;
   std::map<int, std::size_t> running_task_;
   std::uint64_t seq_ = 0;
-  double now_ = 0, idle_from_ = 0, busy_ = 0, last_end_ = 0, last_start_ = 0;
+  double now_ = 0, idle_from_ = 0, busy_ = 0, last_end_ = 0, last_start_ = 0, master_end_ = 0;
   bool master_busy_ = true, step_scheduled_ = false;
   std::size_t messages_ = 0, max_wait_ = 0, polls_ = 0;
 };
@@ -271,6 +274,20 @@ double measure_scan_cost(int workers) {
   }
   if (idle != 0) throw internal_error("scan: a worker was idle");
   return elapsed / (double(loops) * double(workers));
+}
+
+double probe_wake(const volatile bool& stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto period = std::chrono::microseconds(100);
+  double late = 0;
+  std::size_t n = 0;
+  while (!stop || n == 0) {
+    const auto t0 = Clock::now();
+    std::this_thread::sleep_for(period);
+    late += std::chrono::duration<double>(Clock::now() - t0 - period).count();
+    ++n;
+  }
+  return late / double(n);
 }
 
 std::vector<double> constant_durations(std::size_t n, double mean) {

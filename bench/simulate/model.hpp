@@ -23,6 +23,9 @@ struct Costs {
   double worker_send = 2e-5;      // a finished task to its results message (thread wake-up)
   double worker_poll = 1e-3;      // a worker's main thread looks for messages this often when
                                   // no result wakes it (worker.cpp: wait_for 1 ms)
+  double wake = 0;                // extra delay of every wake-up of a sleeping thread beyond
+                                  // its timer or signal: the scheduling delay of a loaded or
+                                  // oversubscribed machine (measure with --probe-wake)
 };
 
 struct Workload {
@@ -34,7 +37,7 @@ struct Outcome {
   double first_start = 0, last_end = 0;  // of any task
   double work = 0;                       // sum of task durations
   double efficiency = 0;                 // work / (workers * (last_end - first_start))
-  double master_busy = 0;                // fraction of [0, last_end] the master was handling
+  double master_busy = 0;                // fraction of the run the master spent handling messages
   double last_start = 0;                 // when the last task to start started
   std::size_t messages = 0;              // results messages the master received
   std::size_t polls = 0;                 // master wake-ups that found nothing
@@ -45,6 +48,10 @@ struct Outcome {
 // instead of looking at every worker after each message.
 Outcome run_sweep(const Workload& load, int workers, const Costs& costs,
                  const runtime::SchedulerOptions& options, bool scan = true);
+
+// Mean lateness of a 100 us sleep on this machine, measured until `stop` turns true: the wake-up
+// delay a thread of a sweep running beside it would see.
+double probe_wake(const volatile bool& stop);
 
 // Seconds per worker of the master's idle-worker scan over `workers` workers, timed on the real
 // Scheduler on this machine (the loop of master.cpp: in_flight(w) for every worker).

@@ -15,13 +15,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cmath>
 #include <cstdio>
+#include <queue>
 
 using namespace mpisweep;
 using namespace mpisweep::simulate;
 
 namespace {
+
+volatile bool probe_stop = false;
+extern "C" void on_probe_signal(int) { probe_stop = true; }
 
 struct Args {
   int workers = 2;
@@ -73,19 +78,36 @@ Costs with_scan(Costs c, const Args& a, int workers) {
   return c;
 }
 
-void print(const Args& a, int workers, const Workload& w, const Outcome& o) {
+void print(const Costs& c, int workers, const Workload& w, const Outcome& o) {
   std::printf("workers=%d tasks=%zu mean=%.4g efficiency=%.4f master_busy=%.3f messages=%zu "
-              "span=%.4g last_start=%.4g polls=%zu\n",
+              "span=%.4g last_start=%.4g polls=%zu scan_ns=%.3g\n",
               workers, w.seconds.size(), o.work / double(w.seconds.size()), o.efficiency,
-              o.master_busy, o.messages, o.last_end - o.first_start, o.last_start, o.polls);
-  (void)a;
+              o.master_busy, o.messages, o.last_end - o.first_start, o.last_start, o.polls,
+              c.master_scan * 1e9);
+}
+
+// The efficiency of greedy list scheduling with no overhead at all: each task, in order, to the
+// worker that frees up first. What the durations alone allow; the rest is the runtime's cost.
+double greedy_bound(const std::vector<double>& seconds, int workers) {
+  std::priority_queue<double, std::vector<double>, std::greater<>> free_at;
+  for (int w = 0; w < workers; ++w) free_at.push(0.0);
+  double end = 0, work = 0;
+  for (double d : seconds) {
+    const double t = free_at.top() + d;
+    free_at.pop();
+    free_at.push(t);
+    end = std::max(end, t);
+    work += d;
+  }
+  return work / (double(workers) * end);
 }
 
 // Efficiency at 1,000 and 10,000 workers for 0.1 s, 1 s and 60 s tasks (20 per worker), constant
-// and lognormal (sigma 1), with the scan the master does today and with an idle-worker set.
+// and lognormal (--sigma), with the scan the master does today and with an idle-worker set.
 void predict(const Args& a) {
-  std::printf("| workers | task | durations | efficiency | master busy | without scan |\n");
-  std::printf("|---:|---:|---|---:|---:|---:|\n");
+  std::printf("| workers | task | durations | today | master busy | idle-worker set | "
+              "master busy | no-overhead bound |\n");
+  std::printf("|---:|---:|---|---:|---:|---:|---:|---:|\n");
   for (int workers : {1000, 10000})
     for (double mean : {0.1, 1.0, 60.0})
       for (const char* dist : {"constant", "lognormal"}) {
@@ -97,8 +119,9 @@ void predict(const Args& a) {
         const Costs c = with_scan(a.costs, a, workers);
         const Outcome o = run_sweep(w, workers, c, {}, true);
         const Outcome n = run_sweep(w, workers, c, {}, false);
-        std::printf("| %d | %g s | %s | %.3f | %.2f | %.3f |\n", workers, mean, dist,
-                    o.efficiency, o.master_busy, n.efficiency);
+        std::printf("| %d | %g s | %s | %.3f | %.2f | %.3f | %.2f | %.3f |\n", workers, mean,
+                    dist, o.efficiency, o.master_busy, n.efficiency, n.master_busy,
+                    greedy_bound(w.seconds, workers));
         std::fflush(stdout);
       }
 }
@@ -140,6 +163,9 @@ int main(int argc, char** argv) {
   app.add_option("--master-scan", a.scan, "master s per worker scanned (default: timed here)");
   app.add_option("--worker-task", a.costs.worker_task, "worker s per task outside the task");
   app.add_option("--worker-send", a.costs.worker_send, "task end to results message, s");
+  app.add_option("--wake", a.costs.wake, "scheduling delay of each thread wake-up, s");
+  bool probe = false;
+  app.add_flag("--probe-wake", probe, "measure wake-up lateness until SIGTERM or SIGINT");
   app.add_flag("--no-scan", a.no_scan, "a master with an idle-worker set instead of the scan");
   app.add_flag("--lef", a.lef, "longest expected first, with the true durations as the hint");
   app.add_flag("--predict", predict_table, "the 1,000 / 10,000-worker table");
@@ -147,6 +173,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (a.mean <= 0) throw error("--mean: must be positive");
+    if (probe) {
+      std::signal(SIGTERM, on_probe_signal);
+      std::signal(SIGINT, on_probe_signal);
+      std::printf("wake=%.4g\n", probe_wake(probe_stop));
+      return 0;
+    }
     if (predict_table) {
       predict(a);
       return 0;
@@ -156,8 +188,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     const Workload w = make_workload(a);
-    const Outcome o = run_sweep(w, a.workers, with_scan(a.costs, a, a.workers), {}, !a.no_scan);
-    print(a, a.workers, w, o);
+    const Costs c = with_scan(a.costs, a, a.workers);
+    print(c, a.workers, w, run_sweep(w, a.workers, c, {}, !a.no_scan));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_simulate: %s\n", e.what());
     return 2;
