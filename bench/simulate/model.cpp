@@ -67,6 +67,7 @@ class Sim {
     std::iota(ranks.begin(), ranks.end(), 1);
     sched_.emplace(load.seconds.size(), ranks, o);
     if (!load.expected.empty()) sched_->order_longest_first(load.expected);
+    if (!load.cost_class.empty()) sched_->order_by_measured_cost(load.cost_class);
     for (int r : ranks) idle_.insert(r);
   }
 

@@ -31,6 +31,7 @@ struct Costs {
 struct Workload {
   std::vector<double> seconds;    // each task's duration on its worker, in dispatch order
   std::vector<double> expected;   // cost hints for longest-expected-first; empty: none
+  std::vector<std::uint32_t> cost_class;  // for ordering by measured cost; empty: none
 };
 
 struct Outcome {
