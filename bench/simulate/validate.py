@@ -3,7 +3,7 @@
 real sweeps at several rank counts and the simulator on the durations each of them measured, and
 prints measured against predicted efficiency (docs/performance.md, "A model of the scheduler").
 
-  bench/simulate/validate.py                          # 2-core machine: ranks 2,3,4,6,8 (oversubscribed)
+  bench/simulate/validate.py                          # 2 cores: ranks 2,3,4,6,8, oversubscribed
   bench/simulate/validate.py --ranks 2,4,8,16 --bind  # a 16-core machine: one core per rank
 
 Efficiency, measured and simulated alike: total task time / (workers x (last task end - first
@@ -17,7 +17,6 @@ import sys
 import tempfile
 
 import h5py
-import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -28,7 +27,8 @@ CPU_WRAPPER = ("import os, resource, subprocess, sys\n"
                "code = subprocess.call(sys.argv[1:])\n"
                "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
                "rank = os.environ.get('OMPI_COMM_WORLD_RANK', '0')\n"
-               "open(os.environ['CPU_OUT'] + '.' + rank, 'w').write(repr(u.ru_utime + u.ru_stime))\n"
+               "with open(os.environ['CPU_OUT'] + '.' + rank, 'w') as f:\n"
+               "    f.write(repr(u.ru_utime + u.ru_stime))\n"
                "sys.exit(code)\n")
 
 # Validation workloads (noop busy work, measured in CPU time): short tasks that the master
@@ -141,7 +141,8 @@ def main():
                                                              wake * 1e6))
         if a.data:
             with open(a.data, "w") as f:
-                f.write("# ranks workload measured predicted predicted_without_wake wake_us\n" + "\n".join(lines) + "\n")
+                f.write("# ranks workload measured predicted predicted_without_wake wake_us\n")
+                f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
