@@ -4,7 +4,6 @@ a private subnet: every row names the host its worker ran on, /runs lists all th
 thread budget follows each host's cores, and the task columns are bit-identical to a run on this
 one machine."""
 import h5py
-import numpy as np
 
 from harness import *
 import netns

@@ -8,7 +8,6 @@ import os
 import subprocess
 import time
 
-import netns
 
 CONF = """ClusterName=msw
 SlurmctldHost=%(ctld)s(%(ctld_addr)s)
