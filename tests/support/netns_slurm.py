@@ -8,7 +8,6 @@ import os
 import subprocess
 import time
 
-
 CONF = """ClusterName=msw
 SlurmctldHost=%(ctld)s(%(ctld_addr)s)
 SlurmUser=root
