@@ -7,10 +7,11 @@ changes (no interface, address or route is added there). Open MPI starts its dae
 through an rsh agent script that enters the named host's namespaces with nsenter, and is told to
 use only the test subnet (btl self,tcp; oob and btl tcp limited to SUBNET).
 
-Every namespace lives exactly as long as the processes in it, so tear-down is killing them: the
-processes found in each host's namespace (by namespace inode) and the holders by the pids this
-object recorded. A run that crashed leaves a state file naming its holders; the next Cluster
-stops those (after checking each pid is still the holder it recorded) before it starts.
+Every namespace lives exactly as long as the processes in it, so tear-down is killing them:
+every process whose network and UTS namespace inodes are those recorded for a host at set-up
+(holder, MPI daemons, ranks, SLURM daemons alike). A run that crashed leaves a state file with
+those inodes (the holders die with it, PR_SET_PDEATHSIG; daemons would not); the next Cluster
+kills what is still in them before it starts.
 
 Host cores: a host may be given a CPU list; everything started on the host (through the agent or
 enter()) is bound to those CPUs with taskset, as processes on a smaller machine see fewer cores.
@@ -61,30 +62,30 @@ def _start_time(pid):
         return None
 
 
-def _netns(pid):
+def _ns(pid, kind):
     try:
-        return os.readlink("/proc/%d/ns/net" % pid)
+        return os.readlink("/proc/%d/ns/%s" % (pid, kind))
     except OSError:
         return None
 
 
-def _pids_in(ns):
-    """Every process whose network namespace is `ns` (e.g. 'net:[4026532281]')."""
+def _pids_in(net, uts=None):
+    """Every process in network namespace `net` (e.g. 'net:[4026532281]') and, if given, UTS
+    namespace `uts`."""
     out = []
     for p in os.listdir("/proc"):
-        if p.isdigit() and _netns(int(p)) == ns:
+        if p.isdigit() and _ns(int(p), "net") == net and (uts is None or _ns(int(p), "uts") == uts):
             out.append(int(p))
     return out
 
 
 def _kill_recorded(holders):
-    """SIGKILL each process in the namespaces of the recorded holders, then the holders, but only
-    where pid and start time still name the recorded holder."""
+    """SIGKILL every process in the recorded hosts' namespaces, holders included. Processes are
+    found by both namespace inodes recorded at set-up, so daemons left in a namespace whose
+    holder already died (a crashed run) are found too, and a recycled inode alone matches
+    nothing."""
     for h in holders:
-        if _start_time(h["pid"]) != h["start"]:
-            continue
-        ns = _netns(h["pid"])
-        for p in _pids_in(ns) if ns else []:
+        for p in _pids_in(h["net"], h["uts"]):
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
@@ -131,7 +132,7 @@ class Cluster:
         self.hosts = list(hosts)
         self.cpus = dict(cpus or {})
         self.dir = os.path.join(workdir or tempfile.gettempdir(), "netns-" + self.tag)
-        self.holders = {}    # host (or "switch") -> {"pid", "start"}
+        self.holders = {}    # host (or "switch") -> {"pid", "start", "net", "uts"}
         self.procs = []
         self.state = os.path.join(STATE_DIR, self.tag + ".json")
         self.agent = os.path.join(self.dir, "agent")
@@ -160,7 +161,8 @@ class Cluster:
             time.sleep(0.02)
         else:
             raise RuntimeError("namespace holder for %s did not come up" % hostname)
-        self.holders[key] = {"pid": p.pid, "start": _start_time(p.pid)}
+        self.holders[key] = {"pid": p.pid, "start": _start_time(p.pid),
+                             "net": _ns(p.pid, "net"), "uts": _ns(p.pid, "uts")}
         self._save()
         return p.pid
 
@@ -253,8 +255,7 @@ class Cluster:
         return subprocess.run(self.enter(host) + list(argv), **kw)
 
     def pids_on(self, host):
-        ns = _netns(self.holders[host]["pid"])
-        return _pids_in(ns) if ns else []
+        return _pids_in(self.holders[host]["net"], self.holders[host]["uts"])
 
     def kill_host(self, host):
         """SIGKILL every process in the host's namespaces, as if the machine lost power; returns
