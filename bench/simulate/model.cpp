@@ -277,7 +277,7 @@ double measure_scan_cost(int workers) {
   return elapsed / (double(loops) * double(workers));
 }
 
-double probe_wake(const volatile bool& stop) {
+double probe_wake(const volatile std::sig_atomic_t& stop) {
   using Clock = std::chrono::steady_clock;
   const auto period = std::chrono::microseconds(100);
   double late = 0;

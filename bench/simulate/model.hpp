@@ -8,6 +8,7 @@
 // real one (20 us doubling to 640 us), so a message waits for the next poll.
 #include <mpisweep/runtime/scheduler.hpp>
 
+#include <csignal>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -52,7 +53,7 @@ Outcome run_sweep(const Workload& load, int workers, const Costs& costs,
 
 // Mean lateness of a 100 us sleep on this machine, measured until `stop` turns true: the wake-up
 // delay a thread of a sweep running beside it would see.
-double probe_wake(const volatile bool& stop);
+double probe_wake(const volatile std::sig_atomic_t& stop);
 
 // Seconds per worker of the master's idle-worker scan over `workers` workers, timed on the real
 // Scheduler on this machine (the loop of master.cpp: in_flight(w) for every worker).

@@ -15,8 +15,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <queue>
 
@@ -25,8 +25,8 @@ using namespace mpisweep::simulate;
 
 namespace {
 
-volatile bool probe_stop = false;
-extern "C" void on_probe_signal(int) { probe_stop = true; }
+volatile std::sig_atomic_t probe_stop = 0;
+extern "C" void on_probe_signal(int) { probe_stop = 1; }
 
 struct Args {
   int workers = 2;
@@ -40,8 +40,9 @@ struct Args {
 };
 
 // A sweep whose cost grows with the parameter point: `points` points in sweep order, the p-th
-// costing (p+1)^2 (scaled to an overall mean of `mean`), each run for `seeds` seeds with +-20 %
-// lognormal noise. The hint a cost parameter would give is the point's cost.
+// costing (p+1)^2 (scaled to an overall mean of `mean`), each run for `seeds` seeds with
+// lognormal noise of mean 1, exp(0.2 Z - 0.2^2 / 2). The hint a cost parameter would give is the
+// point's cost.
 Workload skewed(std::size_t points, std::size_t seeds, double mean, std::uint64_t seed) {
   double sum = 0;
   for (std::size_t p = 0; p < points; ++p) sum += double((p + 1) * (p + 1));
