@@ -1,11 +1,11 @@
 # gnuplot -e "data='bench/simulate/validation-2core.dat'; out='docs/figures/scheduler_model_validation.png'" bench/simulate/validation.gp
 set terminal pngcairo size 760,560 font ",11"
 set output out
-set title "Scheduler model against real runs (2-core machine, shared; ranks 2-8)"
+set title "Scheduler model against real runs (2-core machine, shared, load about 20; ranks 2-8, two runs)"
 set xlabel "measured efficiency"
 set ylabel "predicted efficiency"
-set xrange [0.6:1.02]
-set yrange [0.6:1.02]
+set xrange [0.5:1.02]
+set yrange [0.5:1.02]
 set key bottom right
 set grid
 f(x) = x
