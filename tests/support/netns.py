@@ -21,6 +21,7 @@ import glob
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -220,6 +221,8 @@ class Cluster:
                 pass
         if os.path.exists(self.state):
             os.remove(self.state)
+        if not exc or exc[0] is None:  # after a failure, keep logs and configuration to read
+            shutil.rmtree(self.dir, ignore_errors=True)
         return False
 
     # --- using the hosts ----------------------------------------------------------------------
