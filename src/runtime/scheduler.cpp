@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mpisweep::runtime {
 
@@ -17,13 +18,77 @@ Scheduler::Scheduler(std::vector<std::int32_t> prior_attempts, std::vector<int> 
   for (int w : workers) in_flight_[w] = 0;
 }
 
+void Scheduler::order_longest_first(const std::vector<double>& expected_seconds) {
+  if (expected_seconds.size() != attempts_.size())
+    throw internal_error("scheduler: one expected duration per task needed");
+  std::stable_sort(queue_.begin(), queue_.end(), [&](std::size_t a, std::size_t b) {
+    return expected_seconds[a] > expected_seconds[b];
+  });
+}
+
+void Scheduler::order_by_measured_cost(std::vector<std::uint32_t> cost_class) {
+  if (cost_class.size() != attempts_.size())
+    throw internal_error("scheduler: one cost class per task needed");
+  const std::uint32_t classes =
+      cost_class.empty() ? 0 : *std::max_element(cost_class.begin(), cost_class.end()) + 1;
+  class_of_ = std::move(cost_class);
+  class_seconds_.assign(classes, 0.0);
+  class_timed_.assign(classes, 0);
+}
+
+void Scheduler::learn_cost(std::size_t task, double wall_seconds) {
+  if (class_of_.empty()) return;
+  const auto cls = class_of_[task];
+  class_seconds_[cls] += wall_seconds;
+  unsorted_class_ |= ++class_timed_[cls] == 1;
+  max_class_seconds_ =
+      std::max(max_class_seconds_, class_seconds_[cls] / double(class_timed_[cls]));
+  // Re-sort at 1, 2, 4, ... measured tasks (O(log n) sorts in all), and once a class is measured
+  // for the first time as soon as a 64th of the queue has been measured since the last sort (each
+  // sort of q tasks paid for by q/64 results), so a costly class learnt late still moves up.
+  const bool due = timed_ >= next_sort_ ||
+                   (unsorted_class_ && timed_ - last_sort_ >= queue_.size() / 64);
+  if (!due) return;
+  next_sort_ = 2 * timed_;
+  last_sort_ = timed_;
+  unsorted_class_ = false;
+  // Key: the class's mean; for a class not measured yet, its first queued task goes first (a
+  // probe, so its cost is learnt early) and the others take the mean of all tasks so far.
+  std::vector<char> probed(class_timed_.size(), 0);
+  std::vector<std::pair<double, std::size_t>> keyed;
+  keyed.reserve(queue_.size());
+  for (const std::size_t t : queue_) {
+    const auto c = class_of_[t];
+    double key = mean_task_seconds();
+    if (class_timed_[c] > 0) {
+      key = class_seconds_[c] / double(class_timed_[c]);
+    } else if (!probed[c]) {
+      probed[c] = 1;
+      key = std::numeric_limits<double>::infinity();
+    }
+    keyed.emplace_back(key, t);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (std::size_t i = 0; i < keyed.size(); ++i) queue_[i] = keyed[i].second;
+}
+
+double Scheduler::expected_next_seconds() const {
+  if (!class_of_.empty() && !queue_.empty()) {
+    const auto c = class_of_[queue_.front()];
+    if (class_timed_[c] > 0) return class_seconds_[c] / double(class_timed_[c]);
+    return std::max(max_class_seconds_, mean_task_seconds());  // unknown: as the costliest
+  }
+  return mean_task_seconds();
+}
+
 std::size_t Scheduler::in_flight(int worker) const {
   auto it = in_flight_.find(worker);
   return it == in_flight_.end() ? 0 : it->second;
 }
 
 std::size_t Scheduler::batch_size() const {
-  const double mean = mean_task_seconds();
+  const double mean = expected_next_seconds();
   std::size_t b = 1;
   if (timed_ > 0 && mean > 0)
     b = static_cast<std::size_t>(std::clamp(options_.target_batch_seconds / mean, 1.0,
@@ -48,10 +113,13 @@ std::vector<std::size_t> Scheduler::assign(int worker, double now) {
   const std::size_t batch = batch_size();
   // Short tasks: hold up to two batches, so the next one is there when the first ends. Long (or
   // not yet measured) tasks: one at a time, so the tail is shared out evenly.
-  const bool prefetch = timed_ > 0 && mean < options_.prefetch_below_seconds;
+  const bool prefetch = timed_ > 0 && expected_next_seconds() < options_.prefetch_below_seconds;
   const std::size_t limit = prefetch ? 2 * batch : 1;
   if (it->second > (prefetch ? batch : 0)) return out;
   while (it->second < limit && !queue_.empty()) {
+    // With cost classes a batch keeps to one class: it was sized for that class's cost.
+    if (!out.empty() && !class_of_.empty() && class_of_[queue_.front()] != class_of_[out[0]])
+      break;
     out.push_back(queue_.front());
     queue_.pop_front();
     ++it->second;
@@ -74,6 +142,7 @@ Scheduler::Verdict Scheduler::on_result(int worker, std::size_t task, TaskStatus
   ++attempts_[task];
   total_seconds_ += wall_seconds;
   ++timed_;
+  learn_cost(task, wall_seconds);
   if (status == TaskStatus::done) {
     ++done_;
     return Verdict::final;

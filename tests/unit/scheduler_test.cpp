@@ -1,9 +1,11 @@
+#include <mpisweep/core/error.hpp>
 #include <mpisweep/runtime/scheduler.hpp>
 
 #include "runtime/protocol.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -115,4 +117,91 @@ TEST(Protocol, TasksAndResultsRoundTrip) {
   EXPECT_EQ(rb[0].metrics[0], 1.5);
   EXPECT_TRUE(std::isnan(rb[0].metrics[1]));
   EXPECT_EQ(rb[0].series, r.series);
+}
+
+TEST(Scheduler, LongestExpectedFirstOrdersTheQueueStably) {
+  Scheduler s(6, {1});
+  s.order_longest_first({1.0, 5.0, 2.0, 5.0, 0.5, 2.0});
+  std::vector<std::size_t> order;
+  while (!s.finished()) {
+    auto b = s.assign(1, 0);
+    ASSERT_EQ(b.size(), 1u) << "untimed tasks go one at a time";
+    order.push_back(b[0]);
+    s.on_result(1, b[0], TaskStatus::done, 3.0);
+  }
+  // Descending expected cost; equal costs (5, 5 and 2, 2) keep their index order.
+  EXPECT_EQ(order, (std::vector<std::size_t>{1, 3, 2, 5, 0, 4}));
+  Scheduler bad(3, {1});
+  EXPECT_THROW(bad.order_longest_first({1.0, 2.0}), internal_error);
+}
+
+// Two workers, tasks of 1,1,1,1,4 (in index order): in index order the 4 starts last and the
+// sweep takes 6; longest first it takes 4 (the optimum), the makespan LPT promises here.
+TEST(Scheduler, LongestExpectedFirstShortensTheTail) {
+  const std::vector<double> cost{1, 1, 1, 1, 4};
+  auto makespan = [&](bool lef) {
+    Scheduler s(cost.size(), {1, 2});
+    if (lef) s.order_longest_first(cost);
+    double free_at[3] = {0, 0, 0}, end = 0;
+    while (!s.finished()) {
+      const int w = free_at[1] <= free_at[2] ? 1 : 2;  // the worker that frees up first
+      auto b = s.assign(w, free_at[w]);
+      for (auto i : b) {
+        free_at[w] += cost[i];
+        s.on_result(w, i, TaskStatus::done, cost[i]);
+      }
+      end = std::max(end, free_at[w]);
+    }
+    return end;
+  };
+  EXPECT_EQ(makespan(false), 6.0);
+  EXPECT_EQ(makespan(true), 4.0);
+}
+
+// Classes 0, 1, 2 of three tasks each, interleaved; class 2 is measured slow, class 1 fast.
+TEST(Scheduler, MeasuredCostOrdersTheQueueByClassMeans) {
+  Scheduler s(9, {1});
+  s.order_by_measured_cost({0, 1, 2, 0, 1, 2, 0, 1, 2});
+  const double cost[3] = {2.0, 1.0, 5.0};
+  auto run_one = [&] {
+    auto b = s.assign(1, 0);
+    EXPECT_EQ(b.size(), 1u);
+    s.on_result(1, b[0], TaskStatus::done, cost[b[0] % 3]);
+    return b[0];
+  };
+  EXPECT_EQ(run_one(), 0u) << "nothing measured: index order";
+  // Sorted as class 0 is measured (2 s): one probe of each unmeasured class first.
+  EXPECT_EQ(run_one(), 1u);
+  // Sorted as class 1 is measured (1 s): class 2's probe, then class 0, then class 2's others at
+  // the overall mean 1.5 s, then class 1.
+  EXPECT_EQ(run_one(), 2u);
+  // Sorted as class 2 is measured (5 s): the slow class first, then 0, then 1.
+  std::vector<std::size_t> rest;
+  while (!s.finished()) rest.push_back(run_one());
+  EXPECT_EQ(rest, (std::vector<std::size_t>{5, 8, 3, 6, 4, 7}));
+  Scheduler bad(2, {1});
+  EXPECT_THROW(bad.order_by_measured_cost({0}), internal_error);
+}
+
+// 1,000 tasks of 1 ms (class 0), then 1,000 of 1 s (class 1): once measured, the costly class
+// goes first and one task at a time, not in the batches of 20 that 1 ms tasks travel in.
+TEST(Scheduler, MeasuredCostSizesBatchesByClass) {
+  std::vector<std::uint32_t> cls(2000, 0);
+  std::fill(cls.begin() + 1000, cls.end(), 1u);
+  Scheduler s(2000, {1, 2});
+  s.order_by_measured_cost(cls);
+  ASSERT_EQ(s.assign(1, 0), (std::vector<std::size_t>{0}));
+  s.on_result(1, 0, TaskStatus::done, 1e-3);
+  EXPECT_EQ(s.assign(1, 0), (std::vector<std::size_t>{1000}))
+      << "class 1's probe, alone: a batch keeps to one class";
+  s.on_result(1, 1000, TaskStatus::done, 1.0);
+  EXPECT_EQ(s.assign(2, 0), (std::vector<std::size_t>{1001})) << "costly class first, singly";
+  EXPECT_TRUE(s.assign(2, 0).empty()) << "no reserve for 1 s tasks";
+  // The cheap class, once at the front, travels in batches again.
+  for (std::size_t t = 1001; t < 2000; ++t) {
+    s.on_result(2, t, TaskStatus::done, 1.0);
+    auto b = s.assign(2, 0);
+    if (t + 1 < 2000) ASSERT_EQ(b, (std::vector<std::size_t>{t + 1}));
+    else EXPECT_GT(b.size(), 1u) << "1 ms tasks batched once they are at the front";
+  }
 }

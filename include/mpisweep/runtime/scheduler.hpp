@@ -31,6 +31,21 @@ class Scheduler {
   Scheduler(std::vector<std::int32_t> prior_attempts, std::vector<int> workers,
             SchedulerOptions options);
 
+  // Longest expected first: hand out queued tasks in descending `expected_seconds[task]` (equal
+  // ones in index order), e.g. from a cost hint a parameter declares, so that the longest tasks
+  // do not start last and stretch the tail (Graham 1969, LPT: makespan <= 4/3 of the optimum
+  // on identical workers). Retried and returned tasks still go to the back and the front.
+  void order_longest_first(const std::vector<double>& expected_seconds);
+  // The same from durations measured so far: tasks of one class (say, one parameter point) are
+  // taken to cost alike, and as durations come in (see learn_cost) the queue is put in
+  // descending order of its class's mean measured duration. One task of each class not measured
+  // yet goes first, so its cost is learnt early; its other tasks count at the overall mean.
+  // Batches are then sized by the cost of the class they are taken from (a class not measured
+  // yet: as the costliest so far) and keep to one class, so costly tasks do not travel in
+  // batches sized for the cheap ones measured first. Meant for several tasks per class (seeds
+  // of a point): with one task per class every batch holds one task.
+  void order_by_measured_cost(std::vector<std::uint32_t> cost_class);
+
   // What to send `worker` now (possibly nothing); those tasks count as in flight.
   std::vector<std::size_t> assign(int worker, double now);
 
@@ -56,6 +71,10 @@ class Scheduler {
 
  private:
   std::size_t batch_size() const;
+  // The duration batches and prefetching are sized by: with cost classes, that of the class of
+  // the task at the front of the queue; else the mean of all tasks.
+  double expected_next_seconds() const;
+  void learn_cost(std::size_t task, double wall_seconds);
 
   SchedulerOptions options_;
   std::deque<std::size_t> queue_;
@@ -64,6 +83,13 @@ class Scheduler {
   std::size_t in_flight_total_ = 0;
   std::size_t done_ = 0, failed_ = 0, timed_ = 0;
   double total_seconds_ = 0;
+  // order_by_measured_cost: class of each task, per-class sums and counts, when to re-sort.
+  std::vector<std::uint32_t> class_of_;
+  std::vector<double> class_seconds_;
+  std::vector<std::size_t> class_timed_;
+  std::size_t next_sort_ = 1, last_sort_ = 0;
+  double max_class_seconds_ = 0;  // the largest class mean seen
+  bool unsorted_class_ = false;  // a class measured for the first time since the last sort
   bool stopping_ = false;
   bool deadline_reached_ = false;
 };
