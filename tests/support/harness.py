@@ -53,12 +53,37 @@ def start(*args, ranks=None):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def kill_job(proc, sig=signal.SIGKILL):
-    """Sends `sig` to every process of the job (mpiexec and all ranks)."""
+def _live_members(pgid):
+    """Pids of the process group's members that are still running (zombies excluded)."""
+    live = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, pgrp, ...
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            live.append(int(entry))
+    return live
+
+
+def kill_job(proc, sig=signal.SIGKILL, timeout=10.0):
+    """Sends `sig` to every process of the job (mpiexec and all ranks). For SIGKILL, also waits
+    until none of them runs any more: mpiexec dies first, and a rank still being torn down would
+    hold the archive's live-writer lock when the test goes on to resume."""
     try:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
-        pass
+        return
+    if sig != signal.SIGKILL:
+        return
+    proc.wait()
+    deadline = time.monotonic() + timeout
+    while _live_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def write(path, text):
