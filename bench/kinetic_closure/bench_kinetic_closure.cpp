@@ -50,7 +50,8 @@ double ns_per_point(const Closure& closure, const ClosureInput& in, std::size_t 
   double best = 1e300, sink = 0;
   for (int r = 0; r < repeat; ++r) {
     const auto t0 = Clock::now();
-    for (std::size_t p0 = 0; p0 < n; p0 += 64) closure.evaluate(in, p0, std::min(n, p0 + 64), out.data());
+    for (std::size_t p0 = 0; p0 < n; p0 += 64)
+      closure.evaluate(in, p0, std::min(n, p0 + 64), out.data());
     best = std::min(best, since(t0));
     sink += out[n / 2].c4;
   }
@@ -70,7 +71,7 @@ void closure_costs(int repeat) {
     dxy[p] = c[p] * 0.5 * r * std::sin(2 * phi);
     gxx[p] = 0.3 * rng.normal(), gxy[p] = 0.3 * rng.normal(), gyx[p] = 0.3 * rng.normal();
   }
-  const ClosureInput in{c.data(), dxx.data(), dxy.data(), dyy.data(),
+  const ClosureInput in{c.data(),   dxx.data(), dxy.data(), dyy.data(),
                         gxx.data(), gxy.data(), gyx.data()};
   const double b = ns_per_point(BinghamClosure(), in, n, repeat);
   std::printf("closure cost per grid point (2^16 points, mu1_EW inputs, softsign networks):\n");
@@ -123,7 +124,8 @@ void thread_scaling(Params given, int repeat) {
       t1 = best;
     } else {
       for (const auto& [k, v] : ref.metrics)
-        if (!timing.count(k) && !(v == res.metrics[k] || (v != v && res.metrics[k] != res.metrics[k])))
+        if (!timing.count(k) &&
+            !(v == res.metrics[k] || (v != v && res.metrics[k] != res.metrics[k])))
           same = false;
       for (const auto& [k, v] : ref.series) same = same && v == res.series[k];
     }

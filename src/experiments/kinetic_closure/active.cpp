@@ -13,6 +13,18 @@
 
 namespace mpisweep::kinetic {
 
+// RMS over shells n = 1..⌊N/3⌋ of log(E_model(n)/E_ref(n)): scale-free (a common factor on
+// both spectra cancels) and 0 only for equal spectra; 0.1 ≈ a typical shell off by 10 %.
+double spectrum_error(const std::vector<double>& model, const std::vector<double>& ref) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 1; i < ref.size() && i < model.size(); ++i, ++n) {
+    const double l = std::log(std::max(model[i], 1e-300) / std::max(ref[i], 1e-300));
+    sum += l * l;
+  }
+  return n ? std::sqrt(sum / double(n)) : std::nan("");
+}
+
 namespace {
 
 constexpr double pi = std::numbers::pi;
@@ -39,26 +51,23 @@ struct Stats {  // time averages over the statistics window
   }
 };
 
-// RMS over shells n = 1..⌊N/3⌋ of log(E_model(n)/E_ref(n)): scale-free (a common factor on
-// both spectra cancels) and 0 only for equal spectra; 0.1 ≈ a typical shell off by 10 %.
-double spectrum_error(const std::vector<double>& model, const std::vector<double>& ref) {
-  double sum = 0;
-  std::size_t n = 0;
-  for (std::size_t i = 1; i < ref.size() && i < model.size(); ++i, ++n) {
-    const double l = std::log(std::max(model[i], 1e-300) / std::max(ref[i], 1e-300));
-    sum += l * l;
-  }
-  return n ? std::sqrt(sum / double(n)) : nan;
-}
-
 double sym2_norm2(const Sym2& s) { return s.xx * s.xx + 2 * s.xy * s.xy + s.yy * s.yy; }
 
 void add_snapshot(KineticSolver& s, Samples& out) {
   MomentFields m = s.moments();
   FlowFields f = s.flow();
   const std::size_t n = m.c.size();
-  Samples snap{m.c,  m.dxx, m.dxy, m.dyy, f.gxx, f.gxy, f.gyx, m.c4, m.s4,
-               std::vector<double>(n, s.config().alpha), std::vector<double>(n, s.config().zeta)};
+  Samples snap{m.c,
+               m.dxx,
+               m.dxy,
+               m.dyy,
+               f.gxx,
+               f.gxy,
+               f.gyx,
+               m.c4,
+               m.s4,
+               std::vector<double>(n, s.config().alpha),
+               std::vector<double>(n, s.config().zeta)};
   out.append(snap);
 }
 
@@ -107,8 +116,8 @@ struct KineticData {
   double mass_drift = 0;
 };
 
-KineticData run_kinetic(const Params& p, const KineticConfig& cfg, std::uint64_t seed,
-                        int ts_steps, ThreadPool& pool, const RunContext& ctx, double progress0,
+KineticData run_kinetic(const Params& p, const KineticConfig& cfg, std::uint64_t seed, int ts_steps,
+                        ThreadPool& pool, const RunContext& ctx, double progress0,
                         double progress_span) {
   const double dt = cfg.dt;
   const long steps = steps_for(p.get_real("t_final"), dt);
@@ -232,8 +241,8 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
                            double progress_span) {
   const auto t0 = Clock::now();
   const MomentConfig cfg = moment_config(kinetic_config(p));
-  const long steps = steps_for(p.get_real("t_final"), cfg.dt) -
-                     steps_for(p.get_real("t_spinup"), cfg.dt);
+  const long steps =
+      steps_for(p.get_real("t_final"), cfg.dt) - steps_for(p.get_real("t_spinup"), cfg.dt);
   const long snap_every = std::max(1L, steps_for(p.get_real("snapshot_every"), cfg.dt));
   const long stat_every = std::max(1L, steps_for(0.1, cfg.dt));
   MomentSolver m(cfg, closure, pool);
@@ -255,7 +264,8 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
       out.t_blowup = m.time();
       break;
     }
-    if (i % stat_every == 0) out.stats.add(order, velocity_stats(m.grid(), cfg.alpha, m.state()).urms);
+    if (i % stat_every == 0)
+      out.stats.add(order, velocity_stats(m.grid(), cfg.alpha, m.state()).urms);
     if (i % snap_every == 0) {
       out.order_series.push_back(order);
       out.stats.add_spectrum(velocity_stats(m.grid(), cfg.alpha, m.state()).spectrum);
@@ -347,8 +357,7 @@ Result run_active(const Params& p, const RunContext& ctx) {
   //    time-stepping training) the a-priori-only network.
   const MomentRun mb = run_moment_model(p, BinghamClosure(), kd.d0, pool, ctx, 0.65, 0.15);
   const MomentRun mn = run_moment_model(p, nn_ts, kd.d0, pool, ctx, 0.8, 0.1);
-  const MomentRun ma =
-      ts_steps > 0 ? run_moment_model(p, nn, kd.d0, pool, ctx, 0.9, 0.1) : mn;
+  const MomentRun ma = ts_steps > 0 ? run_moment_model(p, nn, kd.d0, pool, ctx, 0.9, 0.1) : mn;
   r.metrics["order_kinetic"] = kd.stats.order;
   r.metrics["urms_kinetic"] = kd.stats.urms;
   for (auto [name, m] : {std::pair{"bingham", &mb}, {"nn", &mn}, {"nn_apriori_only", &ma}}) {
@@ -382,8 +391,7 @@ Result run_active_learning(const Params& p, const RunContext& ctx) {
   const double zmax = p.get_real("al_zeta_max");
   std::vector<std::pair<double, double>> grid;
   for (int i = 0; i < G; ++i)
-    for (int j = 0; j < G; ++j)
-      grid.emplace_back(a0 + (a1 - a0) * i / (G - 1), zmax * j / (G - 1));
+    for (int j = 0; j < G; ++j) grid.emplace_back(a0 + (a1 - a0) * i / (G - 1), zmax * j / (G - 1));
   // Kinetic runs at every grid point, in parallel (one serial solver per point, the biggest
   // parallel region available: whole runs), each seeded by its grid index.
   auto t0 = Clock::now();
@@ -408,7 +416,8 @@ Result run_active_learning(const Params& p, const RunContext& ctx) {
   std::vector<double> err_max, err_mean, err_bingham_mean, field;
   double bingham_mean = 0;
   std::vector<double> eb(grid.size());
-  for (std::size_t g = 0; g < grid.size(); ++g) bingham_mean += eb[g] = apriori_bingham(data[g].valid).se;
+  for (std::size_t g = 0; g < grid.size(); ++g)
+    bingham_mean += eb[g] = apriori_bingham(data[g].valid).se;
   bingham_mean /= double(grid.size());
   const std::size_t per_point = std::size_t(p.get_int("train_points"));
   for (int round = 0; round < rounds; ++round) {
@@ -424,7 +433,8 @@ Result run_active_learning(const Params& p, const RunContext& ctx) {
     nn.train(pooled, train_config(p), shuffle, pool, [&] { ctx.throw_if_cancelled(); });
     std::vector<double> err(grid.size());
     pool.parallel_for(grid.size(), [&](std::size_t b, std::size_t e) {
-      for (std::size_t g = b; g < e; ++g) err[g] = apriori(data[g].valid, nn.evaluate(data[g].valid)).se;
+      for (std::size_t g = b; g < e; ++g)
+        err[g] = apriori(data[g].valid, nn.evaluate(data[g].valid)).se;
     });
     double mx = 0, mean = 0;
     for (double v : err) mx = std::max(mx, v), mean += v;

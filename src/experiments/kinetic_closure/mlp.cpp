@@ -16,7 +16,7 @@ Eigen::MatrixXd activation(const Eigen::MatrixXd& z) {
 Eigen::ArrayXXd activation_slope(const Eigen::MatrixXd& a) {
   return (1.0 - a.array().abs()).square();
 }
-}
+}  // namespace
 
 Mlp::Mlp(std::vector<int> sizes, Rng& rng, double output_scale) : sizes_(std::move(sizes)) {
   if (sizes_.size() < 2) throw internal_error("Mlp: need at least input and output sizes");
@@ -114,6 +114,5 @@ void Adam::step(Eigen::VectorXd& theta, const Eigen::VectorXd& g) {
   const double c1 = 1 - std::pow(b1_, double(t_)), c2 = 1 - std::pow(b2_, double(t_));
   theta.array() -= lr_ * (m_.array() / c1) / ((v_.array() / c2).sqrt() + eps_);
 }
-
 
 }  // namespace mpisweep::kinetic

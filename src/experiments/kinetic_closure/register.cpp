@@ -272,29 +272,29 @@ Experiment make_kinetic_closure_experiment() {
        .help = "active: relative L2 error of the 4th angular harmonic, Bingham"},
       {.name = "apriori_error4_nn",
        .help = "active: relative L2 error of the 4th angular harmonic, final network"},
-      {.name = "apriori_error4_nn_untrained",
-       .help = "active: same, network with 0 epochs"},
+      {.name = "apriori_error4_nn_untrained", .help = "active: same, network with 0 epochs"},
       {.name = "order_kinetic",
        .help = "active: time mean over (t_spinup, t_final] of the space "
                "mean of μ1 − μ2, kinetic run"},
       {.name = "urms_kinetic", .help = "active: time mean of the rms velocity, kinetic run"},
   };
-  for (const auto& [m, what] :
-       {std::pair{"bingham", "Bingham"},
-        {"nn", "the final network"},
-        {"nn_apriori_only", "the network trained a priori only"}}) {
+  for (const auto& [m, what] : {std::pair{"bingham", "Bingham"},
+                                {"nn", "the final network"},
+                                {"nn_apriori_only", "the network trained a priori only"}}) {
     const std::string n(m), w(what);
-    e.metrics.push_back({.name = "order_" + n, .help = "active: mean order, moment model with " + w});
-    e.metrics.push_back({.name = "urms_" + n, .help = "active: mean u_rms, moment model with " + w});
+    e.metrics.push_back(
+        {.name = "order_" + n, .help = "active: mean order, moment model with " + w});
+    e.metrics.push_back(
+        {.name = "urms_" + n, .help = "active: mean u_rms, moment model with " + w});
     e.metrics.push_back(
         {.name = "spectrum_error_" + n,
          .help = "active: RMS over shells of log(E/E_kinetic), velocity spectrum, " + w});
-    e.metrics.push_back(
-        {.name = n + "_stable", .help = "active: 1 if the moment model with " + w +
-                                        " reached t_final without blowing up"});
+    e.metrics.push_back({.name = n + "_stable",
+                         .help = "active: 1 if the moment model with " + w +
+                                 " reached t_final without blowing up"});
     e.metrics.push_back({.name = "t_blowup_" + n,
-                         .help = "active: time after t_spinup at which the moment model with " +
-                                 w + " blew up (NaN: it did not)"});
+                         .help = "active: time after t_spinup at which the moment model with " + w +
+                                 " blew up (NaN: it did not)"});
     e.metrics.push_back({.name = "seconds_" + n,
                          .help = "active: wall time of the moment run with " + w,
                          .unit = "s",
@@ -303,34 +303,34 @@ Experiment make_kinetic_closure_experiment() {
   for (MetricSpec m : std::vector<MetricSpec>{
            {.name = "train_loss_final", .help = "active: mean scaled training loss, last epoch"},
            {.name = "ts_loss_first",
-            .help = "active: mean time-stepping loss, first epoch (error of k solver steps "
-                    "relative to the kinetic change)"},
+           .help = "active: mean time-stepping loss, first epoch (error of k solver steps "
+                   "relative to the kinetic change)"},
            {.name = "ts_loss_final", .help = "active: mean time-stepping loss, last epoch"},
            {.name = "ts_windows", .help = "active: time-stepping windows (k + 2 states each)"},
            {.name = "training_samples", .help = "active: points used for training"},
            {.name = "validation_samples", .help = "active: points in the validation snapshots"},
            {.name = "al_error_max_first",
-            .help = "active_learning: worst S:E a-priori error over the grid, round 1"},
+           .help = "active_learning: worst S:E a-priori error over the grid, round 1"},
            {.name = "al_error_max_final",
-            .help = "active_learning: worst S:E a-priori error over the grid, last round"},
+           .help = "active_learning: worst S:E a-priori error over the grid, last round"},
            {.name = "al_error_mean_final",
-            .help = "active_learning: mean S:E a-priori error over the grid, last round"},
+           .help = "active_learning: mean S:E a-priori error over the grid, last round"},
            {.name = "al_error_bingham_mean",
-            .help = "active_learning: mean S:E a-priori error of Bingham over the grid"},
+           .help = "active_learning: mean S:E a-priori error of Bingham over the grid"},
            {.name = "al_points_used",
-            .help = "active_learning: grid points whose data trained the last network"},
+           .help = "active_learning: grid points whose data trained the last network"},
            {.name = "seconds_kinetic",
-            .help = "active, active_learning: wall time of the kinetic run(s)",
-            .unit = "s",
-            .timing = true},
+           .help = "active, active_learning: wall time of the kinetic run(s)",
+           .unit = "s",
+           .timing = true},
            {.name = "seconds_training",
-            .help = "active, active_learning: wall time of the a-priori training",
-            .unit = "s",
-            .timing = true},
+           .help = "active, active_learning: wall time of the a-priori training",
+           .unit = "s",
+           .timing = true},
            {.name = "seconds_ts_training",
-            .help = "active: wall time of the time-stepping training",
-            .unit = "s",
-            .timing = true},
+           .help = "active: wall time of the time-stepping training",
+           .unit = "s",
+           .timing = true},
        })
     e.metrics.push_back(m);
   e.series = {

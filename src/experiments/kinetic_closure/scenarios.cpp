@@ -42,9 +42,9 @@ double sym4_norm2(const Sym4& s) {
 
 double cfl_number(const Params& p) {
   const bool grid = p.get_string("scenario") == "active_learning";  // its own (α, ζ) grid
-  const double alpha = grid ? std::max(std::abs(p.get_real("al_alpha_min")),
-                                       std::abs(p.get_real("al_alpha_max")))
-                            : std::abs(p.get_real("alpha"));
+  const double alpha =
+      grid ? std::max(std::abs(p.get_real("al_alpha_min")), std::abs(p.get_real("al_alpha_max")))
+           : std::abs(p.get_real("alpha"));
   const double zeta = grid ? p.get_real("al_zeta_max") : std::abs(p.get_real("zeta"));
   const double L = p.get_real("L"), dt = p.get_real("dt");
   const double dtheta = 2 * pi / double(p.get_int("Ntheta"));

@@ -98,7 +98,8 @@ void explicit_rhs_vjp(const MomentConfig& cfg, const SpectralGrid& g, const NnCl
       lh[1] += l[a] * R[a].d[7];
     }
     for (int j = 0; j < 6; ++j) lzp[j] += lh[0] * lin.dz[p][j] + lh[1] * lin.dz[p][6 + j];
-    for (int o = 0; o < O; ++o) dY(o, Eigen::Index(p)) = lh[0] * lin.dy[p][o] + lh[1] * lin.dy[p][3 + o];
+    for (int o = 0; o < O; ++o)
+      dY(o, Eigen::Index(p)) = lh[0] * lin.dy[p][o] + lh[1] * lin.dy[p][3 + o];
     // Fluxes F(a, dim) = u_dim D_a.
     for (int a = 0; a < 3; ++a)
       for (int dim = 0; dim < 2; ++dim) {
@@ -163,8 +164,9 @@ double run_window(const MomentConfig& cfg, const NnClosure& nn, const Window& w,
   for (int j = 1; j <= k; ++j)
     for (int a = 0; a < 3; ++a)
       for (std::size_t q = 0; q < nk; ++q)
-        lam[std::size_t(j) + 1][a][q] = 2 * field_weight[a] *
-                                        (traj[std::size_t(j) + 1][a][q] - w[std::size_t(j) + 1][a][q]) / den;
+        lam[std::size_t(j) + 1][a][q] =
+            2 * field_weight[a] * (traj[std::size_t(j) + 1][a][q] - w[std::size_t(j) + 1][a][q]) /
+            den;
   const double dt = cfg.dt;
   for (int j = k; j >= 1; --j) {  // index m + 1 for state m
     const std::size_t J = std::size_t(j) + 1;

@@ -2,13 +2,14 @@
 // (specs/kinetic_closure.md "Scenarios", "What a faithful implementation reproduces").
 #include <gtest/gtest.h>
 
-#include <set>
-
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <mpisweep/experiments/kinetic_closure/scenarios.hpp>
 #include <mpisweep/experiments/registry.hpp>
 #include <numbers>
+#include <set>
 #include <thread>
 
 using namespace mpisweep;
@@ -138,9 +139,50 @@ TEST(Experiment, ActiveNetworkBeatsBinghamAPrioriAndIsThreadIndependent) {
   for (int threads : {2, 4}) {
     const Result r2 = run(p, threads);
     for (const auto& [name, v] : r.metrics)
-      if (!timing.count(name)) EXPECT_TRUE(same(v, r2.metrics.at(name))) << name << " " << threads;
+      if (!timing.count(name)) {
+        EXPECT_TRUE(same(v, r2.metrics.at(name))) << name << " " << threads;
+      }
     for (const auto& [name, v] : r.series) EXPECT_EQ(v, r2.series.at(name)) << name;
   }
+}
+
+TEST(Experiment, SpectrumErrorIsScaleFree) {
+  const std::vector<double> ref{0.0, 0.5, 3e-3, 4e-3, 4e-4};
+  std::vector<double> model = ref, scaled_ref = ref;
+  model[1] *= 1.1;  // one shell 10 % high, one 10 % low
+  model[3] /= 1.1;
+  // RMS over the 4 shells of log ratios: sqrt(2 log²1.1 / 4).
+  const double want = std::sqrt(0.5) * std::log(1.1);
+  EXPECT_NEAR(kinetic::spectrum_error(model, ref), want, 1e-15);
+  for (auto& v : model) v *= 1e6;
+  for (auto& v : scaled_ref) v *= 1e6;
+  EXPECT_NEAR(kinetic::spectrum_error(model, scaled_ref), want, 1e-14);
+  EXPECT_EQ(kinetic::spectrum_error(ref, ref), 0.0);
+}
+
+// One network over the 3x3 (α, ζ) grid; kinetic runs in parallel over the grid points, so the
+// result must not depend on how they are spread over threads.
+TEST(Experiment, ActiveLearningRoundsAndThreadIndependence) {
+  const Params p = params({{"scenario", std::string("active_learning")},
+                           {"N", std::int64_t{16}},
+                           {"Ntheta", std::int64_t{9}},
+                           {"dt", 0.05},
+                           {"perturbation", 0.05},
+                           {"t_spinup", 16.0},
+                           {"t_final", 24.0},
+                           {"hidden", std::int64_t{8}},
+                           {"epochs", std::int64_t{10}},
+                           {"train_points", std::int64_t{512}},
+                           {"rounds", std::int64_t{3}},
+                           {"al_add", std::int64_t{2}}});
+  const Result r = run(p, 1);
+  ASSERT_EQ(r.series.at("al_error_max").size(), 3u);
+  ASSERT_EQ(r.series.at("al_error_grid").size(), 9u);
+  EXPECT_EQ(r.metrics.at("al_points_used"), 6.0);  // 2 + 2 per round after the first two
+  const auto& grid = r.series.at("al_error_grid");
+  EXPECT_EQ(*std::max_element(grid.begin(), grid.end()), r.series.at("al_error_max").back());
+  const Result r3 = run(p, 3);
+  for (const auto& [name, v] : r.series) EXPECT_EQ(v, r3.series.at(name)) << name;
 }
 
 TEST(Experiment, CancellationStopsWithinASecond) {

@@ -218,7 +218,8 @@ TEST(NnClosure, DirectModelLearnsAClosureThatIsNotBingham) {
   Rng init(1), shuffle(2);
   ThreadPool pool(1);
   NnClosure nn(ClosureModel::direct, ClosureInputs::mu1_EW, false, 16, 2, init);
-  const auto curve = nn.train(s, {.epochs = 150, .batch = 64, .learning_rate = 3e-3}, shuffle, pool);
+  const auto curve =
+      nn.train(s, {.epochs = 150, .batch = 64, .learning_rate = 3e-3}, shuffle, pool);
   const auto h = nn.evaluate(s);
   double num = 0, den = 0;
   for (std::size_t p = 0; p < s.size(); ++p) {

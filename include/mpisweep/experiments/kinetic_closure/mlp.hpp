@@ -3,11 +3,11 @@
 // backpropagation and Adam (Kingma & Ba 2015), and the rotation-equivariant learned closure built
 // on it (specs/kinetic_closure.md "Closures").
 #include <Eigen/Dense>
+#include <array>
+#include <functional>
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/core/rng.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
-#include <array>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -84,8 +84,8 @@ enum class ClosureModel { direct, residual };
 // rms), so an untrained network is the best constant C̃4/(c r²) fit, not Bingham.
 class NnClosure final : public Closure {
  public:
-  NnClosure(ClosureModel model, ClosureInputs inputs, bool parameter_inputs, int hidden,
-            int layers, Rng& rng);
+  NnClosure(ClosureModel model, ClosureInputs inputs, bool parameter_inputs, int hidden, int layers,
+            Rng& rng);
 
   struct TrainConfig {
     int epochs = 100;

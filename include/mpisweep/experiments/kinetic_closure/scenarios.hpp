@@ -15,6 +15,9 @@ Result run_active(const Params& p, const RunContext& ctx);
 // trained on pooled data, grown by the worst-predicted grid points round by round (active.cpp).
 Result run_active_learning(const Params& p, const RunContext& ctx);
 
+// RMS over shells n = 1..⌊N/3⌋ of log(E_model(n)/E_ref(n)) (shell 0 is empty).
+double spectrum_error(const std::vector<double>& model, const std::vector<double>& ref);
+
 // Shared by the scenario files.
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0);
