@@ -392,17 +392,20 @@ Result run_active_learning(const Params& p, const RunContext& ctx) {
   std::vector<std::pair<double, double>> grid;
   for (int i = 0; i < G; ++i)
     for (int j = 0; j < G; ++j) grid.emplace_back(a0 + (a1 - a0) * i / (G - 1), zmax * j / (G - 1));
-  // Kinetic runs at every grid point, in parallel (one serial solver per point, the biggest
-  // parallel region available: whole runs), each seeded by its grid index.
+  // Kinetic runs at every grid point, in parallel over the points (whole runs: the largest
+  // parallel regions there are), each seeded by its grid index. With more threads than points,
+  // point g gets ⌊T/9⌋ threads plus one of the T mod 9 spare, for its own kinetic solver; results
+  // do not depend on any of it.
   auto t0 = Clock::now();
   std::vector<KineticData> data(grid.size());
-  pool.parallel_for(grid.size(), [&](std::size_t b, std::size_t e) {
-    ThreadPool serial(1);
+  const std::size_t T = std::size_t(pool.size()), R = grid.size();
+  pool.parallel_for(R, [&](std::size_t b, std::size_t e) {
     for (std::size_t g = b; g < e; ++g) {
+      ThreadPool own(T > R ? int(T / R + (g < T % R ? 1 : 0)) : 1);
       KineticConfig cfg = kinetic_config(p);
       cfg.alpha = grid[g].first;
       cfg.zeta = grid[g].second;
-      data[g] = run_kinetic(p, cfg, ctx.seed * 1000003ULL + g, 0, serial, ctx, 0, 0);
+      data[g] = run_kinetic(p, cfg, ctx.seed * 1000003ULL + g, 0, own, ctx, 0, 0);
     }
   });
   Result r;
