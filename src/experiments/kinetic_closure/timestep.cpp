@@ -45,21 +45,25 @@ void source(const T* z, const T& h4, const T& s4, double zeta, double dR, T* R) 
 }
 
 // (∂N/∂D)ᵀ g added to lam, (∂N/∂θ)ᵀ g added to grad, at the state d.
+// Parallel over whole transforms and over fixed point chunks, each output written by one
+// iteration: the result does not depend on the pool's size.
 void explicit_rhs_vjp(const MomentConfig& cfg, const SpectralGrid& g, const NnClosure& nn,
-                      const Fields& d, const Fields& gin, Fields* lam, Eigen::VectorXd& grad) {
+                      const Fields& d, const Fields& gin, Fields* lam, Eigen::VectorXd& grad,
+                      ThreadPool& pool) {
   const std::size_t np = g.points(), nk = g.kept();
   const double n2 = double(np);
   const cplx I(0, 1);
-  auto scratch = g.make_scratch();
+  std::vector<FftBuffer<cplx>> scratch;
+  for (int f = 0; f < 9; ++f) scratch.push_back(g.make_scratch());
   VelocityHat v;
   stokes(g, cfg.alpha, d[0].data(), d[1].data(), d[2].data(), v);
   std::array<std::vector<double>, 8> phys;  // dxx dxy dyy ux uy gxx gxy gyx
   const std::array<const cplx*, 8> src = {d[0].data(), d[1].data(),  d[2].data(),  v.ux.data(),
                                           v.uy.data(), v.gxx.data(), v.gxy.data(), v.gyx.data()};
-  for (int f = 0; f < 8; ++f) {
-    phys[f].resize(np);
-    g.to_physical(src[f], phys[f].data(), scratch);
-  }
+  for (auto& f : phys) f.resize(np);
+  pool.parallel_for(8, [&](std::size_t b, std::size_t e) {
+    for (std::size_t f = b; f < e; ++f) g.to_physical(src[f], phys[f].data(), scratch[f]);
+  });
   std::vector<double> c(np);
   for (std::size_t p = 0; p < np; ++p) c[p] = phys[0][p] + phys[2][p];
   const ClosureInput in{c.data(),       phys[0].data(), phys[1].data(), phys[2].data(),
@@ -68,54 +72,62 @@ void explicit_rhs_vjp(const MomentConfig& cfg, const SpectralGrid& g, const NnCl
   // λ_R = to_spectralᵀ g = to_physical(g)/N²; λ_F(a, dim) for −i k_dim F̂: to_physical(i k g)/N².
   std::array<std::vector<double>, 3> lr;
   std::array<std::array<std::vector<double>, 2>, 3> lf;
-  std::vector<cplx> tmp(nk);
-  for (int a = 0; a < 3; ++a) {
-    lr[a].resize(np);
-    g.to_physical(gin[a].data(), lr[a].data(), scratch);
-    for (int dim = 0; dim < 2; ++dim) {
+  pool.parallel_for(9, [&](std::size_t b, std::size_t e) {  // field a, then dim = −1, 0, 1
+    std::vector<cplx> tmp(nk);
+    for (std::size_t i = b; i < e; ++i) {
+      const std::size_t a = i / 3;
+      const int dim = int(i % 3) - 1;
+      std::vector<double>& out = dim < 0 ? lr[a] : lf[a][std::size_t(dim)];
+      out.resize(np);
+      if (dim < 0) {
+        g.to_physical(gin[a].data(), out.data(), scratch[i]);
+        continue;
+      }
       for (std::size_t q = 0; q < nk; ++q) tmp[q] = I * (dim == 0 ? g.kx(q) : g.ky(q)) * gin[a][q];
-      lf[a][dim].resize(np);
-      g.to_physical(tmp.data(), lf[a][dim].data(), scratch);
+      g.to_physical(tmp.data(), out.data(), scratch[i]);
     }
-  }
+  });
   const int O = nn.outputs();
   Eigen::MatrixXd dY(O, Eigen::Index(np));
   std::array<std::vector<double>, 8> lz;  // adjoints of dxx dxy dyy ux uy gxx gxy gyx
   for (auto& v8 : lz) v8.assign(np, 0.0);
   using D8 = Dual<8>;
-  for (std::size_t p = 0; p < np; ++p) {
-    D8 z[6];
-    const int zf[6] = {0, 1, 2, 5, 6, 7};
-    for (int j = 0; j < 6; ++j) z[j] = D8::seed(phys[zf[j]][p], j);
-    D8 R[3];
-    source(z, D8::seed(lin.h[p].c4, 6), D8::seed(lin.h[p].s4, 7), cfg.zeta, cfg.dR, R);
-    double l[3];
-    for (int a = 0; a < 3; ++a) l[a] = lr[a][p] / n2;
-    double lh[2] = {0, 0}, lzp[6] = {0, 0, 0, 0, 0, 0};
-    for (int a = 0; a < 3; ++a) {
-      for (int j = 0; j < 6; ++j) lzp[j] += l[a] * R[a].d[j];
-      lh[0] += l[a] * R[a].d[6];
-      lh[1] += l[a] * R[a].d[7];
-    }
-    for (int j = 0; j < 6; ++j) lzp[j] += lh[0] * lin.dz[p][j] + lh[1] * lin.dz[p][6 + j];
-    for (int o = 0; o < O; ++o)
-      dY(o, Eigen::Index(p)) = lh[0] * lin.dy[p][o] + lh[1] * lin.dy[p][3 + o];
-    // Fluxes F(a, dim) = u_dim D_a.
-    for (int a = 0; a < 3; ++a)
-      for (int dim = 0; dim < 2; ++dim) {
-        const double lfa = lf[a][dim][p] / n2;
-        lzp[a] += lfa * phys[3 + dim][p];
-        lz[3 + dim][p] += lfa * phys[a][p];
+  const std::size_t chunks = (np + 63) / 64;
+  pool.parallel_for(chunks, [&](std::size_t cb, std::size_t ce) {
+    for (std::size_t p = cb * 64; p < std::min(np, ce * 64); ++p) {
+      D8 z[6];
+      const int zf[6] = {0, 1, 2, 5, 6, 7};
+      for (int j = 0; j < 6; ++j) z[j] = D8::seed(phys[zf[j]][p], j);
+      D8 R[3];
+      source(z, D8::seed(lin.h[p].c4, 6), D8::seed(lin.h[p].s4, 7), cfg.zeta, cfg.dR, R);
+      double l[3];
+      for (int a = 0; a < 3; ++a) l[a] = lr[a][p] / n2;
+      double lh[2] = {0, 0}, lzp[6] = {0, 0, 0, 0, 0, 0};
+      for (int a = 0; a < 3; ++a) {
+        for (int j = 0; j < 6; ++j) lzp[j] += l[a] * R[a].d[j];
+        lh[0] += l[a] * R[a].d[6];
+        lh[1] += l[a] * R[a].d[7];
       }
-    for (int j = 0; j < 6; ++j) lz[zf[j]][p] += lzp[j];
-  }
+      for (int j = 0; j < 6; ++j) lzp[j] += lh[0] * lin.dz[p][j] + lh[1] * lin.dz[p][6 + j];
+      for (int o = 0; o < O; ++o)
+        dY(o, Eigen::Index(p)) = lh[0] * lin.dy[p][o] + lh[1] * lin.dy[p][3 + o];
+      // Fluxes F(a, dim) = u_dim D_a.
+      for (int a = 0; a < 3; ++a)
+        for (int dim = 0; dim < 2; ++dim) {
+          const double lfa = lf[a][dim][p] / n2;
+          lzp[a] += lfa * phys[3 + dim][p];
+          lz[3 + dim][p] += lfa * phys[a][p];
+        }
+      for (int j = 0; j < 6; ++j) lz[zf[j]][p] += lzp[j];
+    }
+  });
   nn.net().backward(lin.X, dY, grad);
   // Back to spectral: to_physicalᵀ = N² to_spectral, then Stokesᵀ per mode.
   std::array<std::vector<cplx>, 8> lh;
-  for (int f = 0; f < 8; ++f) {
-    lh[f].resize(nk);
-    g.to_spectral(lz[f].data(), lh[f].data(), scratch, n2);
-  }
+  for (auto& h : lh) h.resize(nk);
+  pool.parallel_for(8, [&](std::size_t b, std::size_t e) {
+    for (std::size_t f = b; f < e; ++f) g.to_spectral(lz[f].data(), lh[f].data(), scratch[f], n2);
+  });
   for (std::size_t q = 0; q < nk; ++q) {
     for (int a = 0; a < 3; ++a) (*lam)[a][q] += lh[a][q];
     const double kx = g.kx(q), ky = g.ky(q), k2 = kx * kx + ky * ky;
@@ -139,11 +151,10 @@ Fields zeros(std::size_t nk) {
 }
 
 double run_window(const MomentConfig& cfg, const NnClosure& nn, const Window& w,
-                  Eigen::VectorXd* grad) {
+                  Eigen::VectorXd* grad, ThreadPool& pool) {
   if (w.size() < 3) throw internal_error("timestep window needs at least 3 states");
   const int k = int(w.size()) - 2;
-  ThreadPool serial(1);
-  MomentSolver ms(cfg, nn, serial);
+  MomentSolver ms(cfg, nn, pool);
   const SpectralGrid& g = ms.grid();
   ms.set_state(w[0], w[1]);
   std::vector<Fields> traj;  // D^{−1} .. D^k at index m + 1
@@ -178,22 +189,24 @@ double run_window(const MomentConfig& cfg, const NnClosure& nn, const Window& w,
         gn[J - 1][a][q] += 4 * dt * b;  // gn index m + 1 as well
         gn[J - 2][a][q] -= 2 * dt * b;
       }
-    explicit_rhs_vjp(cfg, g, nn, traj[J - 1], gn[J - 1], &lam[J - 1], *grad);
+    explicit_rhs_vjp(cfg, g, nn, traj[J - 1], gn[J - 1], &lam[J - 1], *grad, pool);
   }
   Fields discard = zeros(nk);
-  explicit_rhs_vjp(cfg, g, nn, traj[0], gn[0], &discard, *grad);  // N^{−1} depends on θ too
+  explicit_rhs_vjp(cfg, g, nn, traj[0], gn[0], &discard, *grad, pool);  // N^{−1} depends on θ too
   return loss;
 }
 
 }  // namespace
 
 double timestep_loss(const MomentConfig& cfg, const NnClosure& nn, const Window& w) {
-  return run_window(cfg, nn, w, nullptr);
+  ThreadPool serial(1);
+  return run_window(cfg, nn, w, nullptr, serial);
 }
 
 double timestep_gradient(const MomentConfig& cfg, const NnClosure& nn, const Window& w,
-                         Eigen::VectorXd& grad) {
-  return run_window(cfg, nn, w, &grad);
+                         Eigen::VectorXd& grad, ThreadPool* pool) {
+  ThreadPool serial(1);
+  return run_window(cfg, nn, w, &grad, pool ? *pool : serial);
 }
 
 std::vector<double> train_timestep(NnClosure& nn, const MomentConfig& cfg,
@@ -215,9 +228,14 @@ std::vector<double> train_timestep(NnClosure& nn, const MomentConfig& cfg,
       const std::size_t nb = std::min(batch, order.size() - b0);
       std::vector<Eigen::VectorXd> grads(nb, Eigen::VectorXd::Zero(P));
       std::vector<double> losses(nb, 0.0);
+      // One window per thread; with more threads than windows, window i's solver and adjoint
+      // get ⌊T/nb⌋ threads plus one of the T mod nb spare (results do not depend on it).
+      const std::size_t T = std::size_t(pool.size());
       pool.parallel_for(nb, [&](std::size_t b, std::size_t e) {
-        for (std::size_t i = b; i < e; ++i)
-          losses[i] = timestep_gradient(cfg, nn, windows[order[b0 + i]], grads[i]);
+        for (std::size_t i = b; i < e; ++i) {
+          ThreadPool own(T > nb ? int(T / nb + (i < T % nb ? 1 : 0)) : 1);
+          losses[i] = timestep_gradient(cfg, nn, windows[order[b0 + i]], grads[i], &own);
+        }
       });
       Eigen::VectorXd gsum = Eigen::VectorXd::Zero(P);
       bool finite = true;

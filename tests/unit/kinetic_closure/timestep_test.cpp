@@ -53,6 +53,11 @@ void check_gradient(ClosureModel model, ClosureInputs inputs) {
   Eigen::VectorXd g = Eigen::VectorXd::Zero(nn.net().params().size());
   const double L0 = timestep_gradient(mc, nn, w, g);
   EXPECT_NEAR(L0, timestep_loss(mc, nn, w), 1e-14 * L0);
+  // The same gradient, bit for bit, when the window's solver and adjoint run on 3 threads.
+  ThreadPool three(3);
+  Eigen::VectorXd g3 = Eigen::VectorXd::Zero(g.size());
+  EXPECT_EQ(timestep_gradient(mc, nn, w, g3, &three), L0);
+  EXPECT_TRUE(g3 == g);
   EXPECT_GT(L0, 1e-6);  // the closure is wrong, so there is something to differentiate
   EXPECT_GT(g.norm(), 0);
   const double h = 1e-5;

@@ -25,9 +25,9 @@ using Window = std::vector<MomentSolver::Fields>;  // D̂^{−1}, D̂^0, ..., D�
 
 // L of one window, computed with the real MomentSolver.
 double timestep_loss(const MomentConfig& cfg, const NnClosure& nn, const Window& w);
-// L and dL/dθ (added to grad).
+// L and dL/dθ (added to grad), on `pool` (serial when null); the same for any pool size.
 double timestep_gradient(const MomentConfig& cfg, const NnClosure& nn, const Window& w,
-                         Eigen::VectorXd& grad);
+                         Eigen::VectorXd& grad, ThreadPool* pool = nullptr);
 
 struct TimestepTrainConfig {
   int epochs = 10;
