@@ -14,7 +14,8 @@ std::size_t chunk_count(std::size_t nk) { return (nk + chunk_width - 1) / chunk_
 
 // First column and width of chunk `ch` of [0, nk).
 std::pair<Eigen::Index, Eigen::Index> chunk_cols(std::size_t ch, std::size_t nk) {
-  return {Eigen::Index(ch * chunk_width), Eigen::Index(std::min(chunk_width, nk - ch * chunk_width))};
+  const std::size_t first = ch * chunk_width;
+  return {Eigen::Index(first), Eigen::Index(std::min(chunk_width, nk - first))};
 }
 }
 

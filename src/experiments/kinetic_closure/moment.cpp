@@ -53,6 +53,13 @@ void MomentSolver::set_state(const Fields& d) {
   t_ = 0;
 }
 
+void MomentSolver::set_state(const Fields& previous, const Fields& d) {
+  set_state(d);
+  d_old_ = previous;
+  explicit_rhs(previous, n_old_);
+  have_history_ = true;
+}
+
 void MomentSolver::explicit_rhs(const Fields& d, Fields& out) {
   const std::size_t nk = grid_.kept(), np = grid_.points();
   VelocityHat v;

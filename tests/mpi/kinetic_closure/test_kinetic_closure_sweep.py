@@ -37,6 +37,28 @@ t_final = 40.0
 hidden = 16
 epochs = 30
 train_points = 2048
+ts_epochs = 2
+"""
+
+LEARNING = """
+[sweep]
+name = "kc-al"
+experiment = "kinetic_closure"
+seeds = 1
+
+[params]
+scenario = "active_learning"
+N = 16
+Ntheta = 9
+dt = 0.05
+perturbation = 0.05
+t_spinup = 16.0
+t_final = 24.0
+hidden = 8
+epochs = 10
+train_points = 512
+rounds = 2
+al_add = 3
 """
 
 
@@ -77,8 +99,35 @@ def test_active_sweep_apriori_and_series():
         check(len(a["series"]["order_kinetic"][i]) == 41, "order series from t = 0 to 40")
         check(len(a["series"]["train_loss"][i]) == 30, "one loss per epoch")
         check(len(a["series"]["spectrum_kinetic"][i]) == 6, "shells 0..N/3")
+        check(len(a["series"]["ts_loss"][i]) == 2, "one time-stepping loss per epoch")
+        # The spectrum error is the RMS over shells 1..N/3 of log(E_model/E_kinetic),
+        # recomputed here from the archived spectra.
+        ek = a["series"]["spectrum_kinetic"][i]
+        for model in ("bingham", "nn"):
+            em = a["series"]["spectrum_" + model][i]
+            logs = [math.log(em[n] / ek[n]) for n in range(1, len(ek))]
+            want = math.sqrt(sum(x * x for x in logs) / len(logs))
+            got = m["spectrum_error_" + model][i]
+            check(abs(got - want) <= 1e-9 * want, "spectrum error %g vs %g" % (got, want))
     check(m["order_kinetic"][0] != m["order_kinetic"][1], "seeds give different runs")
 
 
+def test_active_learning_one_task():
+    workdir()
+    write("al.toml", LEARNING)
+    mpisweep("run", "al.toml", "--archive", "al.h5", ranks=2)
+    a = load("al.h5")
+    check(len(a["id"]) == 1 and (a["status"] == DONE).all(), "1 done task: %s" % a["error"])
+    m, s = a["metrics"], a["series"]
+    check(len(s["al_error_max"][0]) == 2 and len(s["al_error_mean"][0]) == 2, "one per round")
+    grid = s["al_error_grid"][0]
+    check(len(grid) == 9 and len(s["al_error_grid_bingham"][0]) == 9, "3x3 grid")
+    check(abs(max(grid) - s["al_error_max"][0][-1]) == 0, "max of the grid is the round's max")
+    check(abs(sum(grid) / 9 - s["al_error_mean"][0][-1]) < 1e-12, "mean of the grid")
+    check(m["al_points_used"][0] == 5, "2 start points + 3 added")
+    check(all(0 < x < 1 for x in grid), "relative errors in (0, 1)")
+
+
 if __name__ == "__main__":
-    main([test_linear_sweep_growth_rates, test_active_sweep_apriori_and_series])
+    main([test_linear_sweep_growth_rates, test_active_sweep_apriori_and_series,
+          test_active_learning_one_task])

@@ -147,31 +147,85 @@ Point rotate(const Point& p, double psi) {
 }
 }  // namespace
 
-TEST(NnClosure, RotationEquivariantAndReflectionSymmetric) {
-  Rng rng(9);
-  NnClosure nn(ClosureInputs::mu1_EW, 8, 2, rng);
-  for (Eigen::Index i = 0; i < nn.net().params().size(); ++i)
-    nn.net().params()[i] = rng.normal();  // far from Bingham on purpose
-  const Point p{1.1, {0.7, 0.15, 0.4}, 0.3, -0.2, 0.5};
-  const Harmonic4 h = eval(nn, p);
-  for (double psi : {0.3, 1.0, 2.5}) {
-    const Harmonic4 hr = eval(nn, rotate(p, psi));
-    // A fourth harmonic rotates by e^{4iψ}.
-    const double c4 = h.c4 * std::cos(4 * psi) - h.s4 * std::sin(4 * psi);
-    const double s4 = h.s4 * std::cos(4 * psi) + h.c4 * std::sin(4 * psi);
-    EXPECT_NEAR(hr.c4, c4, 1e-12);
-    EXPECT_NEAR(hr.s4, s4, 1e-12);
+TEST(Mlp, ForwardTangentsMatchFiniteDifferences) {
+  Rng rng(4);
+  Mlp net({3, 5, 4, 2}, rng);
+  Eigen::MatrixXd X(3, 4);
+  for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
+  std::vector<Eigen::MatrixXd> dY;
+  const Eigen::MatrixXd Y = net.forward_tangents(X, dY);
+  EXPECT_LT((Y - net.forward(X)).cwiseAbs().maxCoeff(), 1e-15);
+  const double h = 1e-6;
+  for (int f = 0; f < 3; ++f) {
+    Eigen::MatrixXd Xp = X, Xm = X;
+    Xp.row(f).array() += h;
+    Xm.row(f).array() -= h;
+    const Eigen::MatrixXd fd = (net.forward(Xp) - net.forward(Xm)) / (2 * h);
+    EXPECT_LT((fd - dY[std::size_t(f)]).cwiseAbs().maxCoeff(), 1e-8) << "input " << f;
   }
-  // Reflection y → −y: D12, G12, G21 change sign; (C4, S4) → (C4, −S4).
-  const Point m{p.c, {p.D.xx, -p.D.xy, p.D.yy}, p.gxx, -p.gxy, -p.gyx};
-  const Harmonic4 hm = eval(nn, m);
-  EXPECT_NEAR(hm.c4, h.c4, 1e-12);
-  EXPECT_NEAR(hm.s4, -h.s4, 1e-12);
-  // Untrained output layer at zero gives Bingham exactly.
-  NnClosure zero(ClosureInputs::mu1_EW, 8, 2, rng);
-  zero.net().params().setZero();
-  const Harmonic4 hz = eval(zero, p);
-  const Harmonic4 hb = bingham_harmonic(p.c, p.D);
-  EXPECT_NEAR(hz.c4, hb.c4, 1e-14);
-  EXPECT_NEAR(hz.s4, hb.s4, 1e-14);
+}
+
+TEST(NnClosure, RotationEquivariantAndReflectionSymmetric) {
+  for (ClosureModel model : {ClosureModel::direct, ClosureModel::residual}) {
+    Rng rng(9);
+    NnClosure nn(model, ClosureInputs::mu1_EW, false, 8, 2, rng);
+    for (Eigen::Index i = 0; i < nn.net().params().size(); ++i)
+      nn.net().params()[i] = rng.normal();  // far from any fit on purpose
+    const Point p{1.1, {0.7, 0.15, 0.4}, 0.3, -0.2, 0.5};
+    const Harmonic4 h = eval(nn, p);
+    EXPECT_GT(std::abs(h.s4), 1e-6);  // the odd part is exercised
+    for (double psi : {0.3, 1.0, 2.5}) {
+      const Harmonic4 hr = eval(nn, rotate(p, psi));
+      // A fourth harmonic rotates by e^{4iψ}.
+      const double c4 = h.c4 * std::cos(4 * psi) - h.s4 * std::sin(4 * psi);
+      const double s4 = h.s4 * std::cos(4 * psi) + h.c4 * std::sin(4 * psi);
+      EXPECT_NEAR(hr.c4, c4, 1e-12);
+      EXPECT_NEAR(hr.s4, s4, 1e-12);
+    }
+    // Reflection y → −y: D12, G12, G21 change sign; (C4, S4) → (C4, −S4).
+    const Point m{p.c, {p.D.xx, -p.D.xy, p.D.yy}, p.gxx, -p.gxy, -p.gyx};
+    const Harmonic4 hm = eval(nn, m);
+    EXPECT_NEAR(hm.c4, h.c4, 1e-12);
+    EXPECT_NEAR(hm.s4, -h.s4, 1e-12);
+  }
+}
+
+// The direct model has no Bingham inside: trained on samples of a made-up closure
+// C̃4/c = 0.3 r² + 0.6 r⁴, S̃4/c = 0.5 r² ẽ12 (not Bingham, not the initial head), it learns it.
+TEST(NnClosure, DirectModelLearnsAClosureThatIsNotBingham) {
+  Rng rng(12);
+  Samples s;
+  for (int i = 0; i < 1024; ++i) {
+    const double c = 1 + 0.2 * rng.uniform(-1, 1), r = rng.uniform(0.05, 0.95),
+                 phi = rng.uniform(0, pi);
+    const double e = 0.3 * rng.normal(), e12 = 0.3 * rng.normal(), w = 0.3 * rng.normal();
+    // Q = diag(μ1, μ2) rotated by φ; G = E + W with E traceless.
+    const double cos2 = std::cos(2 * phi), sin2 = std::sin(2 * phi);
+    s.c.push_back(c);
+    s.dxx.push_back(c * (0.5 + 0.5 * r * cos2));
+    s.dyy.push_back(c * (0.5 - 0.5 * r * cos2));
+    s.dxy.push_back(c * 0.5 * r * sin2);
+    s.gxx.push_back(e);
+    s.gxy.push_back(e12 - 0.5 * w);
+    s.gyx.push_back(e12 + 0.5 * w);
+    const double et12 = cos2 * e12 - sin2 * e;  // eigenframe strain
+    const Frame f{.mu1 = 0.5 * (1 + r), .r = r, .cos2 = cos2, .sin2 = sin2};
+    const Harmonic4 lab =
+        rotate_harmonic(f, {.c4 = 0.3 * r * r + 0.6 * r * r * r * r, .s4 = 0.5 * r * r * et12});
+    s.c4.push_back(c * lab.c4);
+    s.s4.push_back(c * lab.s4);
+  }
+  Rng init(1), shuffle(2);
+  ThreadPool pool(1);
+  NnClosure nn(ClosureModel::direct, ClosureInputs::mu1_EW, false, 16, 2, init);
+  const auto curve =
+      nn.train(s, {.epochs = 150, .batch = 64, .learning_rate = 3e-3}, shuffle, pool);
+  const auto h = nn.evaluate(s);
+  double num = 0, den = 0;
+  for (std::size_t p = 0; p < s.size(); ++p) {
+    num += std::pow(h[p].c4 - s.c4[p] / s.c[p], 2) + std::pow(h[p].s4 - s.s4[p] / s.c[p], 2);
+    den += std::pow(s.c4[p] / s.c[p], 2) + std::pow(s.s4[p] / s.c[p], 2);
+  }
+  EXPECT_LT(curve.back(), 0.05 * curve.front());
+  EXPECT_LT(std::sqrt(num / den), 0.03);
 }

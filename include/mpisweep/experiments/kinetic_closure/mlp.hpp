@@ -1,8 +1,10 @@
 #pragma once
-// A small multilayer perceptron (tanh hidden layers, linear output) with hand-written
+// A small multilayer perceptron (softsign hidden layers, linear output) with hand-written
 // backpropagation and Adam (Kingma & Ba 2015), and the rotation-equivariant learned closure built
 // on it (specs/kinetic_closure.md "Closures").
 #include <Eigen/Dense>
+#include <array>
+#include <functional>
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/core/rng.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
@@ -11,17 +13,24 @@
 
 namespace mpisweep::kinetic {
 
+// Hidden layers use softsign(z) = z/(1 + |z|) (smooth, bounded, monotone like tanh): Eigen 3.4
+// has no vectorised double tanh or exp on the baseline x86-64 target, and tanh made the network
+// cost ≈ 10× more per unit, as slow as Bingham's Newton solve (bench/kinetic_closure).
 class Mlp {
  public:
-  // sizes: inputs, hidden widths..., outputs. Weights ~ N(0, 1/fan_in) (Xavier for tanh), the
+  // sizes: inputs, hidden widths..., outputs. Weights ~ N(0, 1/fan_in) (Xavier), the
   // output layer scaled by `output_scale`; biases zero.
   Mlp(std::vector<int> sizes, Rng& rng, double output_scale = 1.0);
 
   // Columns are samples: X is inputs × n, the result outputs × n.
   Eigen::MatrixXd forward(const Eigen::MatrixXd& X) const;
   // Adds dL/dθ to `grad` (size parameters()) for dL/dY = dY, by backpropagation:
-  // δ_L = dY, ∂W_l = δ_l a_{l−1}ᵀ, ∂b_l = Σ δ_l, δ_{l−1} = (W_lᵀ δ_l) ⊙ (1 − a_{l−1}²).
+  // δ_L = dY, ∂W_l = δ_l a_{l−1}ᵀ, ∂b_l = Σ δ_l, δ_{l−1} = (W_lᵀ δ_l) ⊙ (1 − |a_{l−1}|)².
   void backward(const Eigen::MatrixXd& X, const Eigen::MatrixXd& dY, Eigen::VectorXd& grad) const;
+  // Forward mode: Y and dY/dx_f for every input f (each outputs × n), by t_l = W_l t_{l−1}
+  // ⊙ σ'(z_l) on the hidden layers, σ'(z) = (1 − |σ(z)|)².
+  Eigen::MatrixXd forward_tangents(const Eigen::MatrixXd& X,
+                                   std::vector<Eigen::MatrixXd>& dY) const;
 
   Eigen::VectorXd& params() { return theta_; }
   const Eigen::VectorXd& params() const { return theta_; }
@@ -48,57 +57,91 @@ class Adam {
 };
 
 // Kinetic samples for training and a-priori tests: point values of c, D, G and the true fourth
-// harmonic (C4, S4) (not normalised).
+// harmonic (C4, S4) (not normalised), and the (α, ζ) of the run each point comes from.
 struct Samples {
-  std::vector<double> c, dxx, dxy, dyy, gxx, gxy, gyx, c4, s4;
+  std::vector<double> c, dxx, dxy, dyy, gxx, gxy, gyx, c4, s4, alpha, zeta;
   std::size_t size() const { return c.size(); }
   void append(const Samples& o);
+  // The points at the given indices, in that order.
+  Samples pick(const std::vector<std::size_t>& idx) const;
 };
 
 enum class ClosureInputs { mu1, mu1_EW };
+// direct: the network maps the invariants to the eigenframe closure (no κ solve; the fast
+// model). residual: Bingham (Newton solve for κ) plus a learned correction.
+enum class ClosureModel { direct, residual };
 
 // The learned closure, evaluated in the eigenframe of D so it is rotation-equivariant by
-// construction. Features: μ1 of Q, and for mu1_EW also the eigenframe strain ẽ11, ẽ12 and the
-// vorticity ω = ∂_x u_y − ∂_y u_x. Outputs: the eigenframe S̃1111 and S̃1112 (normalised by c);
-// the rest follow from the trace identities (S̃1122 = μ1 − S̃1111, S̃1222 = −S̃1112, S̃2222 =
-// μ2 − S̃1122). The network parameterises the correction to Bingham in those two components,
-// S̃ = S̃_Bingham(μ1) + net, so an untrained network is Bingham. Reflection y → −y in the
-// eigenframe (ẽ12, ω → −ẽ12, −ω) requires S̃1111 even and S̃1112 odd: enforced by
-// symmetrising, out = (net(x) ± net(Rx))/2.
+// construction (spec "Closures"). Per point, with r = μ1 − μ2, ẽ the eigenframe strain rate and
+// ω = ∂_x u_y − ∂_y u_x:
+//   features x = (μ1 [, ẽ11, ẽ12², ω², ẽ12 ω] [, α, ζ]), invariant under the reflection y → −y
+//   of the eigenframe (ẽ12, ω → −ẽ12, −ω), y = net(standardised x) (1 or 3 outputs),
+//   C̃4/c = B(r) + r² (b0 + σ0 y0),   S̃4/c = r² (σ1 ẽ12 y1 + σ2 ω y2),
+// B = 0 (direct) or Bingham's I2(κ)/I0(κ) (residual), rotated to the lab by e^{4iφ}. S̃4 is
+// odd and C̃4 even under the reflection, as symmetry requires, with one network pass; the r²
+// factor makes the lab harmonic continuous where the eigenframe is undefined (r → 0: r² e^{4iφ}
+// = (r e^{2iφ})²). b0, σ0..2 are fitted from the training targets (least-squares constant and
+// rms), so an untrained network is the best constant C̃4/(c r²) fit, not Bingham.
 class NnClosure final : public Closure {
  public:
-  NnClosure(ClosureInputs inputs, int hidden, int layers, Rng& rng);
+  NnClosure(ClosureModel model, ClosureInputs inputs, bool parameter_inputs, int hidden, int layers,
+            Rng& rng);
 
   struct TrainConfig {
     int epochs = 100;
     int batch = 256;
     double learning_rate = 1e-3;
   };
-  // Fits the network on `train` (Adam on the mean squared error of the scaled targets),
-  // computing in parallel over fixed chunks of each minibatch (bit-identical across thread
-  // counts). Returns the mean training loss of each epoch. `poll` is called every minibatch.
+  // Fits the output head and the input standardisation on `train`, then the network (Adam on
+  // the mean squared error of the scaled targets, parallel over fixed chunks of each minibatch:
+  // bit-identical across thread counts). Returns the mean training loss of each epoch. `poll`
+  // is called every minibatch.
   std::vector<double> train(const Samples& train, const TrainConfig& cfg, Rng& rng,
                             ThreadPool& pool, const std::function<void()>& poll = {});
 
+  // (α, ζ) used as inputs when evaluating in a solver (parameter_inputs only).
+  void set_parameters(double alpha, double zeta) { alpha_ = alpha, zeta_ = zeta; }
   void evaluate(const ClosureInput& in, std::size_t begin, std::size_t end,
                 Harmonic4* out) const override;
-  // Convenience for samples: normalised harmonics.
+  // Normalised harmonics at sample points (their own α, ζ).
   std::vector<Harmonic4> evaluate(const Samples& s) const;
 
-  int features() const { return inputs_ == ClosureInputs::mu1 ? 1 : 4; }
-  Mlp& net() { return net_; }
+  // Per point: the harmonic h = (C4, S4)/c and its derivatives with respect to
+  // z = (D11, D12, D22, G11, G12, G21) (dz, 2 × 6) and to the network outputs (dy, 2 × outputs),
+  // with the standardised features X (features × n) for backpropagation. For the adjoint of the
+  // time-stepping loss.
+  struct Linearisation {
+    std::vector<Harmonic4> h;
+    std::vector<std::array<double, 12>> dz;
+    std::vector<std::array<double, 6>> dy;
+    Eigen::MatrixXd X;
+  };
+  Linearisation linearise(const ClosureInput& in, std::size_t n) const;
 
-  // Raw (unscaled) features and eigenframe of one point; exposed for tests.
-  void features_of(double c, const Sym2& D, double gxx, double gxy, double gyx, double* x,
-                   Frame& f) const;
+  int features() const;
+  int outputs() const { return inputs_ == ClosureInputs::mu1 ? 1 : 3; }
+  ClosureModel model() const { return model_; }
+  Mlp& net() { return net_; }
+  const Mlp& net() const { return net_; }
 
  private:
-  Eigen::MatrixXd scaled_inputs(const Eigen::MatrixXd& raw, bool reflect) const;
+  template <class T>
+  struct Point;
+  template <class T>
+  Point<T> point(const T& c, const T& dxx, const T& dxy, const T& dyy, const T& gxx, const T& gxy,
+                 const T& gyx, double alpha, double zeta) const;
+  template <class T>
+  void head(const Point<T>& p, const T* y, T& c4, T& s4) const;
+  Eigen::MatrixXd standardise(Eigen::MatrixXd raw) const;
 
+  ClosureModel model_;
   ClosureInputs inputs_;
+  bool param_inputs_;
   Mlp net_;
   Eigen::VectorXd in_mean_, in_scale_;
-  Eigen::Vector2d out_scale_{1, 1};
+  double b0_ = 0.5;
+  std::array<double, 3> sigma_{0.1, 0.1, 0.1};
+  double alpha_ = 0, zeta_ = 0;
 };
 
 }  // namespace mpisweep::kinetic

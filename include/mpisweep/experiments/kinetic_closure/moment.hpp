@@ -61,10 +61,14 @@ class MomentSolver {
 
   MomentSolver(const MomentConfig& cfg, const Closure& closure, ThreadPool& pool);
   void set_state(const Fields& d);  // resets time and SBDF2 history
+  // Starts with SBDF2 history: the previous state one step earlier (its explicit part is
+  // evaluated with the closure), so a kinetic trajectory is continued with the same scheme.
+  void set_state(const Fields& previous, const Fields& d);
   void step();
   double time() const { return t_; }
   const Fields& state() const { return d_; }
   const SpectralGrid& grid() const { return grid_; }
+  const MomentConfig& config() const { return cfg_; }
 
   // Explicit part −∇·(uD) + R(D, G, S(D)) (d_T Δ excluded), on the kept modes.
   void explicit_rhs(const Fields& d, Fields& out);

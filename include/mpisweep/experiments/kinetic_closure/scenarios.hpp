@@ -2,13 +2,27 @@
 // The three scenarios of the `kinetic_closure` experiment (specs/kinetic_closure.md
 // "Scenarios"), as functions of resolved parameters. The registered experiment
 // (register.cpp) declares the schema and dispatches here.
+#include <chrono>
 #include <mpisweep/experiments/experiment.hpp>
+#include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
 
 namespace mpisweep::kinetic {
 
 Result run_homogeneous(const Params& p, const RunContext& ctx);
 Result run_linear(const Params& p, const RunContext& ctx);
 Result run_active(const Params& p, const RunContext& ctx);
+// One task: kinetic runs over a grid of (α, ζ), one network with (α, ζ) among its inputs
+// trained on pooled data, grown by the worst-predicted grid points round by round (active.cpp).
+Result run_active_learning(const Params& p, const RunContext& ctx);
+
+// RMS over shells n = 1..⌊N/3⌋ of log(E_model(n)/E_ref(n)) (shell 0 is empty).
+double spectrum_error(const std::vector<double>& model, const std::vector<double>& ref);
+
+// Shared by the scenario files.
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0);
+KineticConfig kinetic_config(const Params& p);
+long steps_for(double t, double dt);
 
 // Cross-parameter checks: odd Ntheta, even N, time windows, the CFL estimate
 //   dt (U/Δx + Γ/Δθ) ≤ 0.5,  U = |α| c L/(4π) (Stokes velocity of a saturated lowest mode),
