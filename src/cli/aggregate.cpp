@@ -162,10 +162,31 @@ class WhereParser {
   }
 
  private:
+  // Nesting deeper than any expression a person writes; the parser recurses once per level, so
+  // the bound keeps a pathological --where (20,000 '!' or '(') from overflowing the stack.
+  static constexpr int max_depth = 64;
+
   [[noreturn]] void fail(std::size_t pos, const std::string& what) const {
-    throw input_error("--where", "position " + std::to_string(pos + 1) + " of \"" +
-                                     std::string(text_) + "\": " + what);
+    // A long expression is quoted around the position only, so the message stays one short line.
+    std::string quoted(text_);
+    if (quoted.size() > 80) {
+      const std::size_t from = pos > 30 ? pos - 30 : 0;
+      quoted = (from ? "..." : "") + std::string(text_.substr(from, 60)) +
+               (from + 60 < text_.size() ? "..." : "");
+    }
+    throw input_error("--where", "position " + std::to_string(pos + 1) + " of \"" + quoted +
+                                     "\": " + what);
   }
+
+  // Counts one level of nesting for the lifetime of a recursive call.
+  struct Nest {
+    Nest(const WhereParser& p, std::size_t pos) : p_(p) {
+      if (++p_.depth_ > max_depth)
+        p_.fail(pos, "nested more than " + std::to_string(max_depth) + " levels deep");
+    }
+    ~Nest() { --p_.depth_; }
+    const WhereParser& p_;
+  };
 
   static bool name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
   static bool name_char(char c) {
@@ -267,6 +288,7 @@ class WhereParser {
 
   std::shared_ptr<const Where::Node> parse_unary() {
     const Token& t = peek();
+    const Nest nest(*this, t.pos);
     if (t.kind == Token::not_) {
       take();
       auto node = std::make_shared<Where::Node>();
@@ -368,6 +390,7 @@ class WhereParser {
   std::span<const ParamInfo> params_;
   std::vector<Token> tokens_;
   std::size_t next_ = 0;
+  mutable int depth_ = 0;
 };
 
 bool as_number(const Value& v, double& x) {

@@ -1,6 +1,7 @@
 // `mpisweep plot`: a metric against a parameter (or another metric), or a per-task series against
 // its index, averaged over seeds with standard-error bars, one line per group; PNG via gnuplot.
 #include "gnuplot.hpp"
+#include "output_file.hpp"
 
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/aggregate.hpp>
@@ -286,6 +287,9 @@ int plot_command(const PlotArgs& a) {
     throw input_error("--size", "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
   if (a.y.empty() && a.series.empty())
     throw input_error("--y", "required: the metric to plot (or --series NAME for a per-task curve)");
+  // Before any work: a bad -o fails at once and touches nothing.
+  image_format(a.output, "-o");
+  check_replaceable(a.output, OutputKind::image, a.archive, "-o");
   require_gnuplot();
   archive::Reader reader = archive::Reader::open(a.archive);
   const TaskTable t = load_table(reader);
@@ -304,7 +308,7 @@ int plot_command(const PlotArgs& a) {
   f.height = h;
   const auto parent = std::filesystem::path(a.output).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  render_png(f, a.output);
+  render(f, a.output, a.archive);
   for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   std::printf("%s\n", a.output.c_str());
   return 0;
@@ -339,7 +343,7 @@ void add_plot(CLI::App& app, Action& action) {
   cmd->add_flag("--logy", a->logy, "logarithmic y axis");
   cmd->add_option("--title", a->title, "figure title");
   cmd->add_option("--size", a->size, "WIDTHxHEIGHT in pixels (default 900x600)");
-  cmd->add_option("-o,--output", a->output, "the PNG to write")->required();
+  cmd->add_option("-o,--output", a->output, "the figure to write: .png, .pdf or .svg")->required();
   cmd->callback([a, &action] { action = [a] { return plot_command(*a); }; });
 }
 

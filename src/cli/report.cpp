@@ -1,6 +1,7 @@
 // `mpisweep report`: a folder with the sweep's summary table (Markdown and CSV), the standard
 // figures its experiment declares (PlotSpec) as PNGs, and report.md linking them all.
 #include "gnuplot.hpp"
+#include "output_file.hpp"
 
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/aggregate.hpp>
@@ -12,7 +13,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace mpisweep::cli {
@@ -98,12 +98,16 @@ int report_command(const ReportArgs& a) {
   if (std::sscanf(a.size.c_str(), "%dx%d%c", &w, &h, &tail) != 2 || w < 100 || h < 100 ||
       w > 10000 || h > 10000)
     throw input_error("--size", "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
+  // The folder may exist (a previous report); anything else of that name is left alone.
+  std::error_code ec;
+  const fs::path dir(a.output);
+  if (fs::exists(fs::symlink_status(dir, ec)) && !fs::is_directory(fs::status(dir, ec)))
+    throw input_error("-o", a.output + " exists and is not a folder (left as it is; choose "
+                                         "another name)");
   require_gnuplot();
   archive::Reader reader = archive::Reader::open(a.archive);
   const TaskTable t = load_table(reader);
   const auto& info = reader.info();
-  const fs::path dir(a.output);
-  std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw error("cannot create " + a.output + ": " + ec.message());
 
@@ -113,11 +117,8 @@ int report_command(const ReportArgs& a) {
   for (std::size_t i = 0; i < all_metrics.size(); ++i) all_metrics[i] = i;
   const Summary s = summarize(t, all_params, all_metrics, Where{});
   const auto varying = varying_params(t, Where{});
-  {
-    std::ofstream csv(dir / "summary.csv");
-    csv << render_summary(t, s, varying, TableFormat::csv);
-    if (!csv) throw error("cannot write " + (dir / "summary.csv").string());
-  }
+  write_text_file((dir / "summary.csv").string(), render_summary(t, s, varying, TableFormat::csv),
+                  a.archive, "-o");
 
   std::ostringstream md;
   md << "# Sweep `" << info.name << "` (" << info.experiment << ")\n\n";
@@ -192,12 +193,14 @@ int report_command(const ReportArgs& a) {
       Figure f = build_figure(reader, t, r, &notes);
       f.width = w;
       f.height = h;
-      render_png(f, (dir / file).string());
+      render(f, (dir / file).string(), a.archive);
       ++drawn;
       md << "![" << p.title << "](" << file << ")\n\n" << caption(t, p) << "\n";
       for (const auto& n : notes) md << "Note: " << n << ".\n";
       md << "\n";
     } catch (const error& ex) {
+      // A file in the way (an HDF5 file named like a figure) stops the report: never replaced.
+      if (auto* in = dynamic_cast<const input_error*>(&ex); in && in->where() == "-o") throw;
       // A figure this sweep cannot draw (nothing done yet, a parameter it does not vary) is
       // reported in the page, not fatal: the rest of the report is still useful.
       md << "*Not drawn:* " << ex.what() << "\n\n";
@@ -211,11 +214,7 @@ int report_command(const ReportArgs& a) {
   md << "```\n\nRegenerate this page with `mpisweep report " << a.archive << " -o " << a.output
      << "`; browse further with `mpisweep show` and `mpisweep plot` (docs/archive.md shows how "
         "to load the archive with h5py and pandas).\n";
-  {
-    std::ofstream out(dir / "report.md");
-    out << md.str();
-    if (!out) throw error("cannot write " + (dir / "report.md").string());
-  }
+  write_text_file((dir / "report.md").string(), md.str(), a.archive, "-o");
   std::printf("%s (%zu figure%s, summary.csv)\n", (dir / "report.md").string().c_str(), drawn,
               drawn == 1 ? "" : "s");
   return 0;
