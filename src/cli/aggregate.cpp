@@ -1,5 +1,7 @@
 // The browse library: task table, --where parser, grouping and mean ± standard error.
 #include <mpisweep/cli/aggregate.hpp>
+
+#include <toml++/toml.h>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/registry.hpp>
 
@@ -69,9 +71,20 @@ TaskTable load_table(const archive::Reader& reader) {
       return rank_of(e->metrics, a.name) < rank_of(e->metrics, b.name);
     });
   }
+  // Parameters the stored sweep file draws at random ([random] section): their values scatter.
+  std::vector<std::string> drawn;
+  try {
+    const toml::table spec = toml::parse(reader.info().spec_toml);
+    if (const toml::table* r = spec["random"].as_table())
+      for (const auto& [key, _] : *r)
+        if (key.str() != "count") drawn.emplace_back(key.str());
+  } catch (const toml::parse_error&) {
+    // An archive of another tool's making: no parameter is known to be random.
+  }
   for (const auto& c : params) {
     archive::ParamColumn col = reader.param(c.name);
     ParamInfo info{c.name, col.type, c.unit, {}};
+    info.random = std::find(drawn.begin(), drawn.end(), c.name) != drawn.end();
     if (e) {
       auto r = rank_of(e->params, c.name);
       if (r < e->params.size()) info.choices = e->params[r].choices;

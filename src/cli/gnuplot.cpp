@@ -192,7 +192,7 @@ std::string script(const Figure& f, ImageFormat format, const std::string& out,
     const Heatmap& m = f.map;
     s << "set cblabel " << quote(m.zlabel) << " noenhanced\n";
     s << "set autoscale xfix\nset autoscale yfix\nset format x '%.4g'\nset format y '%.4g'\n";
-    s << "set format cb '%.4g'\nset tics out\n";
+    s << "set format cb '%.4g'\nset tics out nomirror\n";
     // viridis: readable in grey and by colour-blind readers.
     s << "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', "
          "4 '#fde725')\n";
@@ -206,7 +206,7 @@ std::string script(const Figure& f, ImageFormat format, const std::string& out,
   if (f.lines.size() > 1)
     s << "set key outside right top vertical Left reverse noenhanced\n";
   else
-    s << "set key outside top center horizontal noenhanced\n";
+    s << "set key outside below center horizontal noenhanced\n";
   if (f.logx) s << "set logscale x\n";
   if (f.logy) s << "set logscale y\n";
   s << "set format y " << (f.logy ? "'10^{%L}'" : "'%.4g'") << "\n";

@@ -7,6 +7,7 @@
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/aggregate.hpp>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +62,9 @@ struct PlotRequest {
   bool logx = false, logy = false;
   std::string title;
   Where where;
+  std::optional<PlotStyle> style;  // unset: points where x scatters, else linespoints
+  bool heatmap = false;  // `series` is a 2-D field: its mean over the kept done tasks
+  std::string task;      // heatmap of this one task (hex id, as status prints it)
 };
 // Throws input_error naming the option (--x, --y, --series, --group-by) for unknown names, and
 // error when nothing is left to plot (no done task with a value).

@@ -1,6 +1,8 @@
 // `mpisweep show`: one row per parameter point (or --group-by group) with mean ± standard error
 // over seeds of each metric, as an aligned table, CSV or JSON. Failed, timed-out and pending tasks
 // are counted in their rows, never dropped silently.
+#include "options.hpp"
+
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/aggregate.hpp>
 #include <mpisweep/cli/commands.hpp>
@@ -400,7 +402,7 @@ void add_show(CLI::App& app, Action& action) {
                   "keep tasks whose parameters match, e.g. 'M>=4 && terminate', "
                   "\"mode == shear || !(lr > 0.1)\"");
   cmd->add_option("--format", a->format, "table, markdown, csv or json")
-      ->check(CLI::IsMember({"table", "markdown", "csv", "json"}));
+      ->check(option::one_of({"table", "markdown", "csv", "json"}));
   cmd->callback([a, &action] { action = [a] { return show_command(*a); }; });
 }
 

@@ -20,6 +20,7 @@ struct ParamInfo {
   ParamType type = ParamType::real;
   std::string unit;
   std::vector<std::string> choices;  // declared choices when the experiment is known; may be empty
+  bool random = false;  // drawn in the sweep file's [random] section: scattered, not a grid axis
 };
 
 struct MetricInfo {
