@@ -377,7 +377,7 @@ int plot_command(const PlotArgs& a) {
   if (a.style == "linespoints") r.style = PlotStyle::linespoints;
   if ((a.heatmap || !a.task.empty()) && a.series.empty())
     throw input_error("--heatmap", "needs --series NAME, a series declared as a 2-D field");
-  if (!a.where.empty()) r.where = Where::parse(a.where, t.params);
+  if (!a.where.empty()) r.where = Where::parse(a.where, t);
   std::vector<std::string> notes;
   Figure f = build_figure(reader, t, r, &notes);
   f.width = w;
