@@ -52,9 +52,9 @@ const Experiment* known_experiment(const std::string& name) {
 
 // Figures for a kind that declares none: each metric (up to six) against the first varying
 // numeric parameter, one line per value of the next varying parameter.
-std::vector<PlotSpec> fallback_plots(const TaskTable& t) {
+std::vector<PlotSpec> fallback_plots(const TaskTable& t, const Where& where) {
   std::vector<PlotSpec> out;
-  const auto varying = varying_params(t, Where{});
+  const auto varying = varying_params(t, where);
   std::string x, group;
   for (auto p : varying)
     if (x.empty() && (t.params[p].type == ParamType::integer || t.params[p].type == ParamType::real))
@@ -88,8 +88,33 @@ std::string caption(const TaskTable& t, const PlotSpec& p) {
   return c.str();
 }
 
+// The sweep's own axes: a figure for each numeric parameter that varies among the kept tasks but
+// is the x of no figure yet, showing the headline metric (the first standard figure's y, else the
+// first metric that is not a timing). Random parameters come out as scatter plots (PlotStyle).
+std::vector<PlotSpec> axis_plots(const TaskTable& t, const Where& where,
+                                 const std::vector<PlotSpec>& have,
+                                 const std::vector<MetricSpec>& specs) {
+  std::string y;
+  for (const auto& p : have)
+    if (y.empty() && p.series.empty() && !p.y.empty()) y = p.y;
+  for (const auto& m : specs)
+    if (y.empty() && !m.timing) y = m.name;
+  if (y.empty() && !t.metrics.empty()) y = t.metrics.front().name;
+  std::vector<PlotSpec> out;
+  if (y.empty() || t.metric_index(y) == TaskTable::npos) return out;
+  for (auto p : varying_params(t, where)) {
+    const ParamInfo& info = t.params[p];
+    if (info.type != ParamType::integer && info.type != ParamType::real) continue;
+    if (std::any_of(have.begin(), have.end(), [&](const PlotSpec& s) { return s.x == info.name; }))
+      continue;
+    out.push_back({.title = y + " against " + info.name, .x = info.name, .y = y});
+  }
+  return out;
+}
+
 struct ReportArgs {
-  std::string archive, output, size = "900x600";
+  std::string archive, output, where, size = "900x600";
+  std::vector<std::string> group_by;
 };
 
 int report_command(const ReportArgs& a) {
@@ -115,8 +140,12 @@ int report_command(const ReportArgs& a) {
   std::vector<std::size_t> all_params(t.params.size()), all_metrics(t.metrics.size());
   for (std::size_t i = 0; i < all_params.size(); ++i) all_params[i] = i;
   for (std::size_t i = 0; i < all_metrics.size(); ++i) all_metrics[i] = i;
-  const Summary s = summarize(t, all_params, all_metrics, Where{});
-  const auto varying = varying_params(t, Where{});
+  Where where;
+  if (!a.where.empty()) where = Where::parse(a.where, t);
+  const auto key = a.group_by.empty() ? all_params : resolve_params(t, a.group_by, "--group-by");
+  const Summary s = summarize(t, key, all_metrics, where);
+  const auto swept = varying_params(t, where);
+  const auto varying = a.group_by.empty() ? swept : key;
   write_text_file((dir / "summary.csv").string(), render_summary(t, s, varying, TableFormat::csv),
                   a.archive, "-o");
 
@@ -144,11 +173,14 @@ int report_command(const ReportArgs& a) {
        << " tasks are pending: the sweep is still running or was interrupted (`mpisweep run` "
           "resumes it). Table and figures show the tasks done so far.\n\n";
 
+  if (!a.where.empty())
+    md << "Only the tasks that match `" << a.where << "` (" << s.filtered_out
+       << " left out).\n\n";
   md << "## Results\n\nMean ± standard error over seeds of the done tasks, one row per parameter "
         "point (also in [summary.csv](summary.csv)).";
   std::string fixed;
   for (std::size_t p = 0; p < t.params.size(); ++p)
-    if (std::find(varying.begin(), varying.end(), p) == varying.end() && t.rows() > 0)
+    if (std::find(swept.begin(), swept.end(), p) == swept.end() && t.rows() > 0)
       fixed += (fixed.empty() ? "" : ", ") + std::string("`") + t.params[p].name + "=" +
                format_value(t.param_values[p][0]) + "`";
   if (!fixed.empty()) md << " Fixed parameters: " << fixed << ".";
@@ -173,7 +205,8 @@ int report_command(const ReportArgs& a) {
     md << "Experiment `" << info.experiment
        << "` is not registered in this build of mpisweep, so its standard figures are unknown; "
           "drawing each metric against the first varying parameter.\n\n";
-  if (plots.empty()) plots = fallback_plots(t);
+  if (plots.empty()) plots = fallback_plots(t, where);
+  for (auto& p : axis_plots(t, where, plots, reader.metric_specs())) plots.push_back(std::move(p));
   if (plots.empty()) md << "No figures: no parameter varies in this sweep.\n\n";
   std::size_t drawn = 0;
   for (std::size_t i = 0; i < plots.size(); ++i) {
@@ -185,6 +218,8 @@ int report_command(const ReportArgs& a) {
     r.y = p.series.empty() ? p.y : "";
     r.series = p.series;
     if (!p.group_by.empty()) r.group_by = {p.group_by};
+    else r.group_by = a.group_by;
+    r.where = where;
     r.logx = p.logx;
     r.logy = p.logy;
     r.title = p.title;
@@ -231,6 +266,10 @@ void add_report(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", a->output, "folder to write report.md, summary.csv and PNGs to")
       ->required();
   cmd->add_option("--size", a->size, "figure size WIDTHxHEIGHT in pixels (default 900x600)");
+  cmd->add_option("--group-by", a->group_by,
+                  "rows of the table and lines of figures that declare none: these parameters")
+      ->delimiter(',');
+  cmd->add_option("--where", a->where, "report only the tasks that match (as for show)");
   cmd->callback([a, &action] { action = [a] { return report_command(*a); }; });
 }
 

@@ -95,5 +95,21 @@ def test_series_x_and_heatmap():
     check("of one task" in svg("one.svg"), "one task's field")
 
 
+def test_report_follows_sweep():
+    archive = sweep()
+    mpisweep("report", archive, "-o", "rep", "--where", "work_us > 300")
+    md = open("rep/report.md").read()
+    figs = [l[l.rindex("](") + 2:-1] for l in md.splitlines() if l.startswith("![")]
+    check(any("fail-rate" in f for f in figs), "a figure for the swept fail_rate axis: %s" % figs)
+    for f in figs:
+        check_png("rep/" + f)
+    a = load(archive)
+    kept = len({(int(w), float(f)) for w, f in zip(a["params"]["work_us"], a["params"]["fail_rate"])
+                if w > 300})
+    csv = open("rep/summary.csv").read().splitlines()
+    check(len(csv) == 1 + kept, "summary rows follow --where: %d, expected %d" % (len(csv) - 1, kept))
+    check("work_us > 300" in md, "the page says what it keeps")
+
+
 if __name__ == "__main__":
-    main([test_scatter_and_ticks, test_series_x_and_heatmap])
+    main([test_scatter_and_ticks, test_series_x_and_heatmap, test_report_follows_sweep])
