@@ -147,6 +147,11 @@ void format_mean_se_column(std::span<const Stat> stats, std::vector<std::string>
 // A parameter value for reading: reals to 6 significant digits (5 for random draws).
 std::string display_value(const Value& v, bool random);
 
+// JSON text of a string (quoted, escaped), a number (null when not finite) and a value.
+std::string json_string(const std::string& s);
+std::string json_number(double x);
+std::string json_value(const Value& v);
+
 enum class TableFormat { table, markdown, csv, json };
 
 // The summary as text. `shown_params` (a subset of s.key_params) are the parameter columns of

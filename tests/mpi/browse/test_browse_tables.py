@@ -99,6 +99,39 @@ def test_option_messages():
         check(len(err.splitlines()) == 1 and text in err and len(err) < 120, "plain: %s" % err)
 
 
+def test_status_experiments_validate():
+    archive = noop_sweep()
+    a = load(archive)
+    mpisweep("run", "sweep.toml", ranks=2, expect=1)  # a second run: both are listed
+    out = mpisweep("status", archive).stdout
+    runs = [l for l in out.splitlines() if re.match(r"\s+\d+\s+\d{4}-\d\d-\d\d", l)]
+    check(len(runs) == 2 and runs[0].split()[5] == "3" and runs[1].split()[5] == "2",
+          "every run with its ranks:\n" + out)
+    check("work_us=" in out and "fail_rate=0.5" in out and "seed " in out and "row " not in out,
+          "failures with their parameters:\n" + out)
+    j = json.loads(mpisweep("status", archive, "--format", "json").stdout)
+    check(len(j["runs"]) == 2 and [r["ranks"] for r in j["runs"]] == [3, 2] and
+          all(r["exit_status"] == 1 for r in j["runs"]), "runs in JSON: %s" % j["runs"])
+    check(len(j["failures"]) == int((a["status"] == FAILED).sum()) and
+          all(f["params"]["fail_rate"] == 0.5 for f in j["failures"]), "failures in JSON")
+
+    out = mpisweep("experiments", "moe_cl").stdout
+    table = out[out.index("parameters:"):out.index("metrics:")].strip().splitlines()[1:]
+    starts = {l.index(l.split()[2], len(l.split()[0]) + len(l.split()[1]) + 2) for l in table}
+    check(len(starts) == 1, "default column aligned:\n" + "\n".join(table))
+    check("[1, 4096]" in out and "e+" not in out.split("metrics:")[0], "integer ranges:\n" + out)
+    check("standard figures" in out, "the report's figures listed:\n" + out)
+    j = json.loads(mpisweep("experiments", "moe_cl", "--format", "json").stdout)
+    check(j["name"] == "moe_cl" and j["figures"] and any(p["name"] == "experts" for p in j["params"]),
+          "experiments JSON")
+
+    write("one.toml", NOOP.replace("seeds = 4", "seeds = 1").replace(
+        "work_us = [0, 100, 300]\nfail_rate = [0.0, 0.5]", "work_us = [7]"))
+    out = mpisweep("validate", "one.toml", "--list").stdout
+    check("1 task (1 point × 1 seed)" in out, out)
+    check(re.search(r"^\s+1\s+7\s", out, re.M), "the point as a table row:\n" + out)
+
+
 if __name__ == "__main__":
     main([test_sort_top_rows, test_where_metrics_status_seed, test_text_forms,
-          test_option_messages])
+          test_option_messages, test_status_experiments_validate])
