@@ -79,7 +79,8 @@ ImageFormat image_format(const std::string& path, const std::string& option) {
   if (ext == ".png") return ImageFormat::png;
   if (ext == ".pdf") return ImageFormat::pdf;
   if (ext == ".svg") return ImageFormat::svg;
-  throw input_error(option, "'" + path + "': the extension picks the format; use .png, .pdf or .svg");
+  throw input_error(option,
+                    "'" + path + "': the extension picks the format; use .png, .pdf or .svg");
 }
 
 void check_replaceable(const std::string& target_in, OutputKind kind, const std::string& protect,
@@ -139,7 +140,8 @@ void write_text_file(const std::string& target, const std::string& content,
   std::FILE* out = std::fopen(f.path().c_str(), "wb");
   if (!out) throw error("cannot write " + target + ": " + std::strerror(errno));
   const bool ok = std::fwrite(content.data(), 1, content.size(), out) == content.size();
-  if (std::fclose(out) != 0 || !ok) throw error("cannot write " + target + ": " + std::strerror(errno));
+  if (std::fclose(out) != 0 || !ok)
+    throw error("cannot write " + target + ": " + std::strerror(errno));
   f.commit();
 }
 

@@ -213,10 +213,12 @@ Figure metric_figure(const TaskTable& t, const PlotRequest& r, std::vector<std::
 Figure heatmap_figure(const archive::Reader& reader, const TaskTable& t, const PlotRequest& r,
                       const SeriesSpec& spec, std::vector<std::string>& notes) {
   if (spec.shape.size() != 2)
-    throw input_error("--heatmap", "series '" + r.series + "' is not declared as a 2-D field (its "
-                                   "shape has " + std::to_string(spec.shape.size()) + " dimensions)");
+    throw input_error("--heatmap", "series '" + r.series +
+                                       "' is not declared as a 2-D field (its shape has " +
+                                       std::to_string(spec.shape.size()) + " dimensions)");
   if (!r.group_by.empty()) throw input_error("--group-by", "not used with --heatmap");
-  const auto n0 = static_cast<std::size_t>(spec.shape[0]), n1 = static_cast<std::size_t>(spec.shape[1]);
+  const auto n0 = static_cast<std::size_t>(spec.shape[0]);
+  const auto n1 = static_cast<std::size_t>(spec.shape[1]);
   std::vector<std::size_t> rows;
   const auto ids = reader.ids();
   for (std::size_t row = 0; row < t.rows(); ++row) {
@@ -229,8 +231,9 @@ Figure heatmap_figure(const archive::Reader& reader, const TaskTable& t, const P
     rows.push_back(row);
   }
   if (rows.empty())
-    throw error("nothing to plot: no done task" +
-                (r.task.empty() ? std::string(" among those --where keeps") : " with id " + r.task));
+    throw error("nothing to plot: no done task" + (r.task.empty()
+                                                       ? std::string(" among those --where keeps")
+                                                       : " with id " + r.task));
   std::vector<std::size_t> all(t.params.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   std::vector<std::string> mixed;
@@ -263,9 +266,10 @@ Figure heatmap_figure(const archive::Reader& reader, const TaskTable& t, const P
   f.map.zlabel = with_unit(r.series, spec.unit);
   f.xlabel = spec.axes.size() == 2 ? spec.axes[0] : "index 0";
   f.ylabel = spec.axes.size() == 2 ? spec.axes[1] : "index 1";
-  f.title = !r.title.empty() ? r.title
+  const std::string seeds = std::to_string(fields.size()) + " seeds";
+  f.title = !r.title.empty()     ? r.title
             : fields.size() == 1 ? r.series + " of one task"
-                                 : r.series + ", mean of " + std::to_string(fields.size()) + " seeds";
+                                 : r.series + ", mean of " + seeds;
   if (fields.size() < rows.size())
     notes.push_back(std::to_string(rows.size() - fields.size()) +
                     " task(s) without the field left out");

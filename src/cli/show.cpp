@@ -349,7 +349,8 @@ int show_command(const ShowArgs& a) {
     // The sort metric is shown even when --metric leaves it out.
     const std::vector<std::string> name{a.sort.substr(0, a.sort.rfind(':'))};
     const auto m = resolve_metrics(t, name, "--sort").front();
-    if (std::find(metrics.begin(), metrics.end(), m) == metrics.end()) metrics.insert(metrics.begin(), m);
+    if (std::find(metrics.begin(), metrics.end(), m) == metrics.end())
+      metrics.insert(metrics.begin(), m);
   }
 
   std::vector<std::size_t> varying = varying_params(t, where);
@@ -399,7 +400,8 @@ int show_command(const ShowArgs& a) {
     std::printf("one row per task%s", gap);
   else
     std::printf("mean ± standard error over seeds%s of done tasks%s",
-                pooled.empty() ? "" : (" and over" + pooled.substr(1) + " (not grouped by)").c_str(),
+                pooled.empty() ? ""
+                               : (" and over" + pooled.substr(1) + " (not grouped by)").c_str(),
                 gap);
   if (!a.sort.empty() || a.top > 0)
     std::printf("%s%s%s", a.top > 0 && a.top < all_groups

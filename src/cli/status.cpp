@@ -45,7 +45,8 @@ const char* status_name(archive::TaskStatus s) {
 std::string task_text(const TaskTable& t, std::size_t row) {
   std::string out;
   for (std::size_t p = 0; p < t.params.size(); ++p)
-    out += t.params[p].name + "=" + display_value(t.param_values[p][row], t.params[p].random) + ", ";
+    out += t.params[p].name + "=" +
+           display_value(t.param_values[p][row], t.params[p].random) + ", ";
   return out + "seed " + std::to_string(t.seeds[row]);
 }
 
@@ -89,8 +90,9 @@ int status_command(const std::string& path, const std::string& format) {
     o += "\n  ],\n  \"failures\": [";
     for (std::size_t k = 0; k < failed.size(); ++k) {
       const std::size_t i = failed[k];
-      o += std::string(k ? "," : "") + "\n    {\"id\": \"" + hex_id(ids.at(i)) + "\", \"status\": \"" +
-           status_name(t.status[i]) + "\", \"seed\": " + std::to_string(t.seeds[i]) +
+      o += std::string(k ? "," : "") + "\n    {\"id\": \"" + hex_id(ids.at(i)) +
+           "\", \"status\": \"" + status_name(t.status[i]) +
+           "\", \"seed\": " + std::to_string(t.seeds[i]) +
            ", \"params\": {";
       for (std::size_t p = 0; p < t.params.size(); ++p)
         o += (p ? ", " : "") + json_string(t.params[p].name) + ": " +
@@ -102,7 +104,8 @@ int status_command(const std::string& path, const std::string& format) {
     return 0;
   }
 
-  std::printf("sweep %s (%s), archive %s\n", info.name.c_str(), info.experiment.c_str(), path.c_str());
+  std::printf("sweep %s (%s), archive %s\n", info.name.c_str(), info.experiment.c_str(),
+              path.c_str());
   std::printf("tasks: %zu total, %zu done, %zu failed, %zu timed out, %zu pending\n", c.total(),
               c.done, c.failed, c.timeout, c.pending);
   if (!runs.empty()) {
