@@ -86,6 +86,12 @@ Figure metric_figure(const TaskTable& t, const PlotRequest& r, std::vector<std::
     f.xlabel = with_unit(t.params[xp].name, t.params[xp].unit);
     key = groups;
     key.erase(std::remove(key.begin(), key.end(), xp), key.end());
+    // Random draws: every drawn point is its own point of the scatter, never pooled with the
+    // other points that happen to share no x value anyway.
+    if (t.params[xp].random)
+      for (std::size_t p = 0; p < t.params.size(); ++p)
+        if (p != xp && t.params[p].random && std::find(key.begin(), key.end(), p) == key.end())
+          key.push_back(p);
     key.push_back(xp);
     if (auto pooled = pooled_params(t, r.where, key); !pooled.empty())
       notes.push_back("averaged over seeds and over " + join(pooled) +

@@ -46,7 +46,8 @@ def sweep():
 
 def test_scatter_and_ticks():
     archive = sweep()
-    mpisweep("plot", archive, "--x", "work_us", "--y", "value", "-o", "r.svg")
+    p = mpisweep("plot", archive, "--x", "work_us", "--y", "value", "-o", "r.svg")
+    check("averaged over" not in p.stderr, "random points are never pooled: %s" % p.stderr)
     d = svg("r.svg")
     svg_has_content("r.svg")
     # 12 random points (+1 in the legend), drawn as points; tics are gnuplot's round numbers.
