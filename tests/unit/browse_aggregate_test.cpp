@@ -287,7 +287,7 @@ TEST(BrowseAggregate, WhereMetricsStatusSeedAndDepth) {
   EXPECT_EQ(rows("seed >= 6"), "011");
   // Nesting is bounded: deep input is one input_error, never a stack overflow.
   EXPECT_EQ(rows(std::string(63, '(') + "M > 1" + std::string(63, ')')), "011");
-  for (const std::string deep : {std::string(20000, '!') + "M > 1",
+  for (const std::string& deep : {std::string(20000, '!') + "M > 1",
                                  std::string(20000, '(') + "M > 1" + std::string(20000, ')')}) {
     try {
       Where::parse(deep, t);
