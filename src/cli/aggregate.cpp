@@ -1,7 +1,10 @@
-// The browse library: task table, --where parser, grouping and mean ± standard error.
+// The browse library: task table, grouping and mean ± standard error (the --where parser is in
+// where.cpp).
 #include <mpisweep/cli/aggregate.hpp>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/registry.hpp>
+
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <charconv>
@@ -69,9 +72,20 @@ TaskTable load_table(const archive::Reader& reader) {
       return rank_of(e->metrics, a.name) < rank_of(e->metrics, b.name);
     });
   }
+  // Parameters the stored sweep file draws at random ([random] section): their values scatter.
+  std::vector<std::string> drawn;
+  try {
+    const toml::table spec = toml::parse(reader.info().spec_toml);
+    if (const toml::table* r = spec["random"].as_table())
+      for (const auto& [key, _] : *r)
+        if (key.str() != "count") drawn.emplace_back(key.str());
+  } catch (const toml::parse_error&) {
+    // An archive of another tool's making: no parameter is known to be random.
+  }
   for (const auto& c : params) {
     archive::ParamColumn col = reader.param(c.name);
     ParamInfo info{c.name, col.type, c.unit, {}};
+    info.random = std::find(drawn.begin(), drawn.end(), c.name) != drawn.end();
     if (e) {
       auto r = rank_of(e->params, c.name);
       if (r < e->params.size()) info.choices = e->params[r].choices;
@@ -124,251 +138,7 @@ std::vector<std::size_t> resolve_metrics(const TaskTable& t, std::span<const std
 }
 
 // ---------------------------------------------------------------------------------------------
-// --where
-
-enum class Op { eq, ne, lt, le, gt, ge };
-
-struct Where::Node {
-  enum Kind { or_, and_, not_, cmp, flag } kind = cmp;
-  std::vector<std::shared_ptr<const Node>> kids;
-  std::size_t param = 0;
-  Op op = Op::eq;
-  Value value;
-};
-
-namespace {
-
-struct Token {
-  enum Kind { name, number, string, op, lparen, rparen, not_, and_, or_, end } kind = end;
-  std::string text;
-  std::size_t pos = 0;  // 0-based
-};
-
-class WhereParser {
- public:
-  WhereParser(std::string_view text, std::span<const ParamInfo> params)
-      : text_(text), params_(params) {
-    tokenize();
-  }
-
-  std::shared_ptr<const Where::Node> parse() {
-    if (tokens_.front().kind == Token::end) fail(0, "empty expression");
-    auto root = parse_or();
-    if (peek().kind != Token::end) fail(peek().pos, "unexpected '" + peek().text + "'" +
-                                                        (peek().kind == Token::rparen
-                                                             ? " (no matching '(')"
-                                                             : "; expected && or ||"));
-    return root;
-  }
-
- private:
-  [[noreturn]] void fail(std::size_t pos, const std::string& what) const {
-    throw input_error("--where", "position " + std::to_string(pos + 1) + " of \"" +
-                                     std::string(text_) + "\": " + what);
-  }
-
-  static bool name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-  static bool name_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  }
-
-  void tokenize() {
-    std::size_t i = 0;
-    const std::size_t n = text_.size();
-    while (i < n) {
-      const char c = text_[i];
-      if (std::isspace(static_cast<unsigned char>(c))) {
-        ++i;
-        continue;
-      }
-      Token t;
-      t.pos = i;
-      auto two = [&](const char* s) { return text_.substr(i, 2) == s; };
-      if (two("&&")) {
-        t = {Token::and_, "&&", i};
-        i += 2;
-      } else if (two("||")) {
-        t = {Token::or_, "||", i};
-        i += 2;
-      } else if (two("==") || two("!=") || two("<=") || two(">=")) {
-        t = {Token::op, std::string(text_.substr(i, 2)), i};
-        i += 2;
-      } else if (c == '<' || c == '>') {
-        t = {Token::op, std::string(1, c), i};
-        ++i;
-      } else if (c == '=') {
-        t = {Token::op, "==", i};
-        ++i;
-      } else if (c == '!') {
-        t = {Token::not_, "!", i};
-        ++i;
-      } else if (c == '(') {
-        t = {Token::lparen, "(", i};
-        ++i;
-      } else if (c == ')') {
-        t = {Token::rparen, ")", i};
-        ++i;
-      } else if (c == '\'' || c == '"') {
-        std::size_t close = text_.find(c, i + 1);
-        if (close == std::string_view::npos) fail(i, "unterminated string");
-        t = {Token::string, std::string(text_.substr(i + 1, close - i - 1)), i};
-        i = close + 1;
-      } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
-                 ((c == '-' || c == '+') && i + 1 < n &&
-                  (std::isdigit(static_cast<unsigned char>(text_[i + 1])) || text_[i + 1] == '.'))) {
-        std::size_t j = i + 1;
-        while (j < n && (std::isalnum(static_cast<unsigned char>(text_[j])) || text_[j] == '.' ||
-                         ((text_[j] == '-' || text_[j] == '+') &&
-                          (text_[j - 1] == 'e' || text_[j - 1] == 'E'))))
-          ++j;
-        t = {Token::number, std::string(text_.substr(i, j - i)), i};
-        i = j;
-      } else if (name_start(c)) {
-        std::size_t j = i + 1;
-        while (j < n && name_char(text_[j])) ++j;
-        t = {Token::name, std::string(text_.substr(i, j - i)), i};
-        i = j;
-      } else {
-        fail(i, std::string("unexpected character '") + c + "'");
-      }
-      tokens_.push_back(std::move(t));
-    }
-    tokens_.push_back({Token::end, "end of expression", n});
-  }
-
-  const Token& peek() const { return tokens_[next_]; }
-  const Token& take() { return tokens_[next_ < tokens_.size() - 1 ? next_++ : next_]; }
-
-  std::shared_ptr<const Where::Node> parse_or() {
-    auto left = parse_and();
-    if (peek().kind != Token::or_) return left;
-    auto node = std::make_shared<Where::Node>();
-    node->kind = Where::Node::or_;
-    node->kids.push_back(left);
-    while (peek().kind == Token::or_) {
-      take();
-      node->kids.push_back(parse_and());
-    }
-    return node;
-  }
-
-  std::shared_ptr<const Where::Node> parse_and() {
-    auto left = parse_unary();
-    if (peek().kind != Token::and_) return left;
-    auto node = std::make_shared<Where::Node>();
-    node->kind = Where::Node::and_;
-    node->kids.push_back(left);
-    while (peek().kind == Token::and_) {
-      take();
-      node->kids.push_back(parse_unary());
-    }
-    return node;
-  }
-
-  std::shared_ptr<const Where::Node> parse_unary() {
-    const Token& t = peek();
-    if (t.kind == Token::not_) {
-      take();
-      auto node = std::make_shared<Where::Node>();
-      node->kind = Where::Node::not_;
-      node->kids.push_back(parse_unary());
-      return node;
-    }
-    if (t.kind == Token::lparen) {
-      take();
-      auto inner = parse_or();
-      if (peek().kind != Token::rparen)
-        fail(peek().pos, "expected ')' to close the '(' at position " + std::to_string(t.pos + 1) +
-                             ", found '" + peek().text + "'");
-      take();
-      return inner;
-    }
-    if (t.kind == Token::name) return parse_comparison();
-    fail(t.pos, "expected a parameter name, '!' or '(', found '" + t.text + "'");
-  }
-
-  std::size_t find_param(const Token& t) const {
-    for (std::size_t i = 0; i < params_.size(); ++i)
-      if (params_[i].name == t.text) return i;
-    std::vector<std::string> valid;
-    for (const auto& p : params_) valid.push_back(p.name);
-    fail(t.pos, "unknown parameter '" + t.text + "'; the archive's parameters are: " + join(valid));
-  }
-
-  std::shared_ptr<const Where::Node> parse_comparison() {
-    const Token name = take();
-    const std::size_t p = find_param(name);
-    const ParamInfo& info = params_[p];
-    auto node = std::make_shared<Where::Node>();
-    node->param = p;
-    if (peek().kind != Token::op) {
-      if (info.type != ParamType::boolean)
-        fail(name.pos, "'" + info.name + "' is " +
-                           (info.type == ParamType::choice ? "a choice" : "a numeric") +
-                           " parameter, not a boolean; compare it, e.g. " + info.name +
-                           (info.type == ParamType::choice ? " == value" : " >= 4"));
-      node->kind = Where::Node::flag;
-      return node;
-    }
-    const Token op = take();
-    node->kind = Where::Node::cmp;
-    node->op = op.text == "==" ? Op::eq
-               : op.text == "!=" ? Op::ne
-               : op.text == "<"  ? Op::lt
-               : op.text == "<=" ? Op::le
-               : op.text == ">"  ? Op::gt
-                                 : Op::ge;
-    const Token v = take();
-    if (v.kind != Token::number && v.kind != Token::string && v.kind != Token::name)
-      fail(v.pos, "expected a value after '" + op.text + "', found '" + v.text + "'");
-    const bool ordering = node->op != Op::eq && node->op != Op::ne;
-    switch (info.type) {
-      case ParamType::integer:
-      case ParamType::real: {
-        double x = 0;
-        if (v.kind != Token::number || !parse_number(v.text, x))
-          fail(v.pos, "'" + info.name + "' is numeric; expected a number, found '" + v.text + "'");
-        node->value = x;
-        break;
-      }
-      case ParamType::boolean: {
-        if (ordering)
-          fail(op.pos, "'" + info.name + "' is a boolean; use == or != (or just " + info.name +
-                           " / !" + info.name + ")");
-        if (v.kind == Token::name && (v.text == "true" || v.text == "false"))
-          node->value = v.text == "true";
-        else if (v.kind == Token::number && (v.text == "1" || v.text == "0"))
-          node->value = v.text == "1";
-        else
-          fail(v.pos, "'" + info.name + "' is a boolean; expected true or false, found '" +
-                          v.text + "'");
-        break;
-      }
-      case ParamType::choice: {
-        if (ordering)
-          fail(op.pos, "'" + info.name + "' is a choice; only == and != compare it");
-        if (!info.choices.empty() &&
-            std::find(info.choices.begin(), info.choices.end(), v.text) == info.choices.end())
-          fail(v.pos, "'" + v.text + "' is not a value of '" + info.name + "'; its choices are: " +
-                          join(info.choices));
-        node->value = v.text;
-        break;
-      }
-    }
-    return node;
-  }
-
-  static bool parse_number(const std::string& s, double& x) {
-    const char* b = s.data() + (s.size() > 0 && s[0] == '+' ? 1 : 0);
-    auto [end, ec] = std::from_chars(b, s.data() + s.size(), x);
-    return ec == std::errc() && end == s.data() + s.size();
-  }
-
-  std::string_view text_;
-  std::span<const ParamInfo> params_;
-  std::vector<Token> tokens_;
-  std::size_t next_ = 0;
-};
+// Statistics
 
 bool as_number(const Value& v, double& x) {
   if (const auto* i = std::get_if<std::int64_t>(&v)) {
@@ -386,60 +156,6 @@ bool as_number(const Value& v, double& x) {
   return false;
 }
 
-bool eval(const Where::Node& n, const TaskTable& t, std::size_t row) {
-  switch (n.kind) {
-    case Where::Node::or_:
-      return std::any_of(n.kids.begin(), n.kids.end(), [&](const auto& k) { return eval(*k, t, row); });
-    case Where::Node::and_:
-      return std::all_of(n.kids.begin(), n.kids.end(), [&](const auto& k) { return eval(*k, t, row); });
-    case Where::Node::not_: return !eval(*n.kids[0], t, row);
-    case Where::Node::flag: {
-      const Value& v = t.param_values[n.param][row];
-      const auto* b = std::get_if<bool>(&v);
-      return b && *b;
-    }
-    case Where::Node::cmp: break;
-  }
-  const Value& v = t.param_values[n.param][row];
-  int c = 0;
-  if (const auto* s = std::get_if<std::string>(&n.value)) {
-    const auto* vs = std::get_if<std::string>(&v);
-    if (!vs) return n.op == Op::ne;
-    c = vs->compare(*s) < 0 ? -1 : vs->compare(*s) > 0 ? 1 : 0;
-  } else {
-    double a = 0, b = 0;
-    if (!as_number(v, a) || !as_number(n.value, b)) return n.op == Op::ne;
-    if (std::isnan(a) || std::isnan(b)) return n.op == Op::ne;
-    c = a < b ? -1 : a > b ? 1 : 0;
-  }
-  switch (n.op) {
-    case Op::eq: return c == 0;
-    case Op::ne: return c != 0;
-    case Op::lt: return c < 0;
-    case Op::le: return c <= 0;
-    case Op::gt: return c > 0;
-    case Op::ge: return c >= 0;
-  }
-  return false;
-}
-
-}  // namespace
-
-Where::Where() = default;
-
-Where Where::parse(std::string_view text, std::span<const ParamInfo> params) {
-  Where w;
-  w.text_ = std::string(text);
-  w.root_ = WhereParser(text, params).parse();
-  return w;
-}
-
-bool Where::matches(const TaskTable& t, std::size_t row) const {
-  return !root_ || eval(*root_, t, row);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Statistics
 
 Stat mean_se(std::span<const double> values) {
   // Two passes (mean, then squared deviations) for accuracy with large offsets.
@@ -623,6 +339,61 @@ void format_mean_se(const Stat& s, std::string& mean_text, std::string& se_text)
     std::snprintf(buf, sizeof buf, "%.1e", s.se);
     se_text = buf;
   }
+}
+
+void format_mean_se_column(std::span<const Stat> stats_in, std::vector<std::string>& means,
+                           std::vector<std::string>& ses) {
+  // A spread below rounding noise (seeds that agree to the last bit but for summation order)
+  // is no spread.
+  std::vector<Stat> stats(stats_in.begin(), stats_in.end());
+  for (auto& st : stats)
+    if (std::isfinite(st.se) && st.se < 1e-12 * std::fabs(st.mean)) st.se = 0;
+  // Decimals each row needs: the se's second significant digit, or, without a spread, as many
+  // as the mean needs up to 4 significant digits (115 -> 0, 0.5 -> 1, 0.70292 -> 4).
+  int decimals = 0;
+  bool fixed = true;
+  for (const auto& st : stats) {
+    if (st.n == 0 || !std::isfinite(st.mean)) continue;
+    int d = 0;
+    if (std::isfinite(st.se) && st.se > 0) {
+      d = 1 - static_cast<int>(std::floor(std::log10(st.se)));
+    } else if (st.mean != 0) {
+      const int most = 3 - static_cast<int>(std::floor(std::log10(std::fabs(st.mean))));
+      for (d = 0; d < most; ++d) {
+        const double scaled = st.mean * std::pow(10.0, d);
+        if (std::fabs(scaled - std::round(scaled)) <= 1e-9 * std::fabs(scaled)) break;
+      }
+    }
+    const double mag = std::max(std::fabs(st.mean), std::isfinite(st.se) ? st.se : 0.0);
+    if (mag >= 1e7 || d > 6) fixed = false;
+    decimals = std::max(decimals, d);
+  }
+  means.clear();
+  ses.clear();
+  char buf[64];
+  for (const auto& st : stats) {
+    std::string m, se;
+    if (!fixed || st.n == 0 || !std::isfinite(st.mean)) {
+      format_mean_se(st, m, se);
+    } else {
+      std::snprintf(buf, sizeof buf, "%.*f", decimals, st.mean);
+      m = buf;
+      if (std::isfinite(st.se)) {
+        std::snprintf(buf, sizeof buf, "%.*f", decimals, st.se);
+        se = buf;
+      }
+    }
+    means.push_back(m);
+    ses.push_back(se);
+  }
+}
+
+std::string display_value(const Value& v, bool random) {
+  const auto* d = std::get_if<double>(&v);
+  if (!d || !std::isfinite(*d)) return format_value(v);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, random ? "%.5g" : "%.6g", *d);
+  return buf;
 }
 
 }  // namespace mpisweep::cli

@@ -1,9 +1,12 @@
-// Rendering figures with gnuplot (pngcairo): data goes inline as datablocks, so one script file
-// is all gnuplot reads.
+// Rendering figures with gnuplot: a script of our own words with every outside text quoted
+// (quote()), and the numbers in a data file the script only names.
 #include "gnuplot.hpp"
+
+#include "output_file.hpp"
 
 #include <mpisweep/core/error.hpp>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -31,19 +34,36 @@ std::string gnuplot_program() {
   return p && *p ? p : "gnuplot";
 }
 
-// gnuplot's double-quoted strings take backslash escapes; titles are printed with noenhanced so
-// underscores stay underscores.
+// Every text from an archive or the command line (titles, units, parameter names and values,
+// paths) enters the script as a double-quoted string in which every character but letters,
+// digits, blank and . , - _ + = : / ( ) [ ] is an octal escape \ooo. gnuplot substitutes
+// backquotes and @macros in the raw line before it parses strings, so an escaped backquote is
+// never seen as one; the escape becomes the character only inside the string (gnuplot 5.4 manual,
+// "Syntax: Quote marks" and "Substitution"). Single quotes are no alternative: gnuplot 5.4's
+// scanner breaks on a doubled quote next to another. Control characters become blanks, so no text
+// can end or continue the line; texts are drawn noenhanced, so no {^ _ @ &} markup applies.
 std::string quote(const std::string& s) {
   std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || (c != 0 && std::strchr(" .,-_+=:/()[]", c))) {
+      out += ch;
+    } else if (c < 0x20 || c == 0x7f) {
+      out += ' ';
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\%03o", c);
+      out += buf;
     }
-    out += c;
   }
   return out + "\"";
+}
+
+// A tic label is also a format for the tic's value; a literal % is written %%.
+std::string tic_text(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '%' ? std::string("%%") : std::string(1, c);
+  return out;
 }
 
 std::string num(double x) {
@@ -83,8 +103,10 @@ int run_gnuplot(const std::string& script_path, const std::string& log_path) {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<char*> argv{const_cast<char*>(prog.c_str()), const_cast<char*>(script_path.c_str()),
-                          nullptr};
+  // -d: no ~/.gnuplot or system init file, so the figure depends on nothing but the script.
+  char no_init[] = "-d";
+  std::vector<char*> argv{const_cast<char*>(prog.c_str()), no_init,
+                          const_cast<char*>(script_path.c_str()), nullptr};
   pid_t pid = 0;
   const int rc = posix_spawnp(&pid, prog.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -108,69 +130,137 @@ std::string first_error_line(const std::string& log_path) {
   return first;
 }
 
-std::string script(const Figure& f, const std::string& out) {
+std::string tic_label(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", x);
+  return buf;
+}
+
+// The numbers of every line as blocks separated by two blank lines (gnuplot's `index`), or the
+// heatmap as a matrix.
+std::string data_text(const Figure& f) {
   std::ostringstream s;
-  s << "set terminal pngcairo size " << f.width << "," << f.height
-    << " enhanced font \"sans,11\" linewidth 1.5\n";
+  if (f.heatmap) {
+    for (std::size_t r = 0; r < f.map.rows; ++r) {
+      for (std::size_t c = 0; c < f.map.cols; ++c)
+        s << (c ? " " : "") << num(f.map.z[r * f.map.cols + c]);
+      s << "\n";
+    }
+    return s.str();
+  }
+  for (std::size_t i = 0; i < f.lines.size(); ++i) {
+    const auto& l = f.lines[i];
+    if (i) s << "\n\n";
+    for (std::size_t k = 0; k < l.x.size(); ++k) {
+      const double e = k < l.err.size() && std::isfinite(l.err[k]) ? l.err[k] : 0.0;
+      s << num(l.x[k]) << " " << num(l.y[k]) << " " << num(e) << "\n";
+    }
+  }
+  return s.str();
+}
+
+std::string terminal(ImageFormat format, int w, int h) {
+  std::ostringstream s;
+  switch (format) {
+    case ImageFormat::png:
+      s << "set terminal pngcairo size " << w << "," << h
+        << " enhanced font 'sans,11' linewidth 1.5\n";
+      break;
+    case ImageFormat::pdf:
+      // A paper's figure: 900x600 becomes 6 x 4 inches with 9-point text.
+      s << "set terminal pdfcairo size " << num(w / 150.0) << "in," << num(h / 150.0)
+        << "in enhanced font 'sans,9' linewidth 1.2\n";
+      break;
+    case ImageFormat::svg:
+      s << "set terminal svg size " << w << "," << h
+        << " dynamic enhanced font 'sans,11' linewidth 1.5 background '#ffffff'\n";
+      break;
+  }
+  return s.str();
+}
+
+std::string script(const Figure& f, ImageFormat format, const std::string& out,
+                   const std::string& data) {
+  std::ostringstream s;
+  s << terminal(format, f.width, f.height);
   s << "set output " << quote(out) << "\n";
   s << "set encoding utf8\n";
   if (!f.title.empty()) s << "set title " << quote(f.title) << " noenhanced\n";
   s << "set xlabel " << quote(f.xlabel) << " noenhanced\n";
   s << "set ylabel " << quote(f.ylabel) << " noenhanced\n";
-  s << "set grid lc rgb \"#dddddd\"\n";
-  s << "set key top right opaque box lc rgb \"#aaaaaa\"\n";
-  if (f.logx) s << "set logscale x\n" << (f.x_values.empty() ? "set format x \"10^{%L}\"\n" : "");
-  if (f.logy) s << "set logscale y\nset format y \"10^{%L}\"\n";
+  if (f.heatmap) {
+    const Heatmap& m = f.map;
+    s << "set cblabel " << quote(m.zlabel) << " noenhanced\n";
+    s << "set autoscale xfix\nset autoscale yfix\nset format x '%.4g'\nset format y '%.4g'\n";
+    s << "set format cb '%.4g'\nset tics out nomirror\n";
+    // viridis: readable in grey and by colour-blind readers.
+    s << "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', "
+         "4 '#fde725')\n";
+    s << "plot " << quote(data) << " matrix using (" << num(m.x0) << "+$1*(" << num(m.dx)
+      << ")):(" << num(m.y0) << "+$2*(" << num(m.dy) << ")):3 with image notitle\n";
+    s << "set output\n";
+    return s.str();
+  }
+  s << "set grid lc rgb '#dddddd'\n";
+  // Outside the plotting area the legend can never cover data.
+  if (f.lines.size() > 1)
+    s << "set key outside right top vertical Left reverse noenhanced\n";
+  else
+    s << "set key outside below center horizontal noenhanced\n";
+  if (f.logx) s << "set logscale x\n";
+  if (f.logy) s << "set logscale y\n";
+  s << "set format y " << (f.logy ? "'10^{%L}'" : "'%.4g'") << "\n";
   // Log autoscaling widens the range to whole decades; fix it to the data (offsets add a margin).
   if (f.logx && f.xtics.empty()) s << "set autoscale xfix\n";
   if (f.logy) s << "set autoscale yfix\n";
   if (!f.xtics.empty()) {
-    s << "set xtics (";
+    s << "set xtics noenhanced (";
     for (std::size_t i = 0; i < f.xtics.size(); ++i)
-      s << (i ? ", " : "") << quote(f.xtics[i].second) << " " << num(f.xtics[i].first);
+      s << (i ? ", " : "") << quote(tic_text(f.xtics[i].second)) << " " << num(f.xtics[i].first);
     s << ")\n";
     s << "set xrange [" << num(f.xtics.front().first - 0.5) << ":"
       << num(f.xtics.back().first + 0.5) << "]\n";
-  } else if (f.band) {
-    s << "set autoscale xfix\nset offsets 0, 0, graph 0.05, graph 0.05\n";
   } else {
-    s << "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n";
+    if (f.band)
+      s << "set autoscale xfix\nset offsets 0, 0, graph 0.05, graph 0.05\n";
+    else
+      s << "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n";
     if (!f.x_values.empty()) {
       s << "set xtics (";
-      for (std::size_t i = 0; i < f.x_values.size(); ++i) s << (i ? ", " : "") << num(f.x_values[i]);
+      for (std::size_t i = 0; i < f.x_values.size(); ++i)
+        s << (i ? ", " : "") << quote(tic_label(f.x_values[i])) << " " << num(f.x_values[i]);
       s << ")\n";
+    } else {
+      s << "set format x " << (f.logx ? "'10^{%L}'" : "'%.4g'") << "\n";
     }
-  }
-  for (std::size_t i = 0; i < f.lines.size(); ++i) {
-    const auto& l = f.lines[i];
-    s << "$d" << i << " << EOD\n";
-    for (std::size_t k = 0; k < l.x.size(); ++k) {
-      const double e = k < l.err.size() && std::isfinite(l.err[k]) ? l.err[k] : 0.0;
-      s << num(l.x[k]) << " " << num(l.y[k]) << " " << num(e) << "\n";
-    }
-    s << "EOD\n";
   }
   s << "plot ";
   for (std::size_t i = 0; i < f.lines.size(); ++i) {
-    const auto& l = f.lines[i];
+    const std::string src = quote(data) + " index " + std::to_string(i);
     const std::string lc = " lc " + std::to_string(i + 1);
+    const std::string title = " title " + quote(f.lines[i].title) + " noenhanced";
     if (i) s << ", \\\n     ";
     if (f.band) {
       // ± se band, clipped above zero on a log axis.
       const std::string low = f.logy ? "($2-$3 > 0 ? $2-$3 : $2)" : "($2-$3)";
-      s << "$d" << i << " using 1:" << low << ":($2+$3) with filledcurves fs transparent solid 0.2 "
+      s << src << " using 1:" << low << ":($2+$3) with filledcurves fs transparent solid 0.2 "
         << "noborder" << lc << " notitle, \\\n     ";
-      s << "$d" << i << " using 1:2 with lines lw 2" << lc << " title " << quote(l.title)
-        << " noenhanced";
-    } else {
-      s << "$d" << i << " using 1:2:3 with yerrorlines lw 2 pt 7 ps 1" << lc << " title "
-        << quote(l.title) << " noenhanced";
+      s << src << " using 1:2 with lines lw 2" << lc << title;
+      continue;
+    }
+    switch (f.style) {
+      case PlotStyle::points:
+        s << src << " using 1:2:3 with yerrorbars pt 7 ps 0.8" << lc << title;
+        break;
+      case PlotStyle::lines: s << src << " using 1:2 with lines lw 2" << lc << title; break;
+      case PlotStyle::linespoints:
+        s << src << " using 1:2:3 with yerrorlines lw 2 pt 7 ps 1" << lc << title;
+        break;
     }
   }
   s << "\nset output\n";
   return s.str();
 }
-
 }  // namespace
 
 void require_gnuplot() {
@@ -187,21 +277,28 @@ void require_gnuplot() {
   throw error(install_hint);
 }
 
-void render_png(const Figure& f, const std::string& path) {
+void render(const Figure& f, const std::string& path, const std::string& protect) {
+  const ImageFormat format = image_format(path, "-o");
+  check_replaceable(path, OutputKind::image, protect, "-o");
   require_gnuplot();
-  if (f.lines.empty()) throw internal_error("render_png: a figure without lines");
-  TempFile script_file(".gp"), log_file(".log");
-  {
-    std::ofstream out(script_file.path());
-    out << script(f, path);
-    if (!out) throw error("cannot write the gnuplot script " + script_file.path());
-  }
-  std::error_code ec;
-  std::filesystem::remove(path, ec);
+  if (f.heatmap ? f.map.rows * f.map.cols == 0 || f.map.z.size() != f.map.rows * f.map.cols
+                : f.lines.empty())
+    throw internal_error("render: a figure without data");
+  PendingFile target(path, OutputKind::image, protect, "-o");
+  TempFile script_file(".gp"), data_file(".dat"), log_file(".log");
+  auto write = [](const std::string& file, const std::string& text) {
+    std::ofstream out(file);
+    out << text;
+    if (!out) throw error("cannot write the temporary file " + file);
+  };
+  write(data_file.path(), data_text(f));
+  write(script_file.path(), script(f, format, target.path(), data_file.path()));
   const int rc = run_gnuplot(script_file.path(), log_file.path());
   if (rc < 0) throw error(install_hint);
-  if (rc != 0 || !std::filesystem::exists(path) || std::filesystem::file_size(path, ec) == 0)
+  std::error_code ec;
+  if (rc != 0 || std::filesystem::file_size(target.path(), ec) == 0 || ec)
     throw error("gnuplot failed to draw " + path + ": " + first_error_line(log_file.path()));
+  target.commit();
 }
 
 }  // namespace mpisweep::cli

@@ -1,32 +1,57 @@
-// `validate`, `experiments` and `status`: read-only commands that never start MPI.
+// `validate` and `experiments`: read-only commands that never start MPI (`status` is in
+// status.cpp).
+#include "options.hpp"
+
 #include <mpisweep/archive/archive.hpp>
+#include <mpisweep/cli/aggregate.hpp>
 #include <mpisweep/cli/commands.hpp>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/registry.hpp>
-#include <mpisweep/runtime/master.hpp>
 #include <mpisweep/sweep/spec.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
-#include <ctime>
 
 namespace mpisweep::cli {
+
+namespace {
+void print_columns(const std::vector<std::vector<std::string>>& rows);
+}  // namespace
 
 void add_validate(CLI::App& app, Action& action) {
   struct Args {
     std::string spec;
     std::vector<std::string> sets;
+    bool list = false;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("validate", "parse and expand a sweep file; print the task count");
   cmd->add_option("SPEC", a->spec, "sweep file (TOML)")->required();
   cmd->add_option("--set", a->sets, "override as for run");
+  cmd->add_flag("--list", a->list, "print every parameter point (random draws included)");
   cmd->callback([a, &action] {
     action = [a] {
       const auto spec = sweep::load_spec(a->spec, a->sets);
-      std::printf("%s: %zu tasks (%zu points x %zu seeds) of experiment %s, archive %s\n",
-                  a->spec.c_str(), spec.tasks.size(), spec.points.size(), spec.seeds.size(),
-                  spec.experiment.c_str(), spec.archive.c_str());
+      auto n = [](std::size_t k, const char* one, const char* many) {
+        return std::to_string(k) + " " + (k == 1 ? one : many);
+      };
+      std::printf("%s: %s (%s × %s) of experiment %s, archive %s\n", a->spec.c_str(),
+                  n(spec.tasks.size(), "task", "tasks").c_str(),
+                  n(spec.points.size(), "point", "points").c_str(),
+                  n(spec.seeds.size(), "seed", "seeds").c_str(), spec.experiment.c_str(),
+                  spec.archive.c_str());
+      if (a->list) {
+        // The points, random draws included, as a table: what the sweep will run.
+        std::vector<std::vector<std::string>> rows{{"point"}};
+        for (const auto& name : spec.param_names) rows[0].push_back(name);
+        for (std::size_t i = 0; i < spec.points.size(); ++i) {
+          rows.push_back({std::to_string(i + 1)});
+          for (const auto& v : spec.points[i]) rows.back().push_back(display_value(v, false));
+        }
+        std::printf("\n");
+        print_columns(rows);
+      }
       return 0;
     };
   });
@@ -34,112 +59,143 @@ void add_validate(CLI::App& app, Action& action) {
 
 namespace {
 
+// A bound as the parameter's type reads: integers without a decimal point or exponent.
+std::string bound(double x, ParamType type) {
+  char buf[40];
+  if (type == ParamType::integer && std::fabs(x) < 9.2e18 && x == std::floor(x))
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(x));
+  else
+    std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
+}
+
+std::string range_text(const ParamSpec& p) {
+  if (p.type != ParamType::integer && p.type != ParamType::real) return p.range_text();
+  if (p.min && p.max)
+    return std::string(p.min_open ? "(" : "[") + bound(*p.min, p.type) + ", " +
+           bound(*p.max, p.type) + (p.max_open ? ")" : "]");
+  if (p.min) return std::string(p.min_open ? "> " : ">= ") + bound(*p.min, p.type);
+  if (p.max) return std::string(p.max_open ? "< " : "<= ") + bound(*p.max, p.type);
+  return "";
+}
+
+std::string figure_text(const PlotSpec& f) {
+  std::string what = !f.series.empty() ? (f.heatmap ? "heatmap of " : "series ") + f.series
+                                       : f.y + " against " + f.x;
+  if (!f.group_by.empty()) what += ", one line per " + f.group_by;
+  if (f.logx || f.logy) what += f.logx && f.logy ? ", log-log" : f.logx ? ", log x" : ", log y";
+  return f.title + " (" + what + ")";
+}
+
+// Columns padded to their widest cell, so a long default never shifts the rest of its row.
+void print_columns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> w;
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (w.size() <= i) w.push_back(0);
+      w[i] = std::max(w[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line = " ";
+    for (std::size_t i = 0; i < r.size(); ++i)
+      line += " " + (i + 1 < r.size() ? r[i] + std::string(w[i] - r[i].size() + 1, ' ') : r[i]);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::printf("%s\n", line.c_str());
+  }
+}
+
 void print_experiment(const Experiment& e) {
   std::printf("%s: %s\n\nparameters:\n", e.name.c_str(), e.summary.c_str());
-  std::size_t w = 4;
-  for (const auto& p : e.params) w = std::max(w, p.name.size());
-  std::printf("  %-*s  %-6s  %-12s  %-22s  %s\n", int(w), "name", "type", "default", "range", "meaning");
-  for (const auto& p : e.params) {
-    std::string meaning = p.help + (p.unit.empty() ? "" : " [" + p.unit + "]");
-    std::printf("  %-*s  %-6s  %-12s  %-22s  %s\n", int(w), p.name.c_str(),
-                std::string(to_string(p.type)).c_str(), format_value(p.default_value).c_str(),
-                p.range_text().c_str(), meaning.c_str());
-  }
+  std::vector<std::vector<std::string>> rows{{"name", "type", "default", "range", "meaning"}};
+  for (const auto& p : e.params)
+    rows.push_back({p.name, std::string(to_string(p.type)), format_value(p.default_value),
+                    range_text(p), p.help + (p.unit.empty() ? "" : " [" + p.unit + "]")});
+  print_columns(rows);
   std::printf("\nmetrics:\n");
+  rows.clear();
   for (const auto& m : e.metrics)
-    std::printf("  %-*s  %s%s\n", int(w), m.name.c_str(), m.help.c_str(),
-                m.unit.empty() ? "" : (" [" + m.unit + "]").c_str());
+    rows.push_back({m.name, m.help + (m.unit.empty() ? "" : " [" + m.unit + "]") +
+                                (m.timing ? " (a timing: not bit-identical across runs)" : "")});
+  print_columns(rows);
   if (!e.series.empty()) std::printf("\nseries:\n");
+  rows.clear();
   for (const auto& s : e.series)
-    std::printf("  %-*s  %s (against %s)%s\n", int(w), s.name.c_str(), s.help.c_str(),
-                s.axis.empty() ? "index" : s.axis.c_str(),
-                s.unit.empty() ? "" : (" [" + s.unit + "]").c_str());
+    rows.push_back({s.name, s.help + " (against " + (s.axis.empty() ? "index" : s.axis) + ")" +
+                                (s.unit.empty() ? "" : " [" + s.unit + "]")});
+  print_columns(rows);
+  if (!e.plots.empty()) std::printf("\nstandard figures (mpisweep report):\n");
+  for (std::size_t i = 0; i < e.plots.size(); ++i)
+    std::printf("  %zu. %s\n", i + 1, figure_text(e.plots[i]).c_str());
+}
+
+void print_experiment_json(const Experiment& e) {
+  std::string o = "{\n  \"name\": " + json_string(e.name) + ",\n  \"summary\": " +
+                  json_string(e.summary) + ",\n  \"params\": [";
+  for (std::size_t i = 0; i < e.params.size(); ++i) {
+    const auto& p = e.params[i];
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(p.name) + ", \"type\": " +
+         json_string(std::string(to_string(p.type))) + ", \"default\": " +
+         json_value(p.default_value) + ", \"min\": " + (p.min ? json_number(*p.min) : "null") +
+         ", \"max\": " + (p.max ? json_number(*p.max) : "null") + ", \"min_open\": " +
+         (p.min_open ? "true" : "false") + ", \"max_open\": " + (p.max_open ? "true" : "false") +
+         ", \"choices\": [";
+    for (std::size_t k = 0; k < p.choices.size(); ++k)
+      o += (k ? ", " : "") + json_string(p.choices[k]);
+    o += "], \"unit\": " + json_string(p.unit) + ", \"help\": " + json_string(p.help) + "}";
+  }
+  o += "\n  ],\n  \"metrics\": [";
+  for (std::size_t i = 0; i < e.metrics.size(); ++i) {
+    const auto& m = e.metrics[i];
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(m.name) + ", \"unit\": " +
+         json_string(m.unit) + ", \"timing\": " + (m.timing ? "true" : "false") +
+         ", \"help\": " + json_string(m.help) + "}";
+  }
+  o += "\n  ],\n  \"series\": [";
+  for (std::size_t i = 0; i < e.series.size(); ++i) {
+    const auto& s = e.series[i];
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(s.name) + ", \"unit\": " +
+         json_string(s.unit) + ", \"axis\": " + json_string(s.axis) + ", \"help\": " +
+         json_string(s.help) + "}";
+  }
+  o += "\n  ],\n  \"figures\": [";
+  for (std::size_t i = 0; i < e.plots.size(); ++i) {
+    const auto& f = e.plots[i];
+    o += std::string(i ? "," : "") + "\n    {\"title\": " + json_string(f.title) + ", \"x\": " +
+         json_string(f.x) + ", \"y\": " + json_string(f.y) + ", \"group_by\": " +
+         json_string(f.group_by) + ", \"series\": " + json_string(f.series) + ", \"logx\": " +
+         (f.logx ? "true" : "false") + ", \"logy\": " + (f.logy ? "true" : "false") +
+         ", \"heatmap\": " + (f.heatmap ? "true" : "false") + "}";
+  }
+  o += "\n  ]\n}\n";
+  std::fputs(o.c_str(), stdout);
 }
 
 }  // namespace
 
 void add_experiments(CLI::App& app, Action& action) {
   auto kind = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("text");
   auto* cmd = app.add_subcommand("experiments", "list experiment kinds, or one kind's parameters and metrics");
   cmd->add_option("KIND", *kind, "an experiment kind");
-  cmd->callback([kind, &action] {
-    action = [kind] {
+  cmd->add_option("--format", *format, "text or json (with KIND)")
+      ->check(option::one_of({"text", "json"}));
+  cmd->callback([kind, format, &action] {
+    action = [kind, format] {
       if (!kind->empty()) {
-        print_experiment(find_experiment(*kind));
+        const Experiment& e = find_experiment(*kind);
+        if (*format == "json")
+          print_experiment_json(e);
+        else
+          print_experiment(e);
         return 0;
       }
-      for (const auto& e : experiments()) std::printf("%-16s %s\n", e.name.c_str(), e.summary.c_str());
+      std::size_t w = 0;
+      for (const auto& e : experiments()) w = std::max(w, e.name.size());
+      for (const auto& e : experiments())
+        std::printf("%-*s  %s\n", int(w), e.name.c_str(), e.summary.c_str());
       return 0;
     };
   });
-}
-
-namespace {
-
-std::string iso_time(double t) {
-  const std::time_t s = static_cast<std::time_t>(t);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&s));
-  return buf;
-}
-
-int status_command(const std::string& path) {
-  auto reader = archive::Reader::open(path);
-  const auto& info = reader.info();
-  const auto status = reader.status();
-  std::size_t count[4] = {0, 0, 0, 0};
-  for (auto s : status) ++count[std::min<std::size_t>(static_cast<std::size_t>(s), 3)];
-  const std::size_t total = status.size();
-  std::printf("sweep %s (%s), archive %s\n", info.name.c_str(), info.experiment.c_str(), path.c_str());
-  std::printf("tasks: %zu total, %zu done, %zu failed, %zu timeout, %zu pending\n", total,
-              count[1], count[2], count[3], count[0]);
-  const auto runs = reader.runs();
-  if (!runs.empty()) {
-    const auto& last = runs.back();
-    // Rate over the latest run: tasks that ended since it started.
-    const auto started = reader.started();
-    const auto wall = reader.wall_seconds();
-    std::size_t recent = 0;
-    double latest_end = last.start;
-    for (std::size_t i = 0; i < total; ++i)
-      if (status[i] != archive::TaskStatus::pending && started[i] + wall[i] >= last.start) {
-        ++recent;
-        latest_end = std::max(latest_end, started[i] + wall[i]);
-      }
-    const bool running = last.exit_status < 0;
-    const double end = running ? unix_now() : (last.end > 0 ? last.end : latest_end);
-    const double rate = end > last.start ? double(recent) / (end - last.start) : 0;
-    std::printf("run %zu: started %s on %d ranks (%s)%s, %s\n", runs.size(),
-                iso_time(last.start).c_str(), last.ranks, last.hosts.c_str(),
-                last.slurm_job_id.empty() ? "" : (", SLURM job " + last.slurm_job_id).c_str(),
-                running ? "running or killed"
-                        : ("ended " + iso_time(last.end) + " with exit code " +
-                           std::to_string(last.exit_status)).c_str());
-    std::printf("progress: %s\n",
-                runtime::progress_text(count[1], count[2] + count[3], total, rate).c_str());
-  }
-  if (count[2] + count[3] > 0) {
-    const auto errors = reader.errors();
-    const auto ids = reader.ids();
-    std::printf("failures (first 5):\n");
-    int shown = 0;
-    for (std::size_t i = 0; i < total && shown < 5; ++i)
-      if (status[i] == archive::TaskStatus::failed || status[i] == archive::TaskStatus::timeout) {
-        std::printf("  row %zu (id %016llx): %s\n", i, static_cast<unsigned long long>(ids[i]),
-                    errors[i].c_str());
-        ++shown;
-      }
-  }
-  return 0;
-}
-
-}  // namespace
-
-void add_status(CLI::App& app, Action& action) {
-  auto path = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("status", "counts by state, rate, ETA and failures; works while a sweep writes");
-  cmd->add_option("ARCHIVE", *path, "the sweep's HDF5 archive")->required();
-  cmd->callback([path, &action] { action = [path] { return status_command(*path); }; });
 }
 
 }  // namespace mpisweep::cli

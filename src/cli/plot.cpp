@@ -1,12 +1,14 @@
-// `mpisweep plot`: a metric against a parameter (or another metric), or a per-task series against
-// its index, averaged over seeds with standard-error bars, one line per group; PNG via gnuplot.
+// `mpisweep plot`: a metric against a parameter (or another metric), a per-task series against its
+// declared x scale, or a 2-D field as a heatmap; averaged over seeds with standard-error bars, one
+// line per group; PNG, PDF or SVG via gnuplot.
 #include "gnuplot.hpp"
+#include "options.hpp"
+#include "output_file.hpp"
 
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/aggregate.hpp>
 #include <mpisweep/cli/commands.hpp>
 #include <mpisweep/core/error.hpp>
-#include <mpisweep/experiments/registry.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -84,6 +86,12 @@ Figure metric_figure(const TaskTable& t, const PlotRequest& r, std::vector<std::
     f.xlabel = with_unit(t.params[xp].name, t.params[xp].unit);
     key = groups;
     key.erase(std::remove(key.begin(), key.end(), xp), key.end());
+    // Random draws: every drawn point is its own point of the scatter, never pooled with the
+    // other points that happen to share no x value anyway.
+    if (t.params[xp].random)
+      for (std::size_t p = 0; p < t.params.size(); ++p)
+        if (p != xp && t.params[p].random && std::find(key.begin(), key.end(), p) == key.end())
+          key.push_back(p);
     key.push_back(xp);
     if (auto pooled = pooled_params(t, r.where, key); !pooled.empty())
       notes.push_back("averaged over seeds and over " + join(pooled) +
@@ -183,11 +191,15 @@ Figure metric_figure(const TaskTable& t, const PlotRequest& r, std::vector<std::
     sorted.push_back(std::move(out));
   }
   f.lines = std::move(sorted);
-  if (!categorical && xp != TaskTable::npos) {
+  // A grid axis with few values gets its tics exactly there; scattered x (random draws, a
+  // metric) gets gnuplot's own round tics and bare points, since joining them draws a zigzag.
+  const bool scattered = xp == TaskTable::npos || t.params[xp].random;
+  f.style = r.style.value_or(scattered ? PlotStyle::points : PlotStyle::linespoints);
+  if (!categorical && !scattered) {
     for (const auto& l : f.lines) f.x_values.insert(f.x_values.end(), l.x.begin(), l.x.end());
     std::sort(f.x_values.begin(), f.x_values.end());
     f.x_values.erase(std::unique(f.x_values.begin(), f.x_values.end()), f.x_values.end());
-    if (f.x_values.size() > 12) f.x_values.clear();
+    if (f.x_values.size() > 10) f.x_values.clear();
   }
   if (dropped_log)
     notes.push_back(std::to_string(dropped_log) + " point(s) left out: not positive on a log axis");
@@ -199,6 +211,74 @@ Figure metric_figure(const TaskTable& t, const PlotRequest& r, std::vector<std::
   if (f.lines.empty())
     throw error("nothing to plot: no done task has a value of " + t.metrics[y].name +
                 (r.where.always() ? "" : " among those --where keeps"));
+  return f;
+}
+
+// A 2-D field (a series declared with a shape) as a heatmap: one task (--task), or the element-wise
+// mean over the done tasks --where keeps, which must share one parameter point (the seed mean).
+Figure heatmap_figure(const archive::Reader& reader, const TaskTable& t, const PlotRequest& r,
+                      const SeriesSpec& spec, std::vector<std::string>& notes) {
+  if (spec.shape.size() != 2)
+    throw input_error("--heatmap", "series '" + r.series +
+                                       "' is not declared as a 2-D field (its shape has " +
+                                       std::to_string(spec.shape.size()) + " dimensions)");
+  if (!r.group_by.empty()) throw input_error("--group-by", "not used with --heatmap");
+  const auto n0 = static_cast<std::size_t>(spec.shape[0]);
+  const auto n1 = static_cast<std::size_t>(spec.shape[1]);
+  std::vector<std::size_t> rows;
+  const auto ids = reader.ids();
+  for (std::size_t row = 0; row < t.rows(); ++row) {
+    if (t.status[row] != archive::TaskStatus::done || !r.where.matches(t, row)) continue;
+    if (!r.task.empty()) {
+      char id[20];
+      std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(ids.at(row)));
+      if (r.task != id) continue;
+    }
+    rows.push_back(row);
+  }
+  if (rows.empty())
+    throw error("nothing to plot: no done task" + (r.task.empty()
+                                                       ? std::string(" among those --where keeps")
+                                                       : " with id " + r.task));
+  std::vector<std::size_t> all(t.params.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  std::vector<std::string> mixed;
+  for (auto p : all)
+    for (auto row : rows)
+      if (compare_values(t.param_values[p][row], t.param_values[p][rows[0]]) != 0) {
+        mixed.push_back(t.params[p].name);
+        break;
+      }
+  if (!mixed.empty())
+    throw input_error("--where", "a heatmap shows one parameter point, but the kept tasks differ "
+                                 "in " + join(mixed) + "; fix them with --where (or pick --task)");
+  std::vector<std::vector<double>> fields;
+  for (auto row : rows) {
+    auto v = reader.series(r.series, row);
+    if (v.size() == n0 * n1) fields.push_back(std::move(v));
+  }
+  if (fields.empty())
+    throw error("nothing to plot: no kept task has a " + std::to_string(n0) + "x" +
+                std::to_string(n1) + " field " + r.series);
+  const Curve mean = mean_curve(fields);
+  Figure f;
+  f.heatmap = true;
+  // Dimension 0 (the slowest) runs along x, dimension 1 along y.
+  f.map.cols = n0;
+  f.map.rows = n1;
+  f.map.z.resize(n0 * n1);
+  for (std::size_t i = 0; i < n0; ++i)
+    for (std::size_t j = 0; j < n1; ++j) f.map.z[j * n0 + i] = mean.mean[i * n1 + j];
+  f.map.zlabel = with_unit(r.series, spec.unit);
+  f.xlabel = spec.axes.size() == 2 ? spec.axes[0] : "index 0";
+  f.ylabel = spec.axes.size() == 2 ? spec.axes[1] : "index 1";
+  const std::string seeds = std::to_string(fields.size()) + " seeds";
+  f.title = !r.title.empty()     ? r.title
+            : fields.size() == 1 ? r.series + " of one task"
+                                 : r.series + ", mean of " + seeds;
+  if (fields.size() < rows.size())
+    notes.push_back(std::to_string(rows.size() - fields.size()) +
+                    " task(s) without the field left out");
   return f;
 }
 
@@ -214,17 +294,17 @@ Figure series_figure(const archive::Reader& reader, const TaskTable& t, const Pl
                                       (names.empty() ? std::string("(none)") : join(names)));
   }
   if (!r.x.empty())
-    throw input_error("--x", "not used with --series: the x axis is the series' index");
+    throw input_error("--x", "not used with --series: the x axis is the series' own");
   if (!r.y.empty() && r.y != r.series)
     throw input_error("--y", "not used with --series (the series is the y axis)");
   const auto groups = resolve_params(t, r.group_by, "--group-by");
 
-  // The axis meaning is declared by the experiment, not stored per column.
-  std::string axis = "index";
-  for (const auto& e : experiments())
-    if (e.name == t.experiment)
-      for (const auto& sp : e.series)
-        if (sp.name == r.series && !sp.axis.empty()) axis = sp.axis;
+  // The x scale is the archive's own declaration: element i sits at x_start + i x_step.
+  SeriesSpec spec;
+  for (const auto& sp : reader.series_specs())
+    if (sp.name == r.series) spec = sp;
+  const std::string axis = spec.axis.empty() ? "index" : spec.axis;
+  if (r.heatmap || !r.task.empty()) return heatmap_figure(reader, t, r, spec, notes);
 
   Figure f;
   f.logx = r.logx;
@@ -251,17 +331,17 @@ Figure series_figure(const archive::Reader& reader, const TaskTable& t, const Pl
     line.title = groups.empty() ? r.series : group_title(t, groups, g.key);
     line.title += " (" + std::to_string(curves.size()) + " tasks)";
     for (std::size_t i = 0; i < c.mean.size(); ++i) {
-      const double x = static_cast<double>(i) + (f.logx ? 1.0 : 0.0);
-      if (!positive_ok(c.mean[i], f.logy)) continue;
+      const double x = spec.x_start + static_cast<double>(i) * spec.x_step;
+      if (!positive_ok(c.mean[i], f.logy) || !positive_ok(x, f.logx)) continue;
       line.x.push_back(x);
       line.y.push_back(c.mean[i]);
       line.err.push_back(c.se[i]);
     }
-    if (f.logx) f.xlabel = axis + " + 1";
     longest = std::max(longest, line.x.size());
     if (!line.x.empty()) f.lines.push_back(std::move(line));
   }
-  f.band = longest > 25;
+  f.band = longest > 25 && !r.style;
+  f.style = r.style.value_or(PlotStyle::linespoints);
   if (s.total.done < s.total.total())
     notes.push_back(std::to_string(s.total.total() - s.total.done) + " of " +
                     std::to_string(s.total.total()) +
@@ -273,9 +353,9 @@ Figure series_figure(const archive::Reader& reader, const TaskTable& t, const Pl
 }
 
 struct PlotArgs {
-  std::string archive, x, y, series, where, output, title, size = "900x600";
+  std::string archive, x, y, series, where, output, title, size = "900x600", style, task;
   std::vector<std::string> group_by;
-  bool logx = false, logy = false;
+  bool logx = false, logy = false, heatmap = false;
 };
 
 int plot_command(const PlotArgs& a) {
@@ -286,6 +366,9 @@ int plot_command(const PlotArgs& a) {
     throw input_error("--size", "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
   if (a.y.empty() && a.series.empty())
     throw input_error("--y", "required: the metric to plot (or --series NAME for a per-task curve)");
+  // Before any work: a bad -o fails at once and touches nothing.
+  image_format(a.output, "-o");
+  check_replaceable(a.output, OutputKind::image, a.archive, "-o");
   require_gnuplot();
   archive::Reader reader = archive::Reader::open(a.archive);
   const TaskTable t = load_table(reader);
@@ -297,14 +380,21 @@ int plot_command(const PlotArgs& a) {
   r.logx = a.logx;
   r.logy = a.logy;
   r.title = a.title;
-  if (!a.where.empty()) r.where = Where::parse(a.where, t.params);
+  r.heatmap = a.heatmap;
+  r.task = a.task;
+  if (a.style == "points") r.style = PlotStyle::points;
+  if (a.style == "lines") r.style = PlotStyle::lines;
+  if (a.style == "linespoints") r.style = PlotStyle::linespoints;
+  if ((a.heatmap || !a.task.empty()) && a.series.empty())
+    throw input_error("--heatmap", "needs --series NAME, a series declared as a 2-D field");
+  if (!a.where.empty()) r.where = Where::parse(a.where, t);
   std::vector<std::string> notes;
   Figure f = build_figure(reader, t, r, &notes);
   f.width = w;
   f.height = h;
   const auto parent = std::filesystem::path(a.output).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  render_png(f, a.output);
+  render(f, a.output, a.archive);
   for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   std::printf("%s\n", a.output.c_str());
   return 0;
@@ -324,22 +414,30 @@ Figure build_figure(const archive::Reader& reader, const TaskTable& t, const Plo
 void add_plot(CLI::App& app, Action& action) {
   auto a = std::make_shared<PlotArgs>();
   auto* cmd = app.add_subcommand(
-      "plot", "PNG of a metric against a parameter (or a series against its index), mean ± "
-              "standard error over seeds, one line per group");
+      "plot", "figure (PNG, PDF or SVG) of a metric against a parameter or metric, a series "
+              "against its x, or a 2-D field as a heatmap; mean ± standard error over seeds");
   cmd->add_option("ARCHIVE", a->archive, "the sweep's HDF5 archive (may be still running)")
       ->required();
   cmd->add_option("--x", a->x, "parameter (or metric) for the x axis");
   cmd->add_option("--y", a->y, "metric for the y axis");
   cmd->add_option("--series", a->series,
-                  "plot this per-task series against its index instead (averaged over seeds)");
+                  "plot this per-task series against its x instead (averaged over seeds)");
   cmd->add_option("--group-by", a->group_by, "one line per value of these parameters")
       ->delimiter(',');
   cmd->add_option("--where", a->where, "keep tasks whose parameters match, e.g. 'M>=4 && terminate'");
   cmd->add_flag("--logx", a->logx, "logarithmic x axis");
   cmd->add_flag("--logy", a->logy, "logarithmic y axis");
   cmd->add_option("--title", a->title, "figure title");
+  cmd->add_option("--style", a->style,
+                  "points, lines or linespoints (default: points where x scatters, i.e. a random "
+                  "parameter or a metric; linespoints on a grid axis)")
+      ->check(option::one_of({"points", "lines", "linespoints"}));
+  cmd->add_flag("--heatmap", a->heatmap,
+                "with --series NAME of a 2-D field: a heatmap of its mean over the kept seeds "
+                "(one parameter point; fix the others with --where)");
+  cmd->add_option("--task", a->task, "with --heatmap: the one task to draw (its hex id)");
   cmd->add_option("--size", a->size, "WIDTHxHEIGHT in pixels (default 900x600)");
-  cmd->add_option("-o,--output", a->output, "the PNG to write")->required();
+  cmd->add_option("-o,--output", a->output, "the figure to write: .png, .pdf or .svg")->required();
   cmd->callback([a, &action] { action = [a] { return plot_command(*a); }; });
 }
 

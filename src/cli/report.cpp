@@ -1,6 +1,7 @@
 // `mpisweep report`: a folder with the sweep's summary table (Markdown and CSV), the standard
 // figures its experiment declares (PlotSpec) as PNGs, and report.md linking them all.
 #include "gnuplot.hpp"
+#include "output_file.hpp"
 
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/aggregate.hpp>
@@ -12,7 +13,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace mpisweep::cli {
@@ -52,9 +52,9 @@ const Experiment* known_experiment(const std::string& name) {
 
 // Figures for a kind that declares none: each metric (up to six) against the first varying
 // numeric parameter, one line per value of the next varying parameter.
-std::vector<PlotSpec> fallback_plots(const TaskTable& t) {
+std::vector<PlotSpec> fallback_plots(const TaskTable& t, const Where& where) {
   std::vector<PlotSpec> out;
-  const auto varying = varying_params(t, Where{});
+  const auto varying = varying_params(t, where);
   std::string x, group;
   for (auto p : varying)
     if (x.empty() && (t.params[p].type == ParamType::integer || t.params[p].type == ParamType::real))
@@ -88,8 +88,33 @@ std::string caption(const TaskTable& t, const PlotSpec& p) {
   return c.str();
 }
 
+// The sweep's own axes: a figure for each numeric parameter that varies among the kept tasks but
+// is the x of no figure yet, showing the headline metric (the first standard figure's y, else the
+// first metric that is not a timing). Random parameters come out as scatter plots (PlotStyle).
+std::vector<PlotSpec> axis_plots(const TaskTable& t, const Where& where,
+                                 const std::vector<PlotSpec>& have,
+                                 const std::vector<MetricSpec>& specs) {
+  std::string y;
+  for (const auto& p : have)
+    if (y.empty() && p.series.empty() && !p.y.empty()) y = p.y;
+  for (const auto& m : specs)
+    if (y.empty() && !m.timing) y = m.name;
+  if (y.empty() && !t.metrics.empty()) y = t.metrics.front().name;
+  std::vector<PlotSpec> out;
+  if (y.empty() || t.metric_index(y) == TaskTable::npos) return out;
+  for (auto p : varying_params(t, where)) {
+    const ParamInfo& info = t.params[p];
+    if (info.type != ParamType::integer && info.type != ParamType::real) continue;
+    if (std::any_of(have.begin(), have.end(), [&](const PlotSpec& s) { return s.x == info.name; }))
+      continue;
+    out.push_back({.title = y + " against " + info.name, .x = info.name, .y = y});
+  }
+  return out;
+}
+
 struct ReportArgs {
-  std::string archive, output, size = "900x600";
+  std::string archive, output, where, size = "900x600";
+  std::vector<std::string> group_by;
 };
 
 int report_command(const ReportArgs& a) {
@@ -98,12 +123,16 @@ int report_command(const ReportArgs& a) {
   if (std::sscanf(a.size.c_str(), "%dx%d%c", &w, &h, &tail) != 2 || w < 100 || h < 100 ||
       w > 10000 || h > 10000)
     throw input_error("--size", "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
+  // The folder may exist (a previous report); anything else of that name is left alone.
+  std::error_code ec;
+  const fs::path dir(a.output);
+  if (fs::exists(fs::symlink_status(dir, ec)) && !fs::is_directory(fs::status(dir, ec)))
+    throw input_error("-o", a.output + " exists and is not a folder (left as it is; choose "
+                                         "another name)");
   require_gnuplot();
   archive::Reader reader = archive::Reader::open(a.archive);
   const TaskTable t = load_table(reader);
   const auto& info = reader.info();
-  const fs::path dir(a.output);
-  std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw error("cannot create " + a.output + ": " + ec.message());
 
@@ -111,13 +140,14 @@ int report_command(const ReportArgs& a) {
   std::vector<std::size_t> all_params(t.params.size()), all_metrics(t.metrics.size());
   for (std::size_t i = 0; i < all_params.size(); ++i) all_params[i] = i;
   for (std::size_t i = 0; i < all_metrics.size(); ++i) all_metrics[i] = i;
-  const Summary s = summarize(t, all_params, all_metrics, Where{});
-  const auto varying = varying_params(t, Where{});
-  {
-    std::ofstream csv(dir / "summary.csv");
-    csv << render_summary(t, s, varying, TableFormat::csv);
-    if (!csv) throw error("cannot write " + (dir / "summary.csv").string());
-  }
+  Where where;
+  if (!a.where.empty()) where = Where::parse(a.where, t);
+  const auto key = a.group_by.empty() ? all_params : resolve_params(t, a.group_by, "--group-by");
+  const Summary s = summarize(t, key, all_metrics, where);
+  const auto swept = varying_params(t, where);
+  const auto varying = a.group_by.empty() ? swept : key;
+  write_text_file((dir / "summary.csv").string(), render_summary(t, s, varying, TableFormat::csv),
+                  a.archive, "-o");
 
   std::ostringstream md;
   md << "# Sweep `" << info.name << "` (" << info.experiment << ")\n\n";
@@ -143,11 +173,14 @@ int report_command(const ReportArgs& a) {
        << " tasks are pending: the sweep is still running or was interrupted (`mpisweep run` "
           "resumes it). Table and figures show the tasks done so far.\n\n";
 
+  if (!a.where.empty())
+    md << "Only the tasks that match `" << a.where << "` (" << s.filtered_out
+       << " left out).\n\n";
   md << "## Results\n\nMean ± standard error over seeds of the done tasks, one row per parameter "
         "point (also in [summary.csv](summary.csv)).";
   std::string fixed;
   for (std::size_t p = 0; p < t.params.size(); ++p)
-    if (std::find(varying.begin(), varying.end(), p) == varying.end() && t.rows() > 0)
+    if (std::find(swept.begin(), swept.end(), p) == swept.end() && t.rows() > 0)
       fixed += (fixed.empty() ? "" : ", ") + std::string("`") + t.params[p].name + "=" +
                format_value(t.param_values[p][0]) + "`";
   if (!fixed.empty()) md << " Fixed parameters: " << fixed << ".";
@@ -172,7 +205,8 @@ int report_command(const ReportArgs& a) {
     md << "Experiment `" << info.experiment
        << "` is not registered in this build of mpisweep, so its standard figures are unknown; "
           "drawing each metric against the first varying parameter.\n\n";
-  if (plots.empty()) plots = fallback_plots(t);
+  if (plots.empty()) plots = fallback_plots(t, where);
+  for (auto& p : axis_plots(t, where, plots, reader.metric_specs())) plots.push_back(std::move(p));
   if (plots.empty()) md << "No figures: no parameter varies in this sweep.\n\n";
   std::size_t drawn = 0;
   for (std::size_t i = 0; i < plots.size(); ++i) {
@@ -184,6 +218,8 @@ int report_command(const ReportArgs& a) {
     r.y = p.series.empty() ? p.y : "";
     r.series = p.series;
     if (!p.group_by.empty()) r.group_by = {p.group_by};
+    else r.group_by = a.group_by;
+    r.where = where;
     r.logx = p.logx;
     r.logy = p.logy;
     r.title = p.title;
@@ -192,12 +228,14 @@ int report_command(const ReportArgs& a) {
       Figure f = build_figure(reader, t, r, &notes);
       f.width = w;
       f.height = h;
-      render_png(f, (dir / file).string());
+      render(f, (dir / file).string(), a.archive);
       ++drawn;
       md << "![" << p.title << "](" << file << ")\n\n" << caption(t, p) << "\n";
       for (const auto& n : notes) md << "Note: " << n << ".\n";
       md << "\n";
     } catch (const error& ex) {
+      // A file in the way (an HDF5 file named like a figure) stops the report: never replaced.
+      if (auto* in = dynamic_cast<const input_error*>(&ex); in && in->where() == "-o") throw;
       // A figure this sweep cannot draw (nothing done yet, a parameter it does not vary) is
       // reported in the page, not fatal: the rest of the report is still useful.
       md << "*Not drawn:* " << ex.what() << "\n\n";
@@ -211,11 +249,7 @@ int report_command(const ReportArgs& a) {
   md << "```\n\nRegenerate this page with `mpisweep report " << a.archive << " -o " << a.output
      << "`; browse further with `mpisweep show` and `mpisweep plot` (docs/archive.md shows how "
         "to load the archive with h5py and pandas).\n";
-  {
-    std::ofstream out(dir / "report.md");
-    out << md.str();
-    if (!out) throw error("cannot write " + (dir / "report.md").string());
-  }
+  write_text_file((dir / "report.md").string(), md.str(), a.archive, "-o");
   std::printf("%s (%zu figure%s, summary.csv)\n", (dir / "report.md").string().c_str(), drawn,
               drawn == 1 ? "" : "s");
   return 0;
@@ -232,6 +266,10 @@ void add_report(CLI::App& app, Action& action) {
   cmd->add_option("-o,--output", a->output, "folder to write report.md, summary.csv and PNGs to")
       ->required();
   cmd->add_option("--size", a->size, "figure size WIDTHxHEIGHT in pixels (default 900x600)");
+  cmd->add_option("--group-by", a->group_by,
+                  "rows of the table and lines of figures that declare none: these parameters")
+      ->delimiter(',');
+  cmd->add_option("--where", a->where, "report only the tasks that match (as for show)");
   cmd->callback([a, &action] { action = [a] { return report_command(*a); }; });
 }
 

@@ -1,4 +1,6 @@
 // `mpisweep run`: rank 0 expands the sweep and owns the archive; every other rank is a worker.
+#include "options.hpp"
+
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/commands.hpp>
 #include <mpisweep/core/error.hpp>
@@ -351,13 +353,13 @@ void add_run(CLI::App& app, Action& action, int& argc, char**& argv) {
   cmd->add_option("--set", a->sets, "override: PARAM=VALUE (a list makes a grid axis) or sweep.KEY=VALUE")
       ->take_all()->allow_extra_args(false);
   cmd->add_option("--threads-per-worker", a->threads, "threads each task may use (default: the cores each worker owns)")
-      ->check(CLI::PositiveNumber);
+      ->check(option::integer_at_least(1));
   cmd->add_option("--task-timeout", a->task_timeout, "seconds after which a task is cancelled and recorded as timeout")
-      ->check(CLI::PositiveNumber);
+      ->check(option::positive_number());
   cmd->add_option("--retries", a->retries, "extra attempts for failed or timed-out tasks (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(option::integer_at_least(0));
   cmd->add_option("--grace", a->grace, "after a stop signal, seconds running tasks may take to finish (default 60)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(option::non_negative_number());
   cmd->add_option("--deadline", a->deadline,
                   "do not start tasks that cannot end before this time (+SECONDS, +1h30m or "
                   "YYYY-MM-DDTHH:MM:SS; default under SLURM: the job's end)");

@@ -1,6 +1,8 @@
 // `mpisweep show`: one row per parameter point (or --group-by group) with mean ± standard error
 // over seeds of each metric, as an aligned table, CSV or JSON. Failed, timed-out and pending tasks
 // are counted in their rows, never dropped silently.
+#include "options.hpp"
+
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/aggregate.hpp>
 #include <mpisweep/cli/commands.hpp>
@@ -34,36 +36,6 @@ std::string pad_right(const std::string& s, std::size_t w) {
   return n >= w ? s : s + std::string(w - n, ' ');
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_number(double x) { return std::isfinite(x) ? format_number(x) : "null"; }
-
-std::string json_value(const Value& v) {
-  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
-  if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-  if (const auto* d = std::get_if<double>(&v)) return json_number(*d);
-  return json_string(std::get<std::string>(v));
-}
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
@@ -72,6 +44,15 @@ std::string csv_field(const std::string& s) {
 }
 
 std::string csv_number(double x) { return std::isfinite(x) ? format_number(x) : ""; }
+
+const char* status_text(archive::TaskStatus s) {
+  switch (s) {
+    case archive::TaskStatus::done: return "done";
+    case archive::TaskStatus::failed: return "failed";
+    case archive::TaskStatus::timeout: return "timeout";
+    default: return "pending";
+  }
+}
 
 std::string metric_header(const MetricInfo& m) {
   return m.unit.empty() ? m.name : m.name + " [" + m.unit + "]";
@@ -181,10 +162,18 @@ std::string render_text(const TaskTable& t, const Summary& s, std::span<const st
     c.header = t.params[p].unit.empty() ? t.params[p].name
                                         : t.params[p].name + " [" + t.params[p].unit + "]";
     c.numeric = t.params[p].type == ParamType::integer || t.params[p].type == ParamType::real;
-    for (const auto& g : s.groups) c.cells.push_back(format_value(g.key[k]));
+    for (const auto& g : s.groups) c.cells.push_back(display_value(g.key[k], t.params[p].random));
+    cols.push_back(std::move(c));
+  }
+  if (s.per_task) {
+    Column c;
+    c.header = "status";
+    c.numeric = false;
+    for (const auto& g : s.groups) c.cells.push_back(status_text(t.status[g.rows.front()]));
     cols.push_back(std::move(c));
   }
   for (const auto& cc : count_columns) {
+    if (s.per_task) break;
     // Show a count column when it is not all zero; "done" always.
     if (std::string(cc.name) != "done" && s.total.*(cc.field) == 0) continue;
     Column c;
@@ -197,13 +186,17 @@ std::string render_text(const TaskTable& t, const Summary& s, std::span<const st
     Column c;
     c.metric = true;
     c.header = metric_header(t.metrics[s.metrics[i]]);
-    for (const auto& g : s.groups) {
-      std::string m, se;
-      format_mean_se(g.stats[i], m, se);
-      c.mean_w = std::max(c.mean_w, text_width(m));
-      c.se_w = std::max(c.se_w, text_width(se));
-      c.means.push_back(m);
-      c.ses.push_back(se);
+    // A metric named like a shown parameter (noop's work_us) gets a header of its own.
+    for (std::size_t j = 0; j < first_metric; ++j)
+      if (cols[j].header == c.header) c.header = t.metrics[s.metrics[i]].name + " (metric)" +
+                                                 (t.metrics[s.metrics[i]].unit.empty() ? "" :
+                                                  " [" + t.metrics[s.metrics[i]].unit + "]");
+    std::vector<Stat> stats;
+    for (const auto& g : s.groups) stats.push_back(g.stats[i]);
+    format_mean_se_column(stats, c.means, c.ses);
+    for (std::size_t r = 0; r < c.means.size(); ++r) {
+      c.mean_w = std::max(c.mean_w, text_width(c.means[r]));
+      c.se_w = std::max(c.se_w, text_width(c.ses[r]));
     }
     for (std::size_t r = 0; r < c.means.size(); ++r) {
       std::string cell = pad_left(c.means[r], c.mean_w);
@@ -283,7 +276,8 @@ std::size_t terminal_width() {
 }
 
 std::string counts_text(const Counts& c) {
-  std::string out = std::to_string(c.total()) + " tasks: " + std::to_string(c.done) + " done";
+  std::string out = std::to_string(c.total()) + (c.total() == 1 ? " task: " : " tasks: ") +
+                    std::to_string(c.done) + " done";
   if (c.failed) out += ", " + std::to_string(c.failed) + " failed";
   if (c.timeout) out += ", " + std::to_string(c.timeout) + " timed out";
   if (c.pending) out += ", " + std::to_string(c.pending) + " pending";
@@ -293,9 +287,43 @@ std::string counts_text(const Counts& c) {
 struct ShowArgs {
   std::string archive;
   std::vector<std::string> group_by, metrics;
-  std::string where;
+  std::string where, sort;
   std::string format = "table";
+  std::size_t top = 0;
+  bool rows = false;
 };
+
+// The table with the task's seed as one more integer parameter, for --rows and --group-by seed.
+TaskTable with_seed_column(const TaskTable& t) {
+  TaskTable out = t;
+  if (out.param_index("seed") != TaskTable::npos) return out;
+  out.params.push_back({"seed", ParamType::integer, "", {}});
+  std::vector<Value> seeds;
+  for (auto sd : t.seeds) seeds.emplace_back(static_cast<std::int64_t>(sd));
+  out.param_values.push_back(std::move(seeds));
+  return out;
+}
+
+// --sort METRIC[:desc]: groups by that metric's mean, groups without one last.
+void sort_groups(const TaskTable& t, Summary& s, std::vector<std::size_t>& metrics,
+                 const std::string& sort) {
+  const std::size_t colon = sort.rfind(':');
+  const std::string dir = colon == std::string::npos ? "" : sort.substr(colon + 1);
+  if (!dir.empty() && dir != "asc" && dir != "desc")
+    throw input_error("--sort", "expected METRIC, METRIC:asc or METRIC:desc, found '" + sort + "'");
+  const std::string name = dir.empty() ? sort : sort.substr(0, colon);
+  const std::vector<std::string> names{name};
+  const std::size_t m = resolve_metrics(t, names, "--sort").front();
+  const std::size_t k = std::find(s.metrics.begin(), s.metrics.end(), m) - s.metrics.begin();
+  if (k == s.metrics.size()) throw internal_error("sort_groups: metric not summarized");
+  const bool desc = dir == "desc";
+  std::stable_sort(s.groups.begin(), s.groups.end(), [&](const Group& a, const Group& b) {
+    const double x = a.stats[k].mean, y = b.stats[k].mean;
+    if (std::isnan(x) || std::isnan(y)) return !std::isnan(x) && std::isnan(y);
+    return desc ? x > y : x < y;
+  });
+  (void)metrics;
+}
 
 int show_command(const ShowArgs& a) {
   const TableFormat format = a.format == "csv"    ? TableFormat::csv
@@ -303,17 +331,29 @@ int show_command(const ShowArgs& a) {
                              : a.format == "markdown" ? TableFormat::markdown
                                                       : TableFormat::table;
   archive::Reader reader = archive::Reader::open(a.archive);
-  const TaskTable t = load_table(reader);
+  const bool by_seed =
+      a.rows || std::find(a.group_by.begin(), a.group_by.end(), "seed") != a.group_by.end();
+  if (a.rows && !a.group_by.empty())
+    throw input_error("--rows", "shows every task; it does not combine with --group-by");
+  const TaskTable loaded = load_table(reader);
+  const TaskTable t = by_seed ? with_seed_column(loaded) : loaded;
   Where where;
-  if (!a.where.empty()) where = Where::parse(a.where, t.params);
+  if (!a.where.empty()) where = Where::parse(a.where, t);
 
   std::vector<std::size_t> metrics;
   if (a.metrics.empty())
     for (std::size_t i = 0; i < t.metrics.size(); ++i) metrics.push_back(i);
   else
     metrics = resolve_metrics(t, a.metrics, "--metric");
+  if (!a.sort.empty()) {
+    // The sort metric is shown even when --metric leaves it out.
+    const std::vector<std::string> name{a.sort.substr(0, a.sort.rfind(':'))};
+    const auto m = resolve_metrics(t, name, "--sort").front();
+    if (std::find(metrics.begin(), metrics.end(), m) == metrics.end())
+      metrics.insert(metrics.begin(), m);
+  }
 
-  const std::vector<std::size_t> varying = varying_params(t, where);
+  std::vector<std::size_t> varying = varying_params(t, where);
   std::vector<std::size_t> key, shown;
   if (a.group_by.empty()) {
     for (std::size_t i = 0; i < t.params.size(); ++i) key.push_back(i);
@@ -322,19 +362,26 @@ int show_command(const ShowArgs& a) {
     key = resolve_params(t, a.group_by, "--group-by");
     shown = key;
   }
-  const Summary s = summarize(t, key, metrics, where);
+  Summary s = summarize(t, key, metrics, where);
+  s.per_task = a.rows;
+  if (!a.sort.empty()) sort_groups(t, s, metrics, a.sort);
+  const std::size_t all_groups = s.groups.size();
+  if (a.top > 0 && s.groups.size() > a.top) s.groups.resize(a.top);
 
   if (format == TableFormat::csv || format == TableFormat::json) {
     std::fputs(render_summary(t, s, shown, format).c_str(), stdout);
     return 0;
   }
 
-  // Header: what the rows are, and what they average over.
+  // Header: what the rows are, and what they average over. In Markdown each line is a paragraph.
+  const bool md = format == TableFormat::markdown;
+  const char* gap = md ? "\n\n" : "\n";
   const auto& info = reader.info();
-  std::printf("%s (%s), %s%s\n", info.name.c_str(), info.experiment.c_str(),
+  std::printf("%s (%s), %s%s%s", info.name.c_str(), info.experiment.c_str(),
               counts_text(s.total).c_str(),
               s.filtered_out ? (", " + std::to_string(s.filtered_out) + " left out by --where").c_str()
-                             : "");
+                             : "",
+              gap);
   std::string fixed, pooled;
   for (std::size_t p = 0; p < t.params.size(); ++p) {
     const bool is_varying = std::find(varying.begin(), varying.end(), p) != varying.end();
@@ -348,9 +395,21 @@ int show_command(const ShowArgs& a) {
       pooled += ", " + t.params[p].name;
     }
   }
-  if (!fixed.empty()) std::printf("fixed: %s\n", fixed.c_str());
-  std::printf("mean ± standard error over seeds%s of done tasks\n\n",
-              pooled.empty() ? "" : (" and over" + pooled.substr(1) + " (not grouped by)").c_str());
+  if (!fixed.empty()) std::printf("fixed: %s%s", fixed.c_str(), gap);
+  if (a.rows)
+    std::printf("one row per task%s", gap);
+  else
+    std::printf("mean ± standard error over seeds%s of done tasks%s",
+                pooled.empty() ? ""
+                               : (" and over" + pooled.substr(1) + " (not grouped by)").c_str(),
+                gap);
+  if (!a.sort.empty() || a.top > 0)
+    std::printf("%s%s%s", a.top > 0 && a.top < all_groups
+                               ? ("first " + std::to_string(a.top) + " of " +
+                                  std::to_string(all_groups) + " rows").c_str()
+                               : "all rows",
+                a.sort.empty() ? "" : (", sorted by " + a.sort).c_str(), gap);
+  if (!md) std::printf("\n");
   if (s.groups.empty()) {
     std::printf("no tasks%s\n", s.filtered_out ? " match --where" : "");
     return 0;
@@ -372,6 +431,36 @@ int show_command(const ShowArgs& a) {
 
 }  // namespace
 
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double x) { return std::isfinite(x) ? format_number(x) : "null"; }
+
+std::string json_value(const Value& v) {
+  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (const auto* d = std::get_if<double>(&v)) return json_number(*d);
+  return json_string(std::get<std::string>(v));
+}
+
 std::string render_summary(const TaskTable& t, const Summary& s,
                            std::span<const std::size_t> shown_params, TableFormat format,
                            std::size_t max_width, std::vector<std::string>* hidden) {
@@ -391,16 +480,21 @@ void add_show(CLI::App& app, Action& action) {
   cmd->add_option("ARCHIVE", a->archive, "the sweep's HDF5 archive (may be still running)")
       ->required();
   cmd->add_option("--group-by", a->group_by,
-                  "parameters whose values make the rows (comma-separated or repeated); the others "
-                  "are pooled. Default: one row per parameter point")
+                  "parameters (or seed) whose values make the rows (comma-separated or repeated); "
+                  "the others are pooled. Default: one row per parameter point")
       ->delimiter(',');
   cmd->add_option("--metric", a->metrics, "metrics to show (repeat or comma-separate); default all")
       ->delimiter(',');
   cmd->add_option("--where", a->where,
-                  "keep tasks whose parameters match, e.g. 'M>=4 && terminate', "
-                  "\"mode == shear || !(lr > 0.1)\"");
+                  "keep tasks that match, e.g. 'M>=4 && terminate', \"mode == shear || "
+                  "!(lr > 0.1)\", 'G_T < 0.5' (a metric), 'status == failed', 'seed == 3'");
+  cmd->add_option("--sort", a->sort,
+                  "order rows by a metric's mean: METRIC (ascending) or METRIC:desc");
+  cmd->add_option("--top", a->top, "only the first K rows (after --sort)")
+      ->check(option::integer_at_least(1));
+  cmd->add_flag("--rows", a->rows, "one row per task, with its seed and status");
   cmd->add_option("--format", a->format, "table, markdown, csv or json")
-      ->check(CLI::IsMember({"table", "markdown", "csv", "json"}));
+      ->check(option::one_of({"table", "markdown", "csv", "json"}));
   cmd->callback([a, &action] { action = [a] { return show_command(*a); }; });
 }
 

@@ -71,7 +71,7 @@ def test_validate_and_experiments():
     workdir()
     write("sweep.toml", SPEC)
     p = mpisweep("validate", "sweep.toml")
-    check("18 tasks (6 points x 3 seeds)" in p.stdout, p.stdout)
+    check("18 tasks (6 points × 3 seeds)" in p.stdout, p.stdout)
     check(not os.path.exists("results"), "validate writes nothing")
     p = mpisweep("experiments")
     for kind in ("noop", "moe_cl", "lowrank_q", "kinetic_closure"):

@@ -250,7 +250,7 @@ TEST(BrowseAggregate, WhereGrammar) {
 
   EXPECT_NE(where_error("M >= ").find("position 6"), std::string::npos);
   EXPECT_NE(where_error("M >= ").find("expected a value"), std::string::npos);
-  EXPECT_NE(where_error("foo > 1").find("unknown parameter 'foo'"), std::string::npos);
+  EXPECT_NE(where_error("foo > 1").find("unknown name 'foo'"), std::string::npos);
   EXPECT_NE(where_error("foo > 1").find("M, gating, mode, lr"), std::string::npos);
   EXPECT_NE(where_error("M").find("not a boolean"), std::string::npos);
   EXPECT_NE(where_error("gating < true").find("position 8"), std::string::npos);
@@ -264,6 +264,54 @@ TEST(BrowseAggregate, WhereGrammar) {
   EXPECT_NE(where_error("mode == 'a").find("unterminated"), std::string::npos);
   EXPECT_NE(where_error("").find("empty"), std::string::npos);
   EXPECT_NE(where_error("M # 1").find("position 3"), std::string::npos);
+}
+
+TEST(BrowseAggregate, WhereMetricsStatusSeedAndDepth) {
+  TaskTable t;
+  t.params = {{"M", ParamType::integer, "", {}}};
+  t.param_values = {{Value{std::int64_t{1}}, Value{std::int64_t{2}}, Value{std::int64_t{3}}}};
+  t.metrics = {{"G_T", "", ""}};
+  t.metric_values = {{0.2, std::nan(""), 0.7}};
+  t.status = {TaskStatus::done, TaskStatus::failed, TaskStatus::done};
+  t.seeds = {5, 6, 7};
+  auto rows = [&](const std::string& text) {
+    Where w = Where::parse(text, t);
+    std::string out;
+    for (std::size_t i = 0; i < t.rows(); ++i) out += w.matches(t, i) ? '1' : '0';
+    return out;
+  };
+  EXPECT_EQ(rows("G_T < 0.5"), "100");
+  EXPECT_EQ(rows("G_T != 0.2"), "011");  // a task without the value matches only !=
+  EXPECT_EQ(rows("status == failed"), "010");
+  EXPECT_EQ(rows("status != done && M > 1"), "010");
+  EXPECT_EQ(rows("seed >= 6"), "011");
+  // Nesting is bounded: deep input is one input_error, never a stack overflow.
+  EXPECT_EQ(rows(std::string(63, '(') + "M > 1" + std::string(63, ')')), "011");
+  for (const std::string& deep : {std::string(20000, '!') + "M > 1",
+                                 std::string(20000, '(') + "M > 1" + std::string(20000, ')')}) {
+    try {
+      Where::parse(deep, t);
+      ADD_FAILURE() << "no error for deep nesting";
+    } catch (const input_error& e) {
+      EXPECT_NE(std::string(e.what()).find("nested more than 64"), std::string::npos);
+      EXPECT_LT(std::string(e.what()).size(), 200u);
+    }
+  }
+}
+
+TEST(BrowseAggregate, MeanSeColumnOnePlace) {
+  // The example: "1 ± 0" beside "1.00533 ± 0.00089" becomes one decimal place.
+  const std::vector<Stat> col{{1.0, 0.0, 3}, {1.00533, 0.00089, 3}, {115.0, std::nan(""), 1}};
+  std::vector<std::string> m, se;
+  format_mean_se_column(col, m, se);
+  EXPECT_EQ(m, (std::vector<std::string>{"1.00000", "1.00533", "115.00000"}));
+  EXPECT_EQ(se, (std::vector<std::string>{"0.00000", "0.00089", ""}));
+  // A spread of rounding noise is none; exact means need no decimals.
+  format_mean_se_column(std::vector<Stat>{{115.0, 1e-20, 2}, {300.0, 0.0, 2}}, m, se);
+  EXPECT_EQ(m, (std::vector<std::string>{"115", "300"}));
+  EXPECT_EQ(se, (std::vector<std::string>{"0", "0"}));
+  EXPECT_EQ(display_value(Value{0.064605103759}, true), "0.064605");
+  EXPECT_EQ(display_value(Value{0.064605103759}, false), "0.0646051");
 }
 
 TEST(BrowseAggregate, CurvesOfDifferentLengths) {

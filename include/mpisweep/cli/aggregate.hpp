@@ -20,6 +20,7 @@ struct ParamInfo {
   ParamType type = ParamType::real;
   std::string unit;
   std::vector<std::string> choices;  // declared choices when the experiment is known; may be empty
+  bool random = false;  // drawn in the sweep file's [random] section: scattered, not a grid axis
 };
 
 struct MetricInfo {
@@ -52,7 +53,9 @@ std::vector<std::size_t> resolve_params(const TaskTable& t, std::span<const std:
 std::vector<std::size_t> resolve_metrics(const TaskTable& t, std::span<const std::string> names,
                                          const std::string& option);
 
-// A parsed --where expression over parameter columns:
+// A parsed --where expression over parameter columns, and, where a name is no parameter, over
+// metrics (compared as numbers; a task without the value matches only !=), `status` (== or !=
+// done, failed, timeout, pending) and `seed`:
 //   expr := and ('||' and)*      and := unary ('&&' unary)*
 //   unary := '!' unary | '(' expr ')' | NAME [op value]      op := == != < <= > >=  (= is ==)
 //   value := number | true | false | 'quoted' | "quoted" | bare-word
@@ -62,7 +65,9 @@ std::vector<std::size_t> resolve_metrics(const TaskTable& t, std::span<const std
 class Where {
  public:
   Where();  // matches every row
-  static Where parse(std::string_view text, std::span<const ParamInfo> params);
+  static Where parse(std::string_view text, std::span<const ParamInfo> params,
+                     std::span<const MetricInfo> metrics = {});
+  static Where parse(std::string_view text, const TaskTable& t);  // parameters and metrics
   bool matches(const TaskTable& t, std::size_t row) const;
   bool always() const { return !root_; }
   const std::string& text() const { return text_; }
@@ -103,6 +108,7 @@ struct Summary {
   std::vector<Group> groups;            // sorted by key (see compare_values)
   Counts total;                         // over rows that pass the filter
   std::size_t filtered_out = 0;         // rows the filter dropped
+  bool per_task = false;                // each group is one task: tables show its status
 };
 
 // Groups the rows `where` keeps by the values of `key_params` (every parameter: one group per
@@ -112,6 +118,9 @@ Summary summarize(const TaskTable& t, std::span<const std::size_t> key_params,
 
 // Parameters (indices) that take more than one value among the rows `where` keeps.
 std::vector<std::size_t> varying_params(const TaskTable& t, const Where& where);
+
+// The number of an integer, real or boolean value (false, true: 0, 1); false for a string.
+bool as_number(const Value& v, double& x);
 
 // Total order used for sorting: false < true, numbers by value (integers and reals together),
 // strings lexicographically; across kinds by variant index.
@@ -130,6 +139,18 @@ Curve mean_curve(std::span<const std::vector<double>> curves);
 // `mean_text` and `se_text` get the two halves separately (se_text empty when there is no se).
 void format_mean_se(const Stat& s, std::string& mean_text, std::string& se_text);
 std::string format_number(double x);  // shortest exact text; "nan", "inf"
+// A column of mean ± se cells with one decimal place for all rows (the finest any row needs, at
+// most 6), so "1.00000 ± 0" never stands beside "1.00533 ± 0.00089"; rows that need scientific
+// notation, or a column spanning too many decimals, fall back to format_mean_se per row.
+void format_mean_se_column(std::span<const Stat> stats, std::vector<std::string>& means,
+                           std::vector<std::string>& ses);
+// A parameter value for reading: reals to 6 significant digits (5 for random draws).
+std::string display_value(const Value& v, bool random);
+
+// JSON text of a string (quoted, escaped), a number (null when not finite) and a value.
+std::string json_string(const std::string& s);
+std::string json_number(double x);
+std::string json_value(const Value& v);
 
 enum class TableFormat { table, markdown, csv, json };
 

@@ -1,0 +1,171 @@
+// `mpisweep status`: counts, every run of the archive (start, end, ranks, hosts, exit) and the
+// failed tasks with their parameters, as text or JSON; works while a sweep writes.
+#include "options.hpp"
+
+#include <mpisweep/archive/archive.hpp>
+#include <mpisweep/cli/aggregate.hpp>
+#include <mpisweep/cli/commands.hpp>
+#include <mpisweep/core/error.hpp>
+#include <mpisweep/runtime/master.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+namespace mpisweep::cli {
+
+namespace {
+
+std::string iso_time(double t) {
+  if (t <= 0) return "-";
+  const std::time_t s = static_cast<std::time_t>(t);
+  std::tm tm{};
+  localtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string hex_id(std::uint64_t id) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+const char* status_name(archive::TaskStatus s) {
+  switch (s) {
+    case archive::TaskStatus::done: return "done";
+    case archive::TaskStatus::failed: return "failed";
+    case archive::TaskStatus::timeout: return "timeout";
+    default: return "pending";
+  }
+}
+
+// "work_us=100, fail_rate=0.5, seed 3": what a person needs to rerun or exclude the task.
+std::string task_text(const TaskTable& t, std::size_t row) {
+  std::string out;
+  for (std::size_t p = 0; p < t.params.size(); ++p)
+    out += t.params[p].name + "=" +
+           display_value(t.param_values[p][row], t.params[p].random) + ", ";
+  return out + "seed " + std::to_string(t.seeds[row]);
+}
+
+std::string run_end(const archive::RunRecord& r) {
+  return r.exit_status < 0 ? "running or killed" : iso_time(r.end);
+}
+
+int status_command(const std::string& path, const std::string& format) {
+  auto reader = archive::Reader::open(path);
+  const auto& info = reader.info();
+  const TaskTable t = load_table(reader);
+  Counts c;
+  for (auto s : t.status) c.add(s);
+  const auto runs = reader.runs();
+  const auto errors = reader.errors();
+  const auto ids = reader.ids();
+  std::vector<std::size_t> failed;
+  for (std::size_t i = 0; i < t.rows(); ++i)
+    if (t.status[i] == archive::TaskStatus::failed || t.status[i] == archive::TaskStatus::timeout)
+      failed.push_back(i);
+
+  if (format == "json") {
+    std::string o = "{\n  \"sweep\": " + json_string(info.name) +
+                    ",\n  \"experiment\": " + json_string(info.experiment) +
+                    ",\n  \"archive\": " + json_string(path) + ",\n  \"counts\": {\"done\": " +
+                    std::to_string(c.done) + ", \"failed\": " + std::to_string(c.failed) +
+                    ", \"timeout\": " + std::to_string(c.timeout) + ", \"pending\": " +
+                    std::to_string(c.pending) + ", \"total\": " + std::to_string(c.total()) +
+                    "},\n  \"runs\": [";
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      const auto& r = runs[i];
+      o += std::string(i ? "," : "") + "\n    {\"start\": " + json_number(r.start) +
+           ", \"end\": " + (r.exit_status < 0 ? "null" : json_number(r.end)) +
+           ", \"ranks\": " + std::to_string(r.ranks) +
+           ", \"threads_per_worker\": " + std::to_string(r.threads_per_worker) +
+           ", \"hosts\": " + json_string(r.hosts) + ", \"slurm_job_id\": " +
+           json_string(r.slurm_job_id) + ", \"exit_status\": " +
+           (r.exit_status < 0 ? "null" : std::to_string(r.exit_status)) +
+           ", \"command_line\": " + json_string(r.command_line) + "}";
+    }
+    o += "\n  ],\n  \"failures\": [";
+    for (std::size_t k = 0; k < failed.size(); ++k) {
+      const std::size_t i = failed[k];
+      o += std::string(k ? "," : "") + "\n    {\"id\": \"" + hex_id(ids.at(i)) +
+           "\", \"status\": \"" + status_name(t.status[i]) +
+           "\", \"seed\": " + std::to_string(t.seeds[i]) +
+           ", \"params\": {";
+      for (std::size_t p = 0; p < t.params.size(); ++p)
+        o += (p ? ", " : "") + json_string(t.params[p].name) + ": " +
+             json_value(t.param_values[p][i]);
+      o += "}, \"error\": " + json_string(errors.at(i)) + "}";
+    }
+    o += "\n  ]\n}\n";
+    std::fputs(o.c_str(), stdout);
+    return 0;
+  }
+
+  std::printf("sweep %s (%s), archive %s\n", info.name.c_str(), info.experiment.c_str(),
+              path.c_str());
+  std::printf("tasks: %zu total, %zu done, %zu failed, %zu timed out, %zu pending\n", c.total(),
+              c.done, c.failed, c.timeout, c.pending);
+  if (!runs.empty()) {
+    std::printf("\nruns:\n");
+    std::size_t hw = 5;
+    for (const auto& r : runs) hw = std::max(hw, r.hosts.size());
+    std::printf("  %3s  %-19s  %-19s  %5s  %7s  %-*s  %s\n", "run", "start", "end", "ranks",
+                "threads", int(hw), "hosts", "exit");
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      const auto& r = runs[i];
+      std::printf("  %3zu  %-19s  %-19s  %5d  %7d  %-*s  %s\n", i + 1, iso_time(r.start).c_str(),
+                  run_end(r).c_str(), r.ranks, r.threads_per_worker, int(hw), r.hosts.c_str(),
+                  r.exit_status < 0 ? "-" : std::to_string(r.exit_status).c_str());
+    }
+    // Rate over the latest run: tasks that ended since it started.
+    const auto& last = runs.back();
+    const auto started = reader.started();
+    const auto wall = reader.wall_seconds();
+    std::size_t recent = 0;
+    double latest_end = last.start;
+    for (std::size_t i = 0; i < t.rows() && i < started.size() && i < wall.size(); ++i)
+      if (t.status[i] != archive::TaskStatus::pending && started[i] + wall[i] >= last.start) {
+        ++recent;
+        latest_end = std::max(latest_end, started[i] + wall[i]);
+      }
+    const double end = last.exit_status < 0 ? unix_now() : (last.end > 0 ? last.end : latest_end);
+    const double rate = end > last.start ? double(recent) / (end - last.start) : 0;
+    std::printf("\nprogress: %s\n",
+                runtime::progress_text(c.done, c.failed + c.timeout, c.total(), rate).c_str());
+  }
+  if (!failed.empty()) {
+    const std::size_t shown = std::min<std::size_t>(failed.size(), 10);
+    std::printf("\nfailures%s:\n",
+                shown < failed.size() ? (" (first " + std::to_string(shown) + ")").c_str() : "");
+    for (std::size_t k = 0; k < shown; ++k) {
+      const std::size_t i = failed[k];
+      std::printf("  %s%s: %s\n", task_text(t, i).c_str(),
+                  t.status[i] == archive::TaskStatus::timeout ? " (timed out)" : "",
+                  errors.at(i).c_str());
+    }
+    if (shown < failed.size())
+      std::printf("  ... %zu more: mpisweep show %s --rows --where 'status != done'\n",
+                  failed.size() - shown, path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_status(CLI::App& app, Action& action) {
+  auto path = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("text");
+  auto* cmd = app.add_subcommand(
+      "status", "counts, every run, rate and the failed tasks with their parameters; works while "
+                "a sweep writes");
+  cmd->add_option("ARCHIVE", *path, "the sweep's HDF5 archive")->required();
+  cmd->add_option("--format", *format, "text or json")->check(option::one_of({"text", "json"}));
+  cmd->callback([path, format, &action] {
+    action = [path, format] { return status_command(*path, *format); };
+  });
+}
+
+}  // namespace mpisweep::cli
