@@ -3,6 +3,8 @@
 #include <mpisweep/experiments/registry.hpp>
 #include <mpisweep/mpisweep.hpp>
 
+#include "options.hpp"
+
 #include <cstdio>
 #include <string>
 
@@ -33,8 +35,10 @@ int main(int argc, char** argv) {
       names += (names.empty() ? "" : ", ") + sub->get_name();
     }
     if (!known) {
-      std::fprintf(stderr, "mpisweep: unknown command '%s'; expected one of: %s\n", argv[1],
-                   names.c_str());
+      // Under mpirun every rank parses the same words: one rank says so.
+      if (option::first_rank())
+        std::fprintf(stderr, "mpisweep: unknown command '%s'; expected one of: %s\n", argv[1],
+                     names.c_str());
       return 2;
     }
   }
@@ -47,7 +51,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "mpisweep: %s (see mpisweep --help)\n", e.what());
+    if (option::first_rank()) std::fprintf(stderr, "mpisweep: %s (see mpisweep --help)\n", e.what());
     return 2;
   }
   try {
