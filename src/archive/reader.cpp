@@ -4,6 +4,8 @@
 // the writer extends last (see writer.cpp), so every other column holds at least that many rows.
 #include "format.hpp"
 
+#include <mpisweep/core/text.hpp>
+
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -214,13 +216,7 @@ std::vector<SeriesSpec> Reader::series_specs() const {
     s.x_start = h5::get_attr_double(g.id(), "x_start", 0.0);
     s.x_step = h5::get_attr_double(g.id(), "x_step", 1.0);
     s.shape = h5::get_attr_ints(g.id(), "shape");
-    const std::string axes = h5::get_attr_string(g.id(), "axes");
-    for (std::size_t at = 0; !axes.empty() && at <= axes.size();) {
-      std::size_t end = axes.find(", ", at);
-      if (end == std::string::npos) end = axes.size();
-      s.axes.push_back(axes.substr(at, end - at));
-      at = end + 2;
-    }
+    s.axes = split(h5::get_attr_string(g.id(), "axes"));
     out.push_back(std::move(s));
   }
   return out;

@@ -14,6 +14,8 @@
 //  - All structure is created before SWMR starts (HDF5 1.10 forbids new objects afterwards).
 #include "format.hpp"
 
+#include <mpisweep/core/text.hpp>
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -42,21 +44,6 @@ namespace {
 
 constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
 constexpr hsize_t chunk = fmt::task_chunk;
-
-std::string iso_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 // Interned strings (hosts, choices): rows hold a small index instead of a heap string.
 struct StringTable {
@@ -266,7 +253,7 @@ void create_structure(hid_t file, const Layout& layout, const Origin* origin = n
   h5::set_attr(file, "format_version", std::int64_t{format_version});
   h5::set_attr(file, "mpisweep_version",
                origin ? origin->mpisweep_version : std::string(MPISWEEP_VERSION));
-  h5::set_attr(file, "created", origin ? origin->created : iso_now());
+  h5::set_attr(file, "created", origin ? origin->created : utc_iso_time(unix_now()));
 
   {
     h5::Group sweep = h5::create_group(file, "sweep", false);

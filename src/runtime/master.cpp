@@ -15,19 +15,6 @@
 
 namespace mpisweep::runtime {
 
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const long t = std::lround(s);
-  char buf[32];
-  if (t < 60)
-    std::snprintf(buf, sizeof buf, "%lds", t);
-  else if (t < 3600)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
-  return buf;
-}
-
 std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, double rate) {
   char buf[160];
   const std::size_t left = total > done + failed ? total - done - failed : 0;

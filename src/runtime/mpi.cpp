@@ -1,4 +1,5 @@
 #include <mpisweep/core/parallel.hpp>
+#include <mpisweep/core/text.hpp>
 #include <mpisweep/runtime/mpi.hpp>
 
 #include "protocol.hpp"
@@ -144,9 +145,7 @@ std::string MpiSession::gather_hosts() const {
   std::set<std::string> hosts;
   for (int r = 0; r < size_; ++r)
     hosts.insert(std::string(all.data() + std::size_t(r) * MPI_MAX_PROCESSOR_NAME));
-  std::string out;
-  for (const auto& h : hosts) out += (out.empty() ? "" : ",") + h;
-  return out;
+  return join({hosts.begin(), hosts.end()}, ",");
 }
 
 int MpiSession::max_over_workers(int value) const {

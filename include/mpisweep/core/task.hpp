@@ -1,5 +1,6 @@
 #pragma once
 // A task as it travels between master and workers, and what comes back.
+#include <mpisweep/core/text.hpp>
 #include <mpisweep/core/value.hpp>
 
 #include <cstdint>
@@ -40,8 +41,5 @@ struct TaskResult {
   std::vector<double> metrics;               // experiment's declared order, NaN where absent
   std::vector<std::vector<double>> series;   // declared order, empty where absent
 };
-
-// Unix time in seconds (wall clock, for the archive; durations use steady_clock).
-double unix_now();
 
 }  // namespace mpisweep

@@ -50,6 +50,5 @@ void send_stop(Transport& transport, int worker, int code);
 
 // Formats "12/40 done, 1 failed, 3.5 tasks/s, ETA 9s".
 std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, double rate);
-std::string format_duration(double seconds);
 
 }  // namespace mpisweep::runtime
