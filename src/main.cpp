@@ -1,3 +1,4 @@
-#include <mpisweep/cli/commands.hpp>
+#include <mpisweep/mpisweep.hpp>
 
-int main(int argc, char** argv) { return mpisweep::cli::main(argc, argv); }
+// The stock binary: the built-in kinds only. A user's own binary passes its kinds instead.
+int main(int argc, char** argv) { return mpisweep::main(argc, argv, {}); }

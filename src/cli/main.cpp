@@ -1,12 +1,20 @@
 #include <mpisweep/cli/commands.hpp>
 #include <mpisweep/core/error.hpp>
+#include <mpisweep/experiments/registry.hpp>
+#include <mpisweep/mpisweep.hpp>
 
 #include <cstdio>
+#include <string>
 
 namespace mpisweep::cli {
 
 int main(int argc, char** argv) {
-  CLI::App app{"mpisweep: parameter sweeps of numerical experiments under MPI, into one HDF5 archive"};
+  // Usage lines name the program as the user types it (a user's own binary has its own name),
+  // not the path it was started by.
+  std::string prog = argc > 0 ? argv[0] : "mpisweep";
+  prog = prog.substr(prog.find_last_of('/') + 1);
+  CLI::App app{
+      "mpisweep: parameter sweeps of numerical experiments under MPI, into one HDF5 archive", prog};
   app.set_version_flag("--version", std::string(MPISWEEP_VERSION) + " (" MPISWEEP_GIT_COMMIT ")");
   app.require_subcommand(1);
   Action action;
@@ -57,3 +65,17 @@ int main(int argc, char** argv) {
 }
 
 }  // namespace mpisweep::cli
+
+namespace mpisweep {
+
+int main(int argc, char** argv, std::vector<Experiment> kinds) {
+  try {
+    register_experiments(std::move(kinds));
+  } catch (const input_error& e) {
+    std::fprintf(stderr, "mpisweep: %s\n", e.what());
+    return 2;
+  }
+  return cli::main(argc, argv);
+}
+
+}  // namespace mpisweep

@@ -2,6 +2,7 @@
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/commands.hpp>
 #include <mpisweep/core/error.hpp>
+#include <mpisweep/experiments/command/command.hpp>
 #include <mpisweep/experiments/registry.hpp>
 #include <mpisweep/runtime/master.hpp>
 #include <mpisweep/runtime/context.hpp>
@@ -44,6 +45,7 @@ std::string env(const char* name) {
 // checked) before the archive is created or opened for writing.
 struct Plan {
   sweep::Spec spec;
+  std::shared_ptr<const Experiment> command;   // experiment = "command": the file's own kind
   const Experiment* experiment = nullptr;
   std::string archive_path;
   archive::Layout layout;
@@ -63,7 +65,10 @@ struct MasterState {
 Plan make_plan(const RunArgs& a) {
   Plan p;
   p.spec = sweep::load_spec(a.spec, a.sets);
-  p.experiment = &find_experiment(p.spec.experiment);
+  if (p.spec.command)
+    p.command =
+        std::make_shared<const Experiment>(command::make_command_experiment(*p.spec.command));
+  p.experiment = p.command ? p.command.get() : &find_experiment(p.spec.experiment);
   p.archive_path = a.archive.empty() ? p.spec.archive : a.archive;
   p.task_timeout = a.task_timeout > 0 ? a.task_timeout : p.spec.task_timeout.value_or(0);
   p.retries = a.retries >= 0 ? a.retries : p.spec.retries.value_or(0);
@@ -183,7 +188,9 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
     if (m.writer->add_tasks(m.resume.new_rows) != rows_before)
       throw internal_error("run: new rows were not appended where reconcile() put them");
     m.resume.new_rows = {};  // the archive holds them now
-    cfg.experiment = plan.spec.experiment;
+    // A command kind is in no registry: workers get its whole spec in place of a name.
+    cfg.experiment = plan.spec.command ? "command:" + command::to_wire(*plan.spec.command)
+                                       : plan.spec.experiment;
     cfg.threads_per_worker = a.threads;
     cfg.task_timeout = plan.task_timeout;
   } catch (const input_error& e) {
@@ -274,7 +281,11 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
       m.run_row = m.writer->begin_run(run_record(a, *m.plan, *ctx, hosts, threads_recorded));
       m.writer->flush();
     }
-    const Experiment& experiment = find_experiment(cfg.experiment);
+    std::optional<Experiment> command_kind;
+    if (cfg.experiment.rfind("command:", 0) == 0)
+      command_kind =
+          command::make_command_experiment(command::from_wire(cfg.experiment.substr(8)));
+    const Experiment& experiment = command_kind ? *command_kind : find_experiment(cfg.experiment);
     runtime::WorkerOptions wopt{threads, cfg.task_timeout, ctx->host()};
     return runtime::run_ranks(
         *ctx,

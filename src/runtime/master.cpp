@@ -112,7 +112,7 @@ class Master {
     messages.reserve(batch.size());
     for (auto i : batch) {
       TaskRecord t = make_task_(i);
-      messages.push_back({i, t.seed, std::move(t.params)});
+      messages.push_back({i, t.seed, t.id, std::move(t.params)});
     }
     transport_.send(worker, Tag::tasks, pack(messages));
   }

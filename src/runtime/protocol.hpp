@@ -53,15 +53,17 @@ void serialize(Archive& ar, mpisweep::Outcome& o, unsigned) {
 
 namespace mpisweep::runtime {
 
-// One task for a worker: the master's index (the worker answers with it; the archive row and the
-// task id stay with the master) and what the experiment needs.
+// One task for a worker: the master's index (the worker answers with it; the archive row stays
+// with the master) and what the experiment needs: the seed, the params, and the task id, which
+// the command kind hands its program ({task_id}, MPISWEEP_TASK_ID).
 struct TaskMessage {
   std::uint64_t index = 0;
   std::uint64_t seed = 0;
+  std::uint64_t task_id = 0;
   std::vector<Value> params;  // the experiment's schema order
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& index& seed& params;
+    ar& index& seed& task_id& params;
   }
 };
 

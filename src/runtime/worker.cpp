@@ -188,6 +188,7 @@ class Worker {
         params.set(experiment_.params[i].name, task.params[i]);
       RunContext ctx;
       ctx.seed = task.seed;
+      ctx.task_id = task.task_id;  // the command kind's {task_id} and MPISWEEP_TASK_ID
       ctx.threads = options_.threads;
       ctx.cancel_flag = &cancel_;
       ctx.on_progress = [this](double f) {

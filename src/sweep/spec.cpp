@@ -5,6 +5,8 @@
 #include <mpisweep/experiments/registry.hpp>
 #include <mpisweep/sweep/spec.hpp>
 
+#include "command_table.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -157,10 +159,10 @@ Spec Parser::parse(const std::string& text) {
 
   for (auto&& [k, v] : root) {
     static const std::unordered_set<std::string_view> known = {"sweep", "params", "grid", "zip",
-                                                               "random"};
+                                                               "random", "command"};
     if (!known.count(k.str()))
       fail(v, "unknown section '" + std::string(k.str()) +
-                  "'; expected [sweep], [params], [grid], [zip] or [random]");
+                  "'; expected [sweep], [params], [grid], [zip], [random] or [command]");
   }
 
   Spec spec;
@@ -231,11 +233,23 @@ Spec Parser::parse(const std::string& text) {
   if (spec.name.empty()) throw input_error(where(*sw), "[sweep] needs name = \"...\"");
   if (spec.experiment.empty()) throw input_error(where(*sw), "[sweep] needs experiment = \"...\"");
   const Experiment* exp = nullptr;
+  // experiment = "command": the file declares the kind itself, and what it runs (the identity)
+  // takes the kind's name's place in every task id (command_table.cpp).
+  std::optional<detail::CommandKind> command_kind;
+  if (spec.experiment == "command") {
+    command_kind =
+        detail::read_command_table(root, path_, [&](const toml::node& n) { return where(n); });
+    exp = &command_kind->experiment;
+    spec.command = command_kind->spec;
+  } else if (const toml::node* c = root.get("command")) {
+    fail(*c, "[command] is only for experiment = \"command\"");
+  }
   try {
-    exp = &find_experiment(spec.experiment);
+    if (!exp) exp = &find_experiment(spec.experiment);
   } catch (const input_error& e) {
     throw input_error(where_of("experiment", *sw->get("experiment")), e.what());
   }
+  const std::string kind_identity = command_kind ? command_kind->identity : spec.experiment;
   if (spec.archive.empty()) spec.archive = "results/" + spec.name + ".h5";
   if (seed_list.empty())
     for (std::int64_t i = 0; i < nseeds; ++i)
@@ -414,7 +428,7 @@ Spec Parser::parse(const std::string& text) {
     std::vector<Value> values;
     values.reserve(valid.size());
     for (const auto& name : valid) values.push_back(resolved.at(name));
-    hashes.push_back(point_hash(spec.experiment, valid, values));
+    hashes.push_back(point_hash(kind_identity, valid, values));
     spec.points.push_back(std::move(values));
     for (std::size_t f = factors.size(); f-- > 0;) {
       if (++idx[f] < factors[f].size()) break;

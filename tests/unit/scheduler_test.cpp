@@ -96,11 +96,13 @@ TEST(Scheduler, StopsAndDeadlines) {
 
 TEST(Protocol, TasksAndResultsRoundTrip) {
   std::vector<runtime::TaskMessage> tasks(2);
-  tasks[0] = {3, 42, {Value{true}, Value{std::int64_t{-5}}, Value{0.1}, Value{std::string("shear")}}};
+  tasks[0] = {3, 42, 0xfeedbeefcafe0001ULL,
+              {Value{true}, Value{std::int64_t{-5}}, Value{0.1}, Value{std::string("shear")}}};
   auto back = runtime::unpack<std::vector<runtime::TaskMessage>>(runtime::pack(tasks));
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].index, 3u);
   EXPECT_EQ(back[0].seed, 42u);
+  EXPECT_EQ(back[0].task_id, 0xfeedbeefcafe0001ULL) << "the command kind's {task_id}";
   EXPECT_EQ(back[0].params, tasks[0].params);
 
   runtime::ResultMessage r;

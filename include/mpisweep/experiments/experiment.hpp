@@ -22,6 +22,7 @@ struct Result {
 
 struct RunContext {
   std::uint64_t seed = 0;
+  std::uint64_t task_id = 0;   // the task's stable id (the command kind's {task_id})
   int threads = 1;                                   // the task's thread budget
   const std::atomic<bool>* cancel_flag = nullptr;    // set by the runtime to stop the task
   std::function<void(double)> on_progress;           // fraction done in [0, 1]; may be empty

@@ -2,6 +2,7 @@
 // A sweep file (design.md "Sweep file") parsed, checked against its experiment's schema, and
 // expanded into tasks. Nothing here runs anything or touches the archive.
 #include <mpisweep/core/value.hpp>
+#include <mpisweep/experiments/command/command.hpp>
 #include <mpisweep/experiments/experiment.hpp>
 
 #include <cstdint>
@@ -32,6 +33,8 @@ struct Spec {
   std::vector<std::string> param_names;          // the experiment's schema order
   std::vector<std::vector<Value>> points;        // resolved values in param_names order
   std::vector<Task> tasks;                       // seed-major: every point with the first seed, ...
+  // experiment = "command": the file's own [command] (the kind is not in the registry).
+  std::optional<command::CommandSpec> command;
 };
 
 // Reads, checks and expands `path`. `overrides` are --set KEY=VALUE strings: KEY is a parameter

@@ -38,8 +38,16 @@ Config config_from_params(const Params& p) {
   c.T = p.get_int("T");
   c.T1 = p.get_int("T1");
   c.terminate = p.get_bool("terminate");
+  c.termination = p.get_string("termination") == "paper" ? Termination::paper : Termination::fixed;
+  c.Gamma = p.get_real("Gamma");
+  c.aux_loss = p.get_string("aux_loss") == "current" ? AuxLoss::current : AuxLoss::averaged;
   c.record_every = p.get_int("record_every");
   return c;
+}
+
+std::int64_t effective_T1(const Config& c) {
+  if (c.T1 > 0) return c.T1;
+  return static_cast<std::int64_t>(std::ceil(static_cast<double>(c.experts) / c.eta));
 }
 
 Eigen::VectorXd min_norm_update(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
@@ -59,31 +67,61 @@ Eigen::VectorXd softmax(const Eigen::VectorXd& h) {
   return e / e.sum();
 }
 
-namespace {
 Eigen::VectorXd loss_weights(const Eigen::VectorXd& dw_norm, const Eigen::VectorXd& load_fraction,
-                             double alpha) {
+                             double alpha, AuxLoss aux, std::int64_t t) {
+  // a_m = α M f^(m), divided by t where the paper averages π over the rounds: of
+  // P_t^(m) = (1/t) Σ_{τ≤t} π_m(X_τ, Θ_τ) only the τ = t term depends on Θ_t.
   const double M = static_cast<double>(dw_norm.size());
-  return dw_norm + alpha * M * load_fraction;  // c_m = ‖Δw^(m)‖ + αM f^(m)
+  const double scale = aux == AuxLoss::averaged ? alpha * M / static_cast<double>(t) : alpha * M;
+  return dw_norm + scale * load_fraction;
 }
-}  // namespace
 
 double gate_loss(const Eigen::MatrixXd& theta, const Eigen::VectorXd& xbar,
-                 const Eigen::VectorXd& dw_norm, const Eigen::VectorXd& load_fraction,
-                 double alpha) {
-  const Eigen::VectorXd pi = softmax(theta.transpose() * xbar);
-  return pi.dot(loss_weights(dw_norm, load_fraction, alpha));
+                 const Eigen::VectorXd& weights) {
+  return softmax(theta.transpose() * xbar).dot(weights);
 }
 
 Eigen::MatrixXd gate_gradient(const Eigen::MatrixXd& theta, const Eigen::VectorXd& xbar,
-                              const Eigen::VectorXd& dw_norm, const Eigen::VectorXd& load_fraction,
-                              double alpha) {
+                              const Eigen::VectorXd& weights) {
   // ∂π_m/∂h_k = π_m (δ_mk − π_k) and ∂h_k/∂θ^(k) = x̄, so
   // ∂L/∂θ^(k) = [c_k π_k − π_k Σ_m c_m π_m] x̄ = π_k (c_k − L) x̄.
   const Eigen::VectorXd pi = softmax(theta.transpose() * xbar);
-  const Eigen::VectorXd c = loss_weights(dw_norm, load_fraction, alpha);
-  const double L = pi.dot(c);
-  const Eigen::VectorXd g = pi.array() * (c.array() - L);
+  const double L = pi.dot(weights);
+  const Eigen::VectorXd g = pi.array() * (weights.array() - L);
   return xbar * g.transpose();
+}
+
+double cluster_coverage(const Eigen::MatrixXd& counts) {
+  // Each expert with tasks owns its majority cluster (first on ties); count the clusters with
+  // tasks that some expert owns.
+  const Eigen::Index N = counts.rows();
+  std::vector<bool> owned(static_cast<std::size_t>(N), false);
+  for (Eigen::Index m = 0; m < counts.cols(); ++m) {
+    if (counts.col(m).sum() <= 0) continue;
+    Eigen::Index n = 0;
+    counts.col(m).maxCoeff(&n);
+    owned[static_cast<std::size_t>(n)] = true;
+  }
+  int seen = 0, covered = 0;
+  for (Eigen::Index n = 0; n < N; ++n) {
+    if (counts.row(n).sum() <= 0) continue;
+    ++seen;
+    covered += owned[static_cast<std::size_t>(n)];
+  }
+  return seen > 0 ? static_cast<double>(covered) / seen
+                  : std::numeric_limits<double>::quiet_NaN();
+}
+
+double expert_purity(const Eigen::MatrixXd& counts) {
+  int used = 0;
+  double share = 0;
+  for (Eigen::Index m = 0; m < counts.cols(); ++m) {
+    const double total = counts.col(m).sum();
+    if (total <= 0) continue;
+    ++used;
+    share += counts.col(m).maxCoeff() / total;
+  }
+  return used > 0 ? share / used : std::numeric_limits<double>::quiet_NaN();
 }
 
 Problem make_problem(const Config& c, std::uint64_t seed) {
@@ -147,23 +185,29 @@ double forgetting(const Eigen::MatrixXd& experts, const Eigen::MatrixXd& truths,
   return (now - learned_error) / static_cast<double>(t - 1);
 }
 
-// Generalisation error after round t (spec "Metrics"):
-//   G_t = 1/t Σ_{τ≤t} E_τ(w_t^(m'_τ)),  m'_τ = argmax_m θ_t^(m)ᵀ x̄_τ (the gate now, no noise).
-double generalisation(const Eigen::MatrixXd& experts, const Eigen::MatrixXd& theta,
-                      const Eigen::MatrixXd& truths, const Eigen::MatrixXd& xbars,
-                      const std::vector<int>& clusters, std::int64_t t) {
-  // err(n, m) = ‖w_t^(m) − w_n‖², computed once per (n, m).
-  Eigen::MatrixXd err(truths.cols(), experts.cols());
-  for (Eigen::Index n = 0; n < err.rows(); ++n)
-    for (Eigen::Index m = 0; m < err.cols(); ++m)
-      err(n, m) = (experts.col(m) - truths.col(n)).squaredNorm();
+// The noiseless routing of the tasks so far by the gate now: the clusters × experts table of
+// (n_τ, m'_τ), τ ≤ t, m'_τ = argmax_m θ_t^(m)ᵀ x̄_τ (first index on ties).
+Eigen::MatrixXd gate_routing(const Eigen::MatrixXd& theta, const Eigen::MatrixXd& xbars,
+                             const std::vector<int>& clusters, int n_clusters, std::int64_t t) {
+  Eigen::MatrixXd table = Eigen::MatrixXd::Zero(n_clusters, theta.cols());
   const Eigen::MatrixXd h = theta.transpose() * xbars.leftCols(t);  // M × t
-  double sum = 0;
   for (Eigen::Index tau = 0; tau < t; ++tau) {
     Eigen::Index m = 0;
     h.col(tau).maxCoeff(&m);
-    sum += err(clusters[static_cast<std::size_t>(tau)], m);
+    table(clusters[static_cast<std::size_t>(tau)], m) += 1;
   }
+  return table;
+}
+
+// Generalisation error after round t (spec "Metrics"):
+//   G_t = 1/t Σ_{τ≤t} E_τ(w_t^(m'_τ)) = 1/t Σ_{n,m} R(n, m) ‖w_t^(m) − w_n‖²,
+// R the noiseless routing table of the gate now (gate_routing).
+double generalisation(const Eigen::MatrixXd& experts, const Eigen::MatrixXd& truths,
+                      const Eigen::MatrixXd& routing, std::int64_t t) {
+  double sum = 0;
+  for (Eigen::Index n = 0; n < routing.rows(); ++n)
+    for (Eigen::Index m = 0; m < routing.cols(); ++m)
+      if (routing(n, m) > 0) sum += routing(n, m) * (experts.col(m) - truths.col(n)).squaredNorm();
   return sum / static_cast<double>(t);
 }
 
@@ -175,17 +219,21 @@ Outcome simulate(const Config& c, const RunContext& ctx) {
   Rng routing_noise(ctx.seed, routing_stream);
 
   const int M = c.experts, N = c.clusters;
+  const std::int64_t T1 = effective_T1(c);
   Eigen::MatrixXd experts = Eigen::MatrixXd::Zero(c.d, M);  // w^(m), all zero at start
   Eigen::MatrixXd theta = Eigen::MatrixXd::Zero(c.d, M);    // θ^(m), all zero at start
   Eigen::MatrixXd counts = Eigen::MatrixXd::Zero(N, M);     // all rounds
-  Eigen::MatrixXd counts_late = Eigen::MatrixXd::Zero(N, M);  // rounds t > T1
+  Eigen::MatrixXd counts_late = Eigen::MatrixXd::Zero(N, M);  // rounds t > T/2
   Eigen::VectorXd load = Eigen::VectorXd::Zero(M);
   Eigen::MatrixXd xbars(c.d, c.T);  // x̄_τ of every round, for G_t
   Eigen::VectorXd dw_norm = Eigen::VectorXd::Zero(M);
   Eigen::VectorXd noisy(M);
-  std::vector<int> last_expert(static_cast<std::size_t>(N), -1);
+  // The noiseless cluster → expert map, argmax_m θ^(m)ᵀ v_n (β > 0 does not change the argmax);
+  // all ties at the zero gate, so expert 0 at start.
+  std::vector<int> cluster_map(static_cast<std::size_t>(N), 0);
   double learned_error = 0;  // Σ_τ E_τ(w_τ^(m_τ))
-  std::int64_t last_change = 0;
+  bool gate_active = M > 1;
+  std::int64_t convergence = 0, last_update = 0;
 
   Outcome out;
   out.cluster_of_round.reserve(static_cast<std::size_t>(c.T));
@@ -216,49 +264,49 @@ Outcome simulate(const Config& c, const RunContext& ctx) {
     dw_norm[mt] = (experts.col(mt) - before).norm();
     load[mt] += 1;
     counts(n, mt) += 1;
-    if (t > c.T1) counts_late(n, mt) += 1;
+    if (2 * t > c.T) counts_late(n, mt) += 1;
     learned_error += (experts.col(mt) - problem.truths.col(n)).squaredNorm();
 
-    // Gate step θ ← θ − η ∇L (spec "Model"), while t ≤ T1 under termination, else always.
-    if (M > 1 && (!c.terminate || t <= c.T1)) {
+    // Termination. fixed: no update after T1. paper (Algorithm 1): after T1, stop for good at the
+    // first round whose routed expert has a near-tie |h_m − h_{m_t}| < Γ, m ≠ m_t.
+    if (gate_active && c.terminate && t > T1) {
+      if (c.termination == Termination::fixed) {
+        gate_active = false;
+      } else {
+        for (int m = 0; m < M; ++m)
+          if (m != mt && std::abs(h[m] - h[mt]) < c.Gamma) gate_active = false;
+      }
+    }
+    // Gate step θ ← θ − η ∇L at the gate that routed the round.
+    if (gate_active) {
       const Eigen::VectorXd f = load / static_cast<double>(t);
-      theta -= c.eta * gate_gradient(theta, xbar, dw_norm, f, c.alpha);
+      theta -= c.eta * gate_gradient(theta, xbar, loss_weights(dw_norm, f, c.alpha, c.aux_loss, t));
+      last_update = t;
+      const Eigen::MatrixXd hs = theta.transpose() * problem.signals;  // M × N
+      for (int k = 0; k < N; ++k) {
+        const int m = argmax(Eigen::VectorXd(hs.col(k)));
+        if (m != cluster_map[static_cast<std::size_t>(k)]) convergence = t;
+        cluster_map[static_cast<std::size_t>(k)] = m;
+      }
     }
 
-    auto& last = last_expert[static_cast<std::size_t>(n)];
-    if (last >= 0 && last != mt) last_change = t;
-    last = mt;
     out.cluster_of_round.push_back(n);
     out.expert_of_round.push_back(mt);
 
     if (t % c.record_every == 0) {
       out.F_t.push_back(forgetting(experts, problem.truths, counts, learned_error, t));
-      out.G_t.push_back(
-          generalisation(experts, theta, problem.truths, xbars, out.cluster_of_round, t));
+      out.G_t.push_back(generalisation(
+          experts, problem.truths, gate_routing(theta, xbars, out.cluster_of_round, N, t), t));
     }
   }
 
   out.F_T = forgetting(experts, problem.truths, counts, learned_error, c.T);
-  out.G_T = generalisation(experts, theta, problem.truths, xbars, out.cluster_of_round, c.T);
-  out.last_routing_change = static_cast<double>(last_change);
-
-  // Specialisation: clusters with tasks after T1 whose tasks all went to one expert.
-  // Purity: experts used after T1 that served a single cluster. NaN when no round is after T1.
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  int seen = 0, single = 0;
-  for (Eigen::Index i = 0; i < N; ++i) {
-    const auto used = (counts_late.row(i).array() > 0).count();
-    seen += used > 0;
-    single += used == 1;
-  }
-  out.specialisation = seen > 0 ? static_cast<double>(single) / seen : nan;
-  seen = single = 0;
-  for (Eigen::Index m = 0; m < M; ++m) {
-    const auto served = (counts_late.col(m).array() > 0).count();
-    seen += served > 0;
-    single += served == 1;
-  }
-  out.purity = seen > 0 ? static_cast<double>(single) / seen : nan;
+  const Eigen::MatrixXd final_routing = gate_routing(theta, xbars, out.cluster_of_round, N, c.T);
+  out.G_T = generalisation(experts, problem.truths, final_routing, c.T);
+  out.convergence_round = static_cast<double>(convergence);
+  out.gate_stop_round = static_cast<double>(last_update);
+  out.cluster_coverage = cluster_coverage(counts_late);
+  out.expert_purity = expert_purity(counts_late);
   // Load balance: max_m load_m / (T / M).
   out.load_max_over_mean = load.maxCoeff() * M / static_cast<double>(c.T);
 

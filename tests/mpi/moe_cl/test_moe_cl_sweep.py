@@ -7,8 +7,9 @@ import os
 from harness import *
 
 PARAMS = ["d", "s", "clusters", "experts", "sigma", "beta", "eta", "alpha", "lambda", "T", "T1",
-          "terminate", "record_every"]
-METRICS = ["F_T", "G_T", "last_routing_change", "specialisation", "purity", "load_max_over_mean"]
+          "terminate", "termination", "Gamma", "aux_loss", "record_every"]
+METRICS = ["F_T", "G_T", "convergence_round", "gate_stop_round", "cluster_coverage",
+           "expert_purity", "load_max_over_mean"]
 
 T, T1, EVERY, CLUSTERS = 300, 60, 30, 4
 SPEC = """
@@ -26,8 +27,9 @@ clusters = %d
 [grid]
 experts = [1, 4]
 terminate = [true, false]
+termination = ["paper", "fixed"]
 """ % (T, T1, EVERY, CLUSTERS)
-N_TASKS = 2 * 2 * 3
+N_TASKS = 2 * 2 * 2 * 3
 
 
 def test_sweep_archive():
@@ -58,17 +60,27 @@ def test_sweep_archive():
         load_ = counts.reshape(CLUSTERS, M).sum(axis=0)  # row-major: cluster x expert
         check(abs(m["load_max_over_mean"][i] - load_.max() * M / T) < 1e-12,
               "row %d: load_max_over_mean from the counts" % i)
-        check(m["G_T"][i] >= 0 and 0 <= m["specialisation"][i] <= 1 and 0 <= m["purity"][i] <= 1,
-              "row %d: ranges" % i)
-        check(0 <= m["last_routing_change"][i] <= T, "row %d: last_routing_change a round" % i)
+        check(m["G_T"][i] >= 0 and 0 < m["cluster_coverage"][i] <= 1
+              and 1.0 / CLUSTERS <= m["expert_purity"][i] <= 1, "row %d: ranges" % i)
+        stop, conv = m["gate_stop_round"][i], m["convergence_round"][i]
+        check(0 <= conv <= stop <= T, "row %d: convergence_round <= gate_stop_round <= T" % i)
+        if M > 1 and not term[i]:
+            check(stop == T, "row %d: no termination, the gate learns to the end" % i)
+        if M > 1 and term[i] and p["termination"][i] in (b"fixed", "fixed"):
+            check(stop == T1, "row %d: fixed rule stops at T1" % i)
+        if M > 1 and term[i]:
+            check(stop >= T1, "row %d: no rule stops before T1" % i)
     seeds = a["seed"]
     for seed in set(seeds):
-        rows = {(experts[i], term[i]): i for i in range(n) if seeds[i] == seed}
+        rows = {(experts[i], term[i]): i for i in range(n)
+                if seeds[i] == seed and p["termination"][i] in (b"paper", "paper")}
         one_on, one_off = rows[(1, True)], rows[(1, False)]
         # One expert: the gate is irrelevant, so termination changes nothing.
         for k in METRICS:
-            check(m[k][one_on] == m[k][one_off], "seed %d, M 1: %s equal with/without termination" % (seed, k))
-        check(m["last_routing_change"][one_on] == 0, "one expert never changes routing")
+            check(m[k][one_on] == m[k][one_off],
+                  "seed %d, M 1: %s equal with/without termination" % (seed, k))
+        check(m["convergence_round"][one_on] == 0 and m["gate_stop_round"][one_on] == 0,
+              "one expert: no gate update, no map change")
         # Same seed: same tasks; the two M = 4 runs share the gate up to T1.
         four_on, four_off = rows[(4, True)], rows[(4, False)]
         k = T1 // EVERY
@@ -78,7 +90,7 @@ def test_sweep_archive():
               "seed %d: termination changes the run after T1" % seed)
     # Mixture against one expert, over the three seeds: a clear gap even on so few rounds.
     g1 = m["G_T"][(experts == 1)].mean()
-    g4 = m["G_T"][(experts == 4) & term].mean()
+    g4 = m["G_T"][(experts == 4) & term].mean()  # both rules
     check(g4 < g1, "mixture generalises better than one expert: %.3f vs %.3f" % (g4, g1))
     # Rank count does not change a bit.
     mpisweep("run", "moe.toml", "--archive", "moe2.h5", ranks=2)
@@ -102,7 +114,8 @@ def test_bad_parameters_are_named():
 def test_experiments_lists_the_schema():
     workdir()
     p = mpisweep("experiments", "moe_cl")
-    for word in PARAMS + METRICS + ["F_t", "G_t", "routing_counts", "row-major", "1000", "0.02"]:
+    for word in PARAMS + METRICS + ["F_t", "G_t", "routing_counts", "row-major", "1000", "0.02",
+                                    "paper", "fixed", "averaged"]:
         check(word in p.stdout, "experiments moe_cl shows %s:\n%s" % (word, p.stdout))
 
 

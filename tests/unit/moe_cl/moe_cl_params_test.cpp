@@ -38,7 +38,7 @@ TEST(MoeClParams, SchemaDeclaresEveryParameterWithDefaultsOfTheSpec) {
   }
   EXPECT_EQ(names, (std::set<std::string>{"d", "s", "clusters", "experts", "sigma", "beta", "eta",
                                           "alpha", "lambda", "T", "T1", "terminate",
-                                          "record_every"}));
+                                          "termination", "Gamma", "aux_loss", "record_every"}));
   const Params p = resolve_experiment_params(kind(), Params{});
   const moe_cl::Config c = moe_cl::config_from_params(p);
   const moe_cl::Config spec;  // defaults of the spec, also the struct's
@@ -54,9 +54,14 @@ TEST(MoeClParams, SchemaDeclaresEveryParameterWithDefaultsOfTheSpec) {
   EXPECT_EQ(c.T, 1000);
   EXPECT_EQ(c.T1, 200);
   EXPECT_TRUE(c.terminate);
+  EXPECT_EQ(c.termination, moe_cl::Termination::paper);
+  EXPECT_EQ(c.Gamma, 0.1);
+  EXPECT_EQ(c.aux_loss, moe_cl::AuxLoss::averaged);
   EXPECT_EQ(c.record_every, 10);
   EXPECT_EQ(c.d, spec.d);
   EXPECT_EQ(c.eta, spec.eta);
+  EXPECT_EQ(c.Gamma, spec.Gamma);
+  EXPECT_EQ(c.termination, spec.termination);
 }
 
 TEST(MoeClParams, BadValuesAreRejectedNamingTheParameter) {
@@ -73,6 +78,13 @@ TEST(MoeClParams, BadValuesAreRejectedNamingTheParameter) {
   expect_rejected(with({{"eta", -0.1}}), "eta");
   expect_rejected(with({{"lambda", -0.1}}), "lambda");
   expect_rejected(with({{"alpha", -1.0}}), "alpha");
+  expect_rejected(with({{"Gamma", -0.1}}), "Gamma");
+  expect_rejected(with({{"termination", std::string("early")}}), "termination");
+  expect_rejected(with({{"aux_loss", std::string("sum")}}), "aux_loss");
+  // T1 = 0 asks for ⌈experts/eta⌉ rounds: impossible with eta 0, too many for T.
+  expect_rejected(with({{"T1", std::int64_t{0}}, {"eta", 0.0}}), "T1");
+  expect_rejected(with({{"T1", std::int64_t{0}}, {"eta", 0.01}, {"experts", std::int64_t{16}}}),
+                  "T1");
   expect_rejected(with({{"record_every", std::int64_t{0}}}), "record_every");
   expect_rejected(with({{"record_every", std::int64_t{2000}}}), "record_every");
   expect_rejected(with({{"T", std::int64_t{10000000}}}), "T");  // T·d too large to keep
@@ -95,8 +107,9 @@ TEST(MoeClParams, RunReturnsExactlyTheDeclaredResults) {
   std::set<std::string> metrics, series;
   for (const auto& m : kind().metrics) metrics.insert(m.name);
   for (const auto& s : kind().series) series.insert(s.name);
-  EXPECT_EQ(metrics, (std::set<std::string>{"F_T", "G_T", "last_routing_change", "specialisation",
-                                            "purity", "load_max_over_mean"}));
+  EXPECT_EQ(metrics, (std::set<std::string>{"F_T", "G_T", "convergence_round", "gate_stop_round",
+                                            "cluster_coverage", "expert_purity",
+                                            "load_max_over_mean"}));
   EXPECT_EQ(series, (std::set<std::string>{"F_t", "G_t", "routing_counts"}));
   for (const auto& [name, v] : r.metrics) {
     EXPECT_TRUE(metrics.count(name)) << name;

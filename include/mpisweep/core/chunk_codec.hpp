@@ -1,0 +1,107 @@
+#pragma once
+// Worker-side encoding of a series into the chunks HDF5 stores, so that the master only copies
+// bytes into the archive (H5Dwrite_chunk, HDF5 >= 1.10.2) and never compresses (issue 18).
+//
+// A series' /series/<name>/values dataset is 1-D and chunked with chunk_elements(); its filter
+// pipeline is filters(), in that order. encode() turns an array that starts on a chunk boundary
+// into exactly the bytes HDF5's own pipeline would store for those chunks:
+//   1. float32 (optional): each double rounded to the nearest float, ties to even, as HDF5's
+//      hard double->float conversion does: a C cast, except that anything beyond +-FLT_MAX
+//      becomes +-inf (also what rounding would bring back to FLT_MAX); NaN stays NaN;
+//   2. the array padded with zeros to a whole number of chunks;
+//   3. per chunk, byte shuffle with the element size (HDF5 shuffle filter: byte j of element i
+//      goes to position j * n + i), then zlib's compress2 at the level (HDF5's deflate filter
+//      stores exactly compress2's zlib stream).
+// Each chunk comes with its filter mask (bit k set: filter k of filters() skipped): a chunk that
+// deflate does not shrink is stored raw, mask all ones, so random data costs readers nothing to
+// decode. Core knows nothing of HDF5: filters are named by their registered ids.
+//
+// Bytes are little-endian, the archive's file types (IEEE F64LE, F32LE); we build only for
+// little-endian hosts (static_assert in chunk_codec.cpp).
+#include <mpisweep/core/schema.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace mpisweep::chunk_codec {
+
+// Registered HDF5 filter ids (H5Zpublic.h: H5Z_FILTER_DEFLATE, H5Z_FILTER_SHUFFLE).
+inline constexpr int filter_deflate = 1;
+inline constexpr int filter_shuffle = 2;
+
+// One step of a series dataset's filter pipeline. Every step is declared optional
+// (H5Z_FLAG_OPTIONAL) so that HDF5 itself may also skip it where it does not pay; `level` is
+// deflate's only parameter (0 for shuffle, whose element size HDF5 fills in at creation).
+struct Filter {
+  int id = 0;
+  unsigned level = 0;
+};
+
+// The pipeline of a series stored as `storage` says:
+//   none            {deflate}: full chunks are stored raw (mask 1); only the zero padding of an
+//                   array's last chunk is deflated, so padding takes no space on disk
+//   deflate         {deflate}
+//   shuffle_deflate {shuffle, deflate}
+std::vector<Filter> filters(const SeriesStorage& storage);
+
+// Bytes per stored element: 4 for float32, else 8.
+std::size_t element_size(const SeriesStorage& storage);
+
+// Largest chunk: 1 MiB of stored bytes. HDF5's default chunk cache is 1 MiB per dataset, so a
+// reader picking one task's array out of a bigger chunk would decompress it again for every
+// task, and deflate's 32 KiB window gains nothing from bigger chunks.
+inline constexpr std::size_t max_chunk_bytes = std::size_t{1} << 20;
+// Smallest chunk: 64 KiB. Each chunk costs one H5Dwrite_chunk call, one index entry and one zlib
+// header; at 64 KiB those are < 2% of the time to write the chunk at disk speed.
+inline constexpr std::size_t min_chunk_bytes = std::size_t{64} << 10;
+
+// Elements per chunk of a series' values dataset; it is fixed when the archive is created, so it
+// follows the length the archive can know then: a field's declared shape, else `expected_length`
+// (from the sweep, e.g. a length parameter), else nothing (0).
+//   unit = product(shape) | expected_length | 0
+//   unit = 0              -> min chunk (a curve of unknown length)
+//   unit <= min chunk     -> the multiple of unit nearest to and at most the min chunk (at least
+//                            one unit), so tasks' arrays packed back to back never straddle a
+//                            chunk and one task's array is read from one chunk
+//   unit <= max chunk     -> unit: one chunk per task's array
+//   unit > max chunk      -> whole trailing rows of a field (product(shape[1:])) as many as fit
+//                            the max chunk, else the max chunk
+// Every array starts on a chunk boundary, so each task's last chunk is padded; the bigger unit
+// never exceeds the max chunk and the smaller stays one chunk, which bounds the padding.
+std::int64_t chunk_elements(const SeriesSpec& spec, std::int64_t expected_length = 0);
+
+// The encoded chunks of one array, in one buffer (what a worker sends to the master).
+struct Encoded {
+  std::int64_t chunk_elements = 0;
+  std::int64_t length = 0;             // values encoded; the last chunk is padded with zeros
+  std::vector<std::uint32_t> masks;    // per chunk: filters skipped
+  std::vector<std::uint64_t> ends;     // per chunk: end of its bytes in `bytes`
+  std::vector<unsigned char> bytes;
+
+  std::size_t chunks() const { return masks.size(); }
+  std::span<const unsigned char> chunk(std::size_t i) const;
+  // Bytes the array takes stored: what ingestion rates and ratios are measured against.
+  std::uint64_t stored_bytes() const { return ends.empty() ? 0 : ends.back(); }
+};
+
+// Fast for random data, compact for smooth data: with min_ratio > 1, a chunk is deflated only if
+// a probe (its first probe_elements values, at most a quarter of the chunk, filtered the same
+// way) shrinks by at least that
+// ratio; otherwise it is stored raw without deflating the rest. Uniform random doubles gain 1.18
+// from shuffle + deflate at ~1/25 of the raw rate, a smooth curve 1.42, a repetitive field over
+// 100 (docs/performance.md, "Series ingestion"). A padded last chunk is always deflated (the
+// padding). min_ratio <= 1: every chunk is deflated and kept if it shrinks at all.
+inline constexpr std::size_t probe_elements = 2048;
+// The default proposed from those measurements: keep deflate where it saves at least 20%.
+inline constexpr double default_min_ratio = 1.25;
+
+// Encodes `values` as chunks [0, ceil(n / chunk_elements)) of an array that starts on a chunk
+// boundary; the caller writes chunk i at element offset start + i * chunk_elements. Throws
+// internal_error for chunk_elements < 1 or a deflate level outside 1..9 (the sweep file's
+// declaration is checked where it is parsed). Thread-safe.
+Encoded encode(std::span<const double> values, const SeriesStorage& storage,
+               std::int64_t chunk_elements, double min_ratio = 1.0);
+
+}  // namespace mpisweep::chunk_codec
