@@ -7,23 +7,6 @@ namespace mpisweep::archive {
 
 namespace fmt {
 
-std::size_t choice_size(const ParamSpec& p) {
-  std::size_t n = 1;
-  for (const auto& c : p.choices) n = std::max(n, c.size());
-  if (const auto* s = std::get_if<std::string>(&p.default_value)) n = std::max(n, s->size());
-  return n + 1;  // terminator
-}
-
-h5::Datatype param_type(const ParamSpec& p) {
-  switch (p.type) {
-    case ParamType::boolean: return h5::bool_type();
-    case ParamType::integer: return h5::copy_type(H5T_NATIVE_INT64);
-    case ParamType::real: return h5::copy_type(H5T_NATIVE_DOUBLE);
-    case ParamType::choice: return h5::string_type(choice_size(p));
-  }
-  throw internal_error("param_type: unknown ParamType");
-}
-
 ParamType param_type_of(hid_t type, const std::string& path, const std::string& name) {
   switch (H5Tget_class(type)) {
     case H5T_ENUM: return ParamType::boolean;

@@ -21,15 +21,9 @@ inline constexpr hsize_t task_chunk = 1024;
 inline constexpr hsize_t values_chunk = 4096;  // /series/*/values
 inline constexpr hsize_t runs_chunk = 16;
 
-// Fixed string sizes include the terminator.
-inline constexpr std::size_t host_size = 64;
-inline constexpr std::size_t error_size = 256;  // the biggest column; 512 halved flush speed
+// Fixed string sizes of /runs include the terminator (the /tasks ones are in row_store.hpp).
 inline constexpr std::size_t run_short_size = 64;     // git commit, version, SLURM job id
 inline constexpr std::size_t run_long_size = 4096;    // hosts, node list, command line
-
-// /tasks/params column datatype for a parameter (choices: longest choice).
-h5::Datatype param_type(const ParamSpec& p);
-std::size_t choice_size(const ParamSpec& p);  // longest choice + 1
 
 // Which ParamType an existing column's datatype stores; throws input_error (at `path`) if none.
 ParamType param_type_of(hid_t dataset_type, const std::string& path, const std::string& name);
@@ -45,7 +39,7 @@ struct RunColumn {
   std::size_t str_size;     // for strings
   std::function<void(const RunRecord&, void*)> get;
   std::function<void(RunRecord&, const void*)> set;
-  std::size_t elem_size() const { return native >= 0 ? H5Tget_size(native) : str_size; }
+  std::size_t elem_size() const { return native >= 0 ? h5::type_size(native) : str_size; }
   h5::Datatype mem_type() const {
     return native >= 0 ? h5::copy_type(native) : h5::string_type(str_size);
   }

@@ -70,6 +70,12 @@ Datatype bool_type() {
   return t;
 }
 
+std::size_t type_size(hid_t type) {
+  const std::size_t n = H5Tget_size(type);
+  if (n == 0) fail("H5Tget_size");
+  return n;
+}
+
 PropList file_access(bool latest) {
   PropList p(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate(file access)"));
   if (latest)
@@ -137,8 +143,8 @@ Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t ch
   // Shuffle groups the bytes of similar numbers (ids, times) so deflate finds the repeats; level 1
   // keeps the master's flush cheap at 200k rows/s and still shrinks the all-zero string padding.
   // Only numbers: for strings "bytes of similar weight" are already adjacent.
-  const H5T_class_t cls = H5Tget_class(type);
-  if (H5Tget_size(type) > 1 && (cls == H5T_INTEGER || cls == H5T_FLOAT))
+  const H5T_class_t cls = check(H5Tget_class(type), "H5Tget_class");
+  if (type_size(type) > 1 && (cls == H5T_INTEGER || cls == H5T_FLOAT))
     check(H5Pset_shuffle(dcpl.id()), "H5Pset_shuffle");
   check(H5Pset_deflate(dcpl.id(), 1), "H5Pset_deflate");
   if (fill) check(H5Pset_fill_value(dcpl.id(), type, fill), "H5Pset_fill_value");
@@ -188,6 +194,17 @@ void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void
 }
 
 Datatype dataset_type(hid_t dataset) { return Datatype(check(H5Dget_type(dataset), "H5Dget_type")); }
+
+hsize_t storage_size(hid_t dataset) {
+  // 0 is both "nothing allocated yet" and the failure value; the stack tells them apart.
+  const hsize_t n = H5Dget_storage_size(dataset);
+  if (n == 0) take_error_stack();
+  return n;
+}
+
+Object open_object(hid_t loc, const std::string& name) {
+  return Object(check(H5Oopen(loc, name.c_str(), H5P_DEFAULT), "open " + name));
+}
 
 namespace {
 void write_attr(hid_t obj, const std::string& name, hid_t type, const void* value) {
@@ -254,7 +271,7 @@ std::string get_attr_string(hid_t obj, const std::string& name) {
   if (!has_attr(obj, name)) return {};
   Attribute a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
   Datatype ft(check(H5Aget_type(a.id()), "H5Aget_type"));
-  if (H5Tget_class(ft.id()) != H5T_STRING) return {};
+  if (check(H5Tget_class(ft.id()), "H5Tget_class") != H5T_STRING) return {};
   if (check(H5Tis_variable_str(ft.id()), "H5Tis_variable_str") > 0) {
     // Written by another tool (h5py writes variable-length strings by default).
     Datatype mt = copy_type(H5T_C_S1);
@@ -263,10 +280,10 @@ std::string get_attr_string(hid_t obj, const std::string& name) {
     check(H5Aread(a.id(), mt.id(), &s), "read attribute " + name);
     std::string out = s ? s : "";
     Dataspace space(check(H5Aget_space(a.id()), "H5Aget_space"));
-    H5Dvlen_reclaim(mt.id(), space.id(), H5P_DEFAULT, &s);
+    check(H5Dvlen_reclaim(mt.id(), space.id(), H5P_DEFAULT, &s), "H5Dvlen_reclaim");
     return out;
   }
-  std::size_t size = H5Tget_size(ft.id());
+  std::size_t size = type_size(ft.id());
   Datatype mt = string_type(size);
   std::vector<char> buf(size + 1, '\0');
   check(H5Aread(a.id(), mt.id(), buf.data()), "read attribute " + name);
@@ -290,7 +307,7 @@ std::uint64_t get_attr_uint(hid_t obj, const std::string& name) {
 std::string read_scalar_string(hid_t loc, const std::string& name) {
   Dataset d = open_dataset(loc, name);
   Datatype ft = dataset_type(d.id());
-  std::size_t size = H5Tget_size(ft.id());
+  std::size_t size = type_size(ft.id());
   Datatype mt = string_type(size);
   std::vector<char> buf(size + 1, '\0');
   check(H5Dread(d.id(), mt.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "read " + name);

@@ -79,12 +79,14 @@ using Dataspace = Handle<H5Sclose>;
 using Datatype = Handle<H5Tclose>;
 using PropList = Handle<H5Pclose>;
 using Attribute = Handle<H5Aclose>;
+using Object = Handle<H5Oclose>;  // a group or dataset opened by name (H5Oopen)
 
 // ---- types ----
 Datatype copy_type(hid_t t);
 Datatype string_type(std::size_t size);          // fixed length (incl. terminator), UTF-8
 Datatype status_type();                          // enum over int8: pending/done/failed/timeout
 Datatype bool_type();                            // enum over int8: FALSE=0, TRUE=1 (h5py: bool)
+std::size_t type_size(hid_t type);               // bytes of one element
 
 // ---- files ----
 PropList file_access(bool latest);               // sec2, libver bounds latest when `latest`
@@ -110,6 +112,8 @@ void set_extent(hid_t dataset, hsize_t n);
 void write_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, const void* data);
 void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void* data);
 Datatype dataset_type(hid_t dataset);
+hsize_t storage_size(hid_t dataset);             // bytes allocated in the file (0 if none)
+Object open_object(hid_t loc, const std::string& name);
 
 // ---- attributes (fixed-length strings and scalars) ----
 void set_attr(hid_t obj, const std::string& name, const std::string& value);

@@ -4,6 +4,8 @@
 // the writer extends last (see writer.cpp), so every other column holds at least that many rows.
 #include "format.hpp"
 
+#include <mpisweep/core/text.hpp>
+
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -42,7 +44,7 @@ struct Reader::Impl {
   std::vector<std::string> read_strings(const std::string& name, hsize_t n) const {
     hid_t d = dataset(name);
     h5::Datatype ft = h5::dataset_type(d);
-    std::size_t size = H5Tget_size(ft.id());
+    std::size_t size = h5::type_size(ft.id());
     h5::Datatype mt = h5::string_type(size);
     std::vector<std::string> out;
     out.reserve(n);
@@ -60,10 +62,9 @@ struct Reader::Impl {
     std::vector<ColumnInfo> out;
     h5::Group g = h5::open_group(file.id(), group);
     for (const auto& name : h5::children(g.id())) {
-      hid_t obj = h5::check(H5Oopen(g.id(), name.c_str(), H5P_DEFAULT), "open " + name);
-      ColumnInfo c{name, h5::get_attr_string(obj, "unit"), h5::get_attr_string(obj, "description")};
-      H5Oclose(obj);
-      out.push_back(std::move(c));
+      h5::Object obj = h5::open_object(g.id(), name);
+      out.push_back(ColumnInfo{name, h5::get_attr_string(obj.id(), "unit"),
+                               h5::get_attr_string(obj.id(), "description")});
     }
     return out;
   }
@@ -85,19 +86,19 @@ Reader Reader::open(const std::string& path) {
   m->path = path;
   h5::PropList fapl = h5::file_access(false);
   unsigned open_flags = H5F_ACC_RDONLY | H5F_ACC_SWMR_READ;
-  hid_t f = H5Fopen(path.c_str(), open_flags, fapl.id());
-  if (f < 0) {
+  m->file = h5::File(H5Fopen(path.c_str(), open_flags, fapl.id()));
+  if (!m->file) {
     // A file written without SWMR (libver earliest, another tool) refuses SWMR reads; a plain
     // read-only open is fine for it.
     std::string swmr_stack = h5::take_error_stack();
     open_flags = H5F_ACC_RDONLY;
-    f = H5Fopen(path.c_str(), open_flags, fapl.id());
-    if (f < 0) {
+    m->file = h5::File(H5Fopen(path.c_str(), open_flags, fapl.id()));
+    if (!m->file) {
       h5::take_error_stack();
       fmt::open_failed(path, swmr_stack);
     }
   }
-  m->file = h5::File(f);
+  const hid_t f = m->file.id();
   try {
     fmt::check_format(f, path);
     h5::Group sweep = h5::open_group(f, "sweep");
@@ -214,13 +215,7 @@ std::vector<SeriesSpec> Reader::series_specs() const {
     s.x_start = h5::get_attr_double(g.id(), "x_start", 0.0);
     s.x_step = h5::get_attr_double(g.id(), "x_step", 1.0);
     s.shape = h5::get_attr_ints(g.id(), "shape");
-    const std::string axes = h5::get_attr_string(g.id(), "axes");
-    for (std::size_t at = 0; !axes.empty() && at <= axes.size();) {
-      std::size_t end = axes.find(", ", at);
-      if (end == std::string::npos) end = axes.size();
-      s.axes.push_back(axes.substr(at, end - at));
-      at = end + 2;
-    }
+    s.axes = split(h5::get_attr_string(g.id(), "axes"));
     out.push_back(std::move(s));
   }
   return out;

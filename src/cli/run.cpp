@@ -7,20 +7,17 @@
 #include <mpisweep/experiments/command/command.hpp>
 #include <mpisweep/experiments/registry.hpp>
 #include <mpisweep/runtime/master.hpp>
-#include <mpisweep/runtime/mpi.hpp>
+#include <mpisweep/runtime/context.hpp>
 #include <mpisweep/runtime/signals.hpp>
 #include <mpisweep/runtime/worker.hpp>
+#include <mpisweep/sweep/resume.hpp>
 #include <mpisweep/sweep/spec.hpp>
-
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
-#include <map>
 #include <optional>
-#include <thread>
-#include <unordered_map>
 
 namespace mpisweep::cli {
 
@@ -56,6 +53,15 @@ struct Plan {
   archive::Layout layout;
   double task_timeout = 0;
   int retries = 0;
+};
+
+// What rank 0 holds while the sweep runs.
+struct MasterState {
+  std::optional<Plan> plan;
+  std::optional<archive::Writer> writer;
+  sweep::ResumePlan resume;  // what to run; todo[i] is the master's task i
+  std::size_t run_row = 0;   // this run's /runs row
+  double deadline = 0;       // unix time; 0: none
 };
 
 Plan make_plan(const RunArgs& a) {
@@ -119,29 +125,19 @@ std::optional<double> slurm_end_time() {
   return std::nullopt;
 }
 
+// The archive is one observer of the master: every attempt goes into its task's row.
 class ArchiveObserver final : public runtime::MasterObserver {
  public:
-  ArchiveObserver(archive::Writer& w, const std::vector<std::size_t>& rows) : writer_(w), rows_(rows) {}
-  void on_hello(int rank, const std::string& host, int) override { hosts_[rank] = host; }
-  void on_result(const TaskResult& r) override {
-    archive::TaskOutcome o;
-    o.status = r.status;
-    o.attempts = r.attempts;
-    o.worker = r.worker;
-    o.host = hosts_[r.worker];
-    o.started = r.started;
-    o.wall_seconds = r.wall_seconds;
-    o.error = r.error;
-    o.metrics = r.metrics;
-    o.series = r.series;
-    writer_.record(rows_[r.index], o);
+  ArchiveObserver(archive::Writer& w, const std::vector<sweep::ResumePlan::Todo>& todo)
+      : writer_(w), todo_(todo) {}
+  void on_result(std::size_t task, const Outcome& outcome, bool) override {
+    writer_.record(todo_[task].row, outcome);
   }
   void on_tick() override { writer_.flush(); }
 
  private:
   archive::Writer& writer_;
-  const std::vector<std::size_t>& rows_;
-  std::map<int, std::string> hosts_;
+  const std::vector<sweep::ResumePlan::Todo>& todo_;
 };
 
 int exit_code_of(const runtime::MasterSummary& s, std::size_t failed_before) {
@@ -149,198 +145,157 @@ int exit_code_of(const runtime::MasterSummary& s, std::size_t failed_before) {
   return s.failed + failed_before > 0 ? 1 : 0;
 }
 
-int run_command(RunArgs a, int& argc, char**& argv) {
-  runtime::MpiSession mpi(argc, argv);
-  runtime::install_stop_handlers();
-  runtime::SweepConfig cfg;
-  std::optional<Plan> plan;
-  std::optional<archive::Writer> writer;
-  std::vector<std::size_t> todo_rows;          // archive row of each task to run
-  std::vector<std::uint32_t> todo_task;        // index into spec.tasks
-  std::vector<std::int32_t> prior_attempts;
-  std::size_t done_before = 0, failed_before = 0;
-  std::size_t run_row = 0;
-  double deadline = 0;
-
-  if (mpi.rank() == 0) {
-    try {
-      plan = make_plan(a);
-      deadline = parse_deadline(a.deadline);
-      if (deadline == 0)
-        if (auto end = slurm_end_time()) deadline = *end;
-      const bool exists = std::filesystem::exists(plan->archive_path);
-      if (exists && a.fresh)
-        throw input_error(plan->archive_path,
-                          "the archive already exists and --fresh asks for a new sweep; move or "
-                          "delete it, or drop --fresh to resume");
-      const auto& tasks = plan->spec.tasks;
-      if (a.dry_run) {
-        std::size_t already = 0;
-        if (exists) {
-          auto reader = archive::Reader::open(plan->archive_path);
-          std::unordered_map<std::uint64_t, archive::TaskStatus> st;
-          auto ids = reader.ids();
-          auto status = reader.status();
-          for (std::size_t i = 0; i < ids.size(); ++i) st[ids[i]] = status[i];
-          for (const auto& t : tasks)
-            if (auto it = st.find(t.id); it != st.end() && it->second == archive::TaskStatus::done) ++already;
-        }
-        std::printf("%s: %zu tasks (%zu points x %zu seeds) of %s; %zu already done; archive %s\n",
-                    a.spec.c_str(), tasks.size(), plan->spec.points.size(),
-                    plan->spec.seeds.size(), plan->spec.experiment.c_str(), already,
-                    plan->archive_path.c_str());
-        cfg.status = -1;  // nothing to run: exit 0
-      } else {
-        writer = exists ? archive::Writer::open(plan->archive_path, plan->layout)
-                        : archive::Writer::create(plan->archive_path, plan->layout);
-        std::unordered_map<std::uint64_t, std::size_t> row_of;
-        const auto& rows = writer->rows();
-        row_of.reserve(rows.size());
-        for (std::size_t r = 0; r < rows.size(); ++r) row_of.emplace(rows[r].id, r);
-        std::vector<archive::TaskDef> fresh_defs;
-        std::vector<std::uint32_t> fresh_task;
-        for (std::uint32_t i = 0; i < tasks.size(); ++i) {
-          auto it = row_of.find(tasks[i].id);
-          if (it == row_of.end()) {
-            fresh_defs.push_back({tasks[i].id, tasks[i].seed, plan->spec.points[tasks[i].point]});
-            fresh_task.push_back(i);
-            continue;
-          }
-          const auto& st = rows[it->second];
-          const bool retry = (st.status == archive::TaskStatus::failed ||
-                              st.status == archive::TaskStatus::timeout) &&
-                             st.attempts <= plan->retries;
-          if (st.status == archive::TaskStatus::done) {
-            ++done_before;
-          } else if (st.status == archive::TaskStatus::pending || retry) {
-            todo_rows.push_back(it->second);
-            todo_task.push_back(i);
-            prior_attempts.push_back(st.attempts);
-          } else {
-            ++failed_before;
-          }
-        }
-        if (!fresh_defs.empty()) {
-          const std::size_t first = writer->add_tasks(fresh_defs);
-          for (std::size_t k = 0; k < fresh_defs.size(); ++k) {
-            todo_rows.push_back(first + k);
-            todo_task.push_back(fresh_task[k]);
-            prior_attempts.push_back(0);
-          }
-        }
-        // A command kind is in no registry: workers get its whole spec in place of a name.
-        cfg.experiment = plan->spec.command ? "command:" + command::to_wire(*plan->spec.command)
-                                            : plan->spec.experiment;
-        cfg.threads_per_worker = a.threads;
-        cfg.task_timeout = plan->task_timeout;
-      }
-    } catch (const input_error& e) {
-      std::fprintf(stderr, "mpisweep: %s\n", e.what());
-      cfg.status = 2;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "mpisweep: error: %s\n", e.what());
-      cfg.status = 3;
-    }
+// --dry-run: what would run, from the archive as it is (read-only).
+void print_dry_run(const RunArgs& a, const Plan& plan, bool exists) {
+  std::size_t already = 0;
+  if (exists) {
+    auto reader = archive::Reader::open(plan.archive_path);
+    const auto ids = reader.ids();
+    const auto status = reader.status();
+    const auto attempts = reader.attempts();
+    std::vector<RowState> rows(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) rows[i] = {ids[i], status[i], attempts[i]};
+    already = sweep::reconcile(plan.spec, rows, plan.retries).done;
   }
-  cfg = mpi.broadcast(cfg);
+  std::printf("%s: %zu tasks (%zu points x %zu seeds) of %s; %zu already done; archive %s\n",
+              a.spec.c_str(), plan.spec.tasks.size(), plan.spec.points.size(),
+              plan.spec.seeds.size(), plan.spec.experiment.c_str(), already,
+              plan.archive_path.c_str());
+}
+
+// Rank 0, before anything runs: the plan, the archive opened or created, and what to run.
+// Returns the configuration every rank receives (status -1: nothing to run).
+runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
+  runtime::SweepConfig cfg;
+  try {
+    m.plan = make_plan(a);
+    const Plan& plan = *m.plan;
+    m.deadline = parse_deadline(a.deadline);
+    if (m.deadline == 0)
+      if (auto end = slurm_end_time()) m.deadline = *end;
+    const bool exists = std::filesystem::exists(plan.archive_path);
+    if (exists && a.fresh)
+      throw input_error(plan.archive_path,
+                        "the archive already exists and --fresh asks for a new sweep; move or "
+                        "delete it, or drop --fresh to resume");
+    if (a.dry_run) {
+      print_dry_run(a, plan, exists);
+      cfg.status = -1;
+      return cfg;
+    }
+    m.writer = exists ? archive::Writer::open(plan.archive_path, plan.layout)
+                      : archive::Writer::create(plan.archive_path, plan.layout);
+    m.resume = sweep::reconcile(plan.spec, m.writer->rows(), plan.retries);
+    const std::size_t rows_before = m.writer->rows().size();
+    if (m.writer->add_tasks(m.resume.new_rows) != rows_before)
+      throw internal_error("run: new rows were not appended where reconcile() put them");
+    m.resume.new_rows = {};  // the archive holds them now
+    // A command kind is in no registry: workers get its whole spec in place of a name.
+    cfg.experiment = plan.spec.command ? "command:" + command::to_wire(*plan.spec.command)
+                                       : plan.spec.experiment;
+    cfg.threads_per_worker = a.threads;
+    cfg.task_timeout = plan.task_timeout;
+  } catch (const input_error& e) {
+    std::fprintf(stderr, "mpisweep: %s\n", e.what());
+    cfg.status = 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpisweep: error: %s\n", e.what());
+    cfg.status = 3;
+  }
+  return cfg;
+}
+
+archive::RunRecord run_record(const RunArgs& a, const Plan& plan, runtime::Context& ctx,
+                              const std::string& hosts, int threads) {
+  archive::RunRecord run;
+  run.start = unix_now();
+  run.ranks = ctx.size();
+  run.threads_per_worker = threads;
+  run.hosts = hosts;
+  run.git_commit = MPISWEEP_GIT_COMMIT;
+  run.mpisweep_version = MPISWEEP_VERSION;
+  run.slurm_job_id = env("SLURM_JOB_ID");
+  run.slurm_nodelist = env("SLURM_JOB_NODELIST");
+  run.command_line = a.command_line;
+  run.spec_hash = plan.spec.hash;
+  return run;
+}
+
+// The master's side of a run: the scheduler loop with the archive and the progress line watching.
+int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transport,
+                    const std::vector<int>& workers) {
+  const Plan& plan = *m.plan;
+  const auto& todo = m.resume.todo;
+  ArchiveObserver archive_observer(*m.writer, todo);
+  runtime::ProgressObserver progress(m.resume.done + m.resume.failed + todo.size(),
+                                     m.resume.done, m.resume.failed);
+  std::vector<runtime::MasterObserver*> observers = {&archive_observer};
+  if (!a.quiet) observers.push_back(&progress);
+  runtime::MasterOptions mopt;
+  mopt.scheduler.retries = plan.retries;
+  if (m.deadline > 0) mopt.scheduler.deadline = m.deadline;
+  mopt.grace_seconds = a.grace;
+  std::vector<std::int32_t> prior;
+  prior.reserve(todo.size());
+  for (const auto& t : todo) prior.push_back(t.attempts);
+  auto make_task = [&](std::size_t i) { return sweep::task_record(plan.spec, todo[i].task); };
+  auto code_of = [&](const runtime::MasterSummary& s) { return exit_code_of(s, m.resume.failed); };
+  runtime::MasterSummary summary;
+  try {
+    summary = runtime::run_master(transport, workers, std::move(prior), make_task, observers,
+                                  mopt, code_of);
+  } catch (...) {
+    // Whatever was recorded reaches the disk before the error guard reports and aborts.
+    try {
+      m.writer->flush();
+    } catch (...) {
+    }
+    throw;
+  }
+  const int code = code_of(summary);
+  m.writer->end_run(m.run_row, unix_now(), code);
+  m.writer->close();
+  if (summary.stopped && !a.quiet)
+    std::fprintf(stderr,
+                 "mpisweep: stopped with %zu tasks not run; run the same command again to "
+                 "resume\n",
+                 summary.not_run);
+  return code;
+}
+
+int run_command(const RunArgs& a, int& argc, char**& argv) {
+  auto ctx = runtime::make_mpi_context(argc, argv);
+  runtime::install_stop_handlers();
+  MasterState m;  // rank 0's state
+  runtime::SweepConfig cfg;
+  if (ctx->rank() == 0) cfg = prepare(a, m);
+  cfg = runtime::broadcast(*ctx, cfg);
   if (cfg.status == -1) return 0;
   if (cfg.status != 0) return cfg.status;
 
-  const int threads = cfg.threads_per_worker > 0 ? cfg.threads_per_worker
-                                                 : mpi.default_worker_threads();
-  // Collective, so the /runs row can say where the sweep ran and with how many threads a task.
-  const std::string hosts = mpi.gather_hosts();
-  const int threads_recorded = mpi.max_over_workers(threads);
-  if (mpi.rank() == 0) {
-    archive::RunRecord run;
-    run.start = unix_now();
-    run.ranks = mpi.size();
-    run.threads_per_worker = threads_recorded;
-    run.hosts = hosts;
-    run.git_commit = MPISWEEP_GIT_COMMIT;
-    run.mpisweep_version = MPISWEEP_VERSION;
-    run.slurm_job_id = env("SLURM_JOB_ID");
-    run.slurm_nodelist = env("SLURM_JOB_NODELIST");
-    run.command_line = a.command_line;
-    run.spec_hash = plan->spec.hash;
-    run_row = writer->begin_run(run);
-    writer->flush();
-  }
-  std::optional<Experiment> command_kind;
-  if (cfg.experiment.rfind("command:", 0) == 0)
-    command_kind = command::make_command_experiment(command::from_wire(cfg.experiment.substr(8)));
-  const Experiment& experiment = command_kind ? *command_kind : find_experiment(cfg.experiment);
-  runtime::WorkerOptions wopt{threads, cfg.task_timeout, ""};
-  {
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    wopt.host = host;
-  }
-
-  if (mpi.rank() != 0) {
-    auto transport = runtime::make_mpi_transport();
-    return runtime::run_worker(*transport, experiment, wopt);
-  }
-
-  // Master.
-  ArchiveObserver observer(*writer, todo_rows);
-  runtime::MasterOptions mopt;
-  mopt.scheduler.retries = plan->retries;
-  if (deadline > 0) mopt.scheduler.deadline = deadline;
-  mopt.grace_seconds = a.grace;
-  mopt.progress = !a.quiet;
-  mopt.total = done_before + failed_before + todo_rows.size();
-  mopt.already_done = done_before;
-  mopt.already_failed = failed_before;
-  const auto& spec = plan->spec;
-  auto make_task = [&](std::size_t i) {
-    const auto& t = spec.tasks[todo_task[i]];
-    TaskSpec s;
-    s.row = todo_rows[i];
-    s.id = t.id;
-    s.seed = t.seed;
-    s.params = spec.points[t.point];
-    return s;
-  };
-  auto code_of = [&](const runtime::MasterSummary& s) { return exit_code_of(s, failed_before); };
-
-  runtime::MasterSummary summary;
-  int code = 3;
-  try {
-    if (mpi.size() == 1) {
-      // One rank: the worker runs on a thread of this process, over in-process queues.
-      auto [master_end, worker_end] = runtime::make_local_pair();
-      std::thread worker([&, w = worker_end.get()] { runtime::run_worker(*w, experiment, wopt); });
-      try {
-        summary = runtime::run_master(*master_end, {1}, prior_attempts, make_task, observer, mopt, code_of);
-      } catch (...) {
-        runtime::send_stop(*master_end, 1, 3);
-        worker.join();
-        throw;
-      }
-      worker.join();
-    } else {
-      auto transport = runtime::make_mpi_transport();
-      std::vector<int> workers;
-      for (int r = 1; r < mpi.size(); ++r) workers.push_back(r);
-      summary = runtime::run_master(*transport, workers, prior_attempts, make_task, observer, mopt, code_of);
+  return runtime::guarded(*ctx, [&] {
+    const int threads = cfg.threads_per_worker > 0 ? cfg.threads_per_worker
+                                                   : ctx->default_worker_threads();
+    // Collective, so the /runs row can say where the sweep ran and with how many threads a task.
+    const std::string hosts = runtime::gather_hosts(*ctx);
+    const int threads_recorded = runtime::max_over_workers(*ctx, threads);
+    if (ctx->rank() == 0) {
+      m.run_row = m.writer->begin_run(run_record(a, *m.plan, *ctx, hosts, threads_recorded));
+      m.writer->flush();
     }
-    code = code_of(summary);
-    writer->end_run(run_row, unix_now(), code);
-    writer->close();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mpisweep: error: %s\n", e.what());
-    try {
-      writer->flush();
-    } catch (...) {
-    }
-    if (mpi.size() > 1) mpi.abort(3);
-    return 3;
-  }
-  if (summary.stopped && !a.quiet)
-    std::fprintf(stderr, "mpisweep: stopped with %zu tasks not run; run the same command again to resume\n",
-                 summary.not_run);
-  return code;
+    std::optional<Experiment> command_kind;
+    if (cfg.experiment.rfind("command:", 0) == 0)
+      command_kind =
+          command::make_command_experiment(command::from_wire(cfg.experiment.substr(8)));
+    const Experiment& experiment = command_kind ? *command_kind : find_experiment(cfg.experiment);
+    runtime::WorkerOptions wopt{threads, cfg.task_timeout, ctx->host()};
+    return runtime::run_ranks(
+        *ctx,
+        [&](runtime::Transport& t, const std::vector<int>& workers) {
+          return run_master_side(a, m, t, workers);
+        },
+        [&](runtime::Transport& t) { return runtime::run_worker(t, experiment, wopt); });
+  });
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/core/params.hpp>
+#include <mpisweep/core/text.hpp>
 
 #include <algorithm>
 
@@ -60,9 +61,9 @@ Params resolve_params(std::span<const ParamSpec> schema, const Params& given) {
     bool known = std::any_of(schema.begin(), schema.end(),
                              [&](const ParamSpec& s) { return s.name == name; });
     if (!known) {
-      std::string valid;
-      for (const auto& s : schema) valid += (valid.empty() ? "" : ", ") + s.name;
-      throw param_error(name, "unknown parameter; valid parameters are: " + valid);
+      std::vector<std::string> valid;
+      for (const auto& s : schema) valid.push_back(s.name);
+      throw param_error(name, "unknown parameter; valid parameters are: " + join(valid));
     }
   }
   Params out;

@@ -1,7 +1,5 @@
 #include <mpisweep/core/task.hpp>
 
-#include <chrono>
-
 namespace mpisweep {
 
 std::string_view to_string(TaskStatus s) {
@@ -13,11 +11,6 @@ std::string_view to_string(TaskStatus s) {
     case TaskStatus::returned: return "returned";
   }
   return "?";
-}
-
-double unix_now() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace mpisweep

@@ -1,4 +1,5 @@
 #include <mpisweep/core/error.hpp>
+#include <mpisweep/core/text.hpp>
 #include <mpisweep/core/value.hpp>
 
 #include <bit>
@@ -65,9 +66,7 @@ std::string canonical_value(const Value& v) {
 
 std::string ParamSpec::range_text() const {
   if (type == ParamType::choice) {
-    std::string s = "{";
-    for (std::size_t i = 0; i < choices.size(); ++i) s += (i ? ", " : "") + choices[i];
-    return s + "}";
+    return "{" + join(choices) + "}";
   }
   if (type == ParamType::boolean) return "";
   if (min && max)

@@ -4,37 +4,12 @@
 
 #include "protocol.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstdio>
+#include <map>
 #include <thread>
-#include <unordered_map>
 
 namespace mpisweep::runtime {
-
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const long t = std::lround(s);
-  char buf[32];
-  if (t < 60)
-    std::snprintf(buf, sizeof buf, "%lds", t);
-  else if (t < 3600)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
-  return buf;
-}
-
-std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, double rate) {
-  char buf[160];
-  const std::size_t left = total > done + failed ? total - done - failed : 0;
-  std::snprintf(buf, sizeof buf, "%zu/%zu done, %zu failed, %.3g tasks/s, ETA %s", done, total,
-                failed, rate, left == 0 ? "0s" : rate > 0 ? format_duration(double(left) / rate).c_str() : "?");
-  return buf;
-}
 
 namespace {
 
@@ -46,18 +21,17 @@ double seconds_since(Clock::time_point t) {
 class Master {
  public:
   Master(Transport& t, const std::vector<int>& workers, std::vector<std::int32_t> prior,
-         const std::function<TaskSpec(std::size_t)>& make_task, MasterObserver& obs,
-         const MasterOptions& o)
+         const std::function<TaskRecord(std::size_t)>& make_task,
+         std::span<MasterObserver* const> observers, const MasterOptions& o)
       : transport_(t),
         workers_(workers),
         scheduler_(std::move(prior), workers, o.scheduler),
         make_task_(make_task),
-        observer_(obs),
-        options_(o),
-        tty_(isatty(STDERR_FILENO) == 1) {}
+        observers_(observers),
+        options_(o) {}
 
   MasterSummary run(const std::function<int(const MasterSummary&)>& exit_code) {
-    start_ = last_tick_ = last_progress_ = Clock::now();
+    last_tick_ = Clock::now();
     for (int w : workers_) top_up(w);
     int idle_rounds = 0;
     while (!scheduler_.finished()) {
@@ -67,7 +41,10 @@ class Master {
         handle(*m);
       }
       check_signals();
-      periodic();
+      if (seconds_since(last_tick_) >= options_.tick_seconds) {
+        for (auto* o : observers_) o->on_tick();
+        last_tick_ = Clock::now();
+      }
       if (any) {
         idle_rounds = 0;
       } else {
@@ -76,13 +53,13 @@ class Master {
         std::this_thread::sleep_for(std::chrono::microseconds(20 << (idle_rounds - 1)));
       }
     }
-    observer_.on_tick();
+    for (auto* o : observers_) o->on_tick();
     MasterSummary s;
     s.done = scheduler_.completed();
     s.failed = scheduler_.failed();
     s.not_run = scheduler_.queued();
     s.stopped = stop_sent_ || scheduler_.deadline_reached();
-    print_progress(true);
+    for (auto* o : observers_) o->on_finish(s);
     const std::int32_t code = exit_code(s);
     for (int w : workers_) transport_.send(w, Tag::stop, pack(code));
     transport_.flush_sends();
@@ -94,16 +71,26 @@ class Master {
     switch (m.tag) {
       case Tag::hello: {
         auto h = unpack<Hello>(m.bytes);
-        observer_.on_hello(m.source, h.host, h.threads);
+        hosts_[m.source] = h.host;
+        for (auto* o : observers_) o->on_hello(m.source, h.host, h.threads);
+        break;
+      }
+      case Tag::progress: {
+        const auto p = unpack<ProgressMessage>(m.bytes);
+        for (auto* o : observers_) o->on_progress(static_cast<std::size_t>(p.index), p.fraction);
         break;
       }
       case Tag::results: {
-        auto results = unpack<std::vector<TaskResult>>(m.bytes);
-        for (auto& r : results) {
-          const auto task = static_cast<std::size_t>(r.index);
-          const auto verdict = scheduler_.on_result(m.source, task, r.status, r.wall_seconds);
-          if (verdict != Scheduler::Verdict::requeued) observer_.on_result(r);
-          if (verdict == Scheduler::Verdict::final) ++finished_this_run_;
+        auto results = unpack<std::vector<ResultMessage>>(m.bytes);
+        for (auto& [index, outcome] : results) {
+          const auto task = static_cast<std::size_t>(index);
+          const auto verdict =
+              scheduler_.on_result(m.source, task, outcome.status, outcome.wall_seconds);
+          if (verdict == Scheduler::Verdict::requeued) continue;
+          outcome.attempts = scheduler_.attempts(task);
+          outcome.host = hosts_[m.source];
+          for (auto* o : observers_)
+            o->on_result(task, outcome, verdict == Scheduler::Verdict::final);
         }
         top_up(m.source);
         if (scheduler_.queued() > 0)
@@ -121,14 +108,13 @@ class Master {
     // Only assign() detects the deadline, so this is the one place to react to it.
     if (scheduler_.deadline_reached() && !stop_sent_) drain_all();
     if (batch.empty()) return;
-    std::vector<TaskSpec> specs;
-    specs.reserve(batch.size());
+    std::vector<TaskMessage> messages;
+    messages.reserve(batch.size());
     for (auto i : batch) {
-      specs.push_back(make_task_(i));
-      specs.back().index = i;
-      specs.back().attempts = scheduler_.attempts(i);
+      TaskRecord t = make_task_(i);
+      messages.push_back({i, t.seed, t.id, std::move(t.params)});
     }
-    transport_.send(worker, Tag::tasks, pack(specs));
+    transport_.send(worker, Tag::tasks, pack(messages));
   }
 
   void drain_all() {
@@ -144,9 +130,7 @@ class Master {
     if (!stop_sent_) {
       scheduler_.stop();
       drain_all();
-      if (options_.progress)
-        std::fprintf(stderr, "%smpisweep: signal %d: finishing running tasks (up to %s), then stopping\n",
-                     tty_ ? "\r\033[K" : "", sig, format_duration(options_.grace_seconds).c_str());
+      for (auto* o : observers_) o->on_stop_signal(sig, options_.grace_seconds);
     }
     const bool out_of_grace = seconds_since(stop_time_) > options_.grace_seconds;
     if (!cancel_sent_ && (stop_signal_count() > 1 || out_of_grace)) {
@@ -156,40 +140,14 @@ class Master {
     }
   }
 
-  void periodic() {
-    if (seconds_since(last_tick_) >= options_.tick_seconds) {
-      observer_.on_tick();
-      last_tick_ = Clock::now();
-    }
-    print_progress(false);
-  }
-
-  void print_progress(bool final) {
-    if (!options_.progress) return;
-    const double since = seconds_since(last_progress_);
-    if (!final && since < (tty_ ? 0.25 : 5.0)) return;
-    last_progress_ = Clock::now();
-    const double elapsed = seconds_since(start_);
-    const double rate = elapsed > 0 ? double(finished_this_run_) / elapsed : 0;
-    const std::string text =
-        progress_text(options_.already_done + scheduler_.completed(),
-                      options_.already_failed + scheduler_.failed(), options_.total, rate);
-    if (tty_)
-      std::fprintf(stderr, "\r\033[Kmpisweep: %s%s", text.c_str(), final ? "\n" : "");
-    else
-      std::fprintf(stderr, "mpisweep: %s\n", text.c_str());
-    std::fflush(stderr);
-  }
-
   Transport& transport_;
   std::vector<int> workers_;
   Scheduler scheduler_;
-  const std::function<TaskSpec(std::size_t)>& make_task_;
-  MasterObserver& observer_;
+  const std::function<TaskRecord(std::size_t)>& make_task_;
+  std::span<MasterObserver* const> observers_;
   MasterOptions options_;
-  bool tty_;
-  Clock::time_point start_, last_tick_, last_progress_, stop_time_;
-  std::size_t finished_this_run_ = 0;
+  std::map<int, std::string> hosts_;
+  Clock::time_point last_tick_, stop_time_;
   bool stop_sent_ = false, cancel_sent_ = false;
 };
 
@@ -201,10 +159,10 @@ void send_stop(Transport& transport, int worker, int code) {
 
 MasterSummary run_master(Transport& transport, const std::vector<int>& workers,
                          std::vector<std::int32_t> prior_attempts,
-                         const std::function<TaskSpec(std::size_t)>& make_task,
-                         MasterObserver& observer, const MasterOptions& options,
+                         const std::function<TaskRecord(std::size_t)>& make_task,
+                         std::span<MasterObserver* const> observers, const MasterOptions& options,
                          const std::function<int(const MasterSummary&)>& exit_code) {
-  return Master(transport, workers, std::move(prior_attempts), make_task, observer, options)
+  return Master(transport, workers, std::move(prior_attempts), make_task, observers, options)
       .run(exit_code);
 }
 

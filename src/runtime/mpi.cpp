@@ -1,16 +1,15 @@
 #include <mpisweep/core/parallel.hpp>
-#include <mpisweep/runtime/mpi.hpp>
-
-#include "protocol.hpp"
+#include <mpisweep/runtime/context.hpp>
 
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <deque>
-#include <set>
-#include <vector>
 #include <exception>
 #include <thread>
+#include <vector>
 
 namespace mpisweep::runtime {
 
@@ -93,83 +92,103 @@ class MpiTransport final : public Transport {
   std::deque<Pending> pending_;
 };
 
+// MPI_Init_thread on construction, MPI_Finalize on destruction (arbor's with_mpi).
+class MpiContext final : public Context {
+ public:
+  MpiContext(int& argc, char**& argv) : uncaught_(std::uncaught_exceptions()) {
+    int provided = 0;
+    MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
+    if (provided < MPI_THREAD_FUNNELED) {
+      MPI_Finalize();
+      throw mpi_error("the MPI library does not provide MPI_THREAD_FUNNELED");
+    }
+    MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+    MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+  }
+  ~MpiContext() override {
+    // guarded() catches everything a rank throws, so this is the last resort only.
+    if (std::uncaught_exceptions() > uncaught_) MPI_Abort(MPI_COMM_WORLD, 3);
+    MPI_Finalize();
+  }
+  MpiContext(const MpiContext&) = delete;
+  MpiContext& operator=(const MpiContext&) = delete;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  std::string broadcast(std::string bytes) override {
+    long long n = static_cast<long long>(bytes.size());
+    MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
+    if (n > INT32_MAX) throw mpi_error("broadcast too large for one MPI call");
+    bytes.resize(static_cast<std::size_t>(n));
+    MPI_CHECK(MPI_Bcast(bytes.data(), static_cast<int>(n), MPI_BYTE, 0, MPI_COMM_WORLD));
+    return bytes;
+  }
+
+  std::vector<std::string> gather(const std::string& mine) override {
+    int n = static_cast<int>(mine.size());
+    std::vector<int> counts(rank_ == 0 ? std::size_t(size_) : 0), displs(counts.size());
+    MPI_CHECK(MPI_Gather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD));
+    std::string all;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      displs[r] = static_cast<int>(all.size());
+      all.resize(all.size() + std::size_t(counts[r]));
+    }
+    MPI_CHECK(MPI_Gatherv(mine.data(), n, MPI_CHAR, all.data(), counts.data(), displs.data(),
+                          MPI_CHAR, 0, MPI_COMM_WORLD));
+    std::vector<std::string> out;
+    for (std::size_t r = 0; r < counts.size(); ++r)
+      out.push_back(all.substr(std::size_t(displs[r]), std::size_t(counts[r])));
+    return out;
+  }
+
+  int max(int value) override {
+    int out = 0;
+    MPI_CHECK(MPI_Allreduce(&value, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    return out;
+  }
+
+  std::string host() const override {
+    char name[MPI_MAX_PROCESSOR_NAME];
+    int len = 0;
+    MPI_CHECK(MPI_Get_processor_name(name, &len));
+    return std::string(name, static_cast<std::size_t>(len));
+  }
+
+  int default_worker_threads() override {
+    MPI_Comm node;
+    MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL,
+                                  &node));
+    int local = 0, has_master = rank_ == 0 ? 1 : 0, master_here = 0;
+    MPI_CHECK(MPI_Comm_size(node, &local));
+    MPI_CHECK(MPI_Allreduce(&has_master, &master_here, 1, MPI_INT, MPI_MAX, node));
+    MPI_CHECK(MPI_Comm_free(&node));
+    const int cores = available_cores();
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (online > 0 && cores < online) return cores;  // bound by the launcher: use what we own
+    // The master sleeps while it waits, so it takes no core of its own.
+    const int workers_here = std::max(1, local - master_here);
+    return std::max(1, cores / workers_here);
+  }
+
+  std::unique_ptr<Transport> transport() override { return std::make_unique<MpiTransport>(); }
+
+  [[noreturn]] void abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);
+  }
+
+ private:
+  int rank_ = 0, size_ = 1;
+  int uncaught_ = 0;
+};
+
 }  // namespace
 
-MpiSession::MpiSession(int& argc, char**& argv) : uncaught_(std::uncaught_exceptions()) {
-  int provided = 0;
-  MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
-  if (provided < MPI_THREAD_FUNNELED) {
-    MPI_Finalize();
-    throw mpi_error("the MPI library does not provide MPI_THREAD_FUNNELED");
-  }
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
-  MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+std::unique_ptr<Context> make_mpi_context(int& argc, char**& argv) {
+  return std::make_unique<MpiContext>(argc, argv);
 }
 
-MpiSession::~MpiSession() {
-  if (std::uncaught_exceptions() > uncaught_) MPI_Abort(MPI_COMM_WORLD, 3);
-  MPI_Finalize();
-}
-
-void MpiSession::abort(int code) const {
-  MPI_Abort(MPI_COMM_WORLD, code);
-  std::_Exit(code);
-}
-
-SweepConfig MpiSession::broadcast(const SweepConfig& config) const {
-  std::string bytes = rank_ == 0 ? pack(config) : std::string();
-  long long n = static_cast<long long>(bytes.size());
-  MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
-  bytes.resize(static_cast<std::size_t>(n));
-  MPI_CHECK(MPI_Bcast(bytes.data(), static_cast<int>(n), MPI_BYTE, 0, MPI_COMM_WORLD));
-  return unpack<SweepConfig>(bytes);
-}
-
-std::string MpiSession::host() const {
-  char name[MPI_MAX_PROCESSOR_NAME];
-  int len = 0;
-  MPI_CHECK(MPI_Get_processor_name(name, &len));
-  return std::string(name, static_cast<std::size_t>(len));
-}
-
-std::string MpiSession::gather_hosts() const {
-  char name[MPI_MAX_PROCESSOR_NAME] = {};
-  int len = 0;
-  MPI_CHECK(MPI_Get_processor_name(name, &len));
-  std::vector<char> all(rank_ == 0 ? std::size_t(size_) * MPI_MAX_PROCESSOR_NAME : 0);
-  MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME,
-                       MPI_CHAR, 0, MPI_COMM_WORLD));
-  if (rank_ != 0) return {};
-  std::set<std::string> hosts;
-  for (int r = 0; r < size_; ++r)
-    hosts.insert(std::string(all.data() + std::size_t(r) * MPI_MAX_PROCESSOR_NAME));
-  std::string out;
-  for (const auto& h : hosts) out += (out.empty() ? "" : ",") + h;
-  return out;
-}
-
-int MpiSession::max_over_workers(int value) const {
-  int mine = (rank_ == 0 && size_ > 1) ? 0 : value, out = 0;
-  MPI_CHECK(MPI_Allreduce(&mine, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
-  return out;
-}
-
-int MpiSession::default_worker_threads() const {
-  MPI_Comm node;
-  MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
-  int local = 0, has_master = rank_ == 0 ? 1 : 0, master_here = 0;
-  MPI_CHECK(MPI_Comm_size(node, &local));
-  MPI_CHECK(MPI_Allreduce(&has_master, &master_here, 1, MPI_INT, MPI_MAX, node));
-  MPI_Comm_free(&node);
-  const int cores = available_cores();
-  const long online = sysconf(_SC_NPROCESSORS_ONLN);
-  if (online > 0 && cores < online) return cores;  // bound by the launcher: use what we own
-  // The master sleeps while it waits, so it takes no core of its own.
-  const int workers_here = std::max(1, local - master_here);
-  return std::max(1, cores / workers_here);
-}
-
-std::unique_ptr<Transport> make_mpi_transport() { return std::make_unique<MpiTransport>(); }
 
 }  // namespace mpisweep::runtime

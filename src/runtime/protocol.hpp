@@ -1,7 +1,7 @@
 #pragma once
 // Messages between master and workers, serialized with Boost.Serialization into byte strings.
 #include <mpisweep/core/task.hpp>
-#include <mpisweep/runtime/mpi.hpp>
+#include <mpisweep/runtime/context.hpp>
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
@@ -37,25 +37,54 @@ void serialize(Archive& ar, mpisweep::Value& v, unsigned version) {
   split_free(ar, v, version);
 }
 
-template <class Archive>
-void serialize(Archive& ar, mpisweep::TaskSpec& t, unsigned) {
-  ar& t.index& t.row& t.id& t.seed& t.attempts& t.params;
-}
 
 template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
   ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout;
 }
 
+// The master fills attempts (it counts them) and host (from the worker's hello): neither travels.
 template <class Archive>
-void serialize(Archive& ar, mpisweep::TaskResult& r, unsigned) {
-  ar& r.index& r.row& r.id& r.status& r.attempts& r.worker& r.started& r.wall_seconds& r.error& r.metrics&
-      r.series;
+void serialize(Archive& ar, mpisweep::Outcome& o, unsigned) {
+  ar& o.status& o.worker& o.started& o.wall_seconds& o.error& o.metrics& o.series;
 }
 
 }  // namespace boost::serialization
 
 namespace mpisweep::runtime {
+
+// One task for a worker: the master's index (the worker answers with it; the archive row stays
+// with the master) and what the experiment needs: the seed, the params, and the task id, which
+// the command kind hands its program ({task_id}, MPISWEEP_TASK_ID).
+struct TaskMessage {
+  std::uint64_t index = 0;
+  std::uint64_t seed = 0;
+  std::uint64_t task_id = 0;
+  std::vector<Value> params;  // the experiment's schema order
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& index& seed& task_id& params;
+  }
+};
+
+struct ResultMessage {
+  std::uint64_t index = 0;
+  Outcome outcome;  // status `returned`: handed back unrun, not an attempt
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& index& outcome;
+  }
+};
+
+// A running task's own estimate of how far it is (RunContext::progress), throttled by the worker.
+struct ProgressMessage {
+  std::uint64_t index = 0;
+  double fraction = 0;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& index& fraction;
+  }
+};
 
 // Sent once by every worker when it starts.
 struct Hello {

@@ -147,7 +147,7 @@ Scheduler::Verdict Scheduler::on_result(int worker, std::size_t task, TaskStatus
     ++done_;
     return Verdict::final;
   }
-  if (attempts_[task] <= options_.retries) {
+  if (should_retry(status, attempts_[task], options_.retries)) {
     queue_.push_back(task);
     return Verdict::retry;
   }

@@ -26,9 +26,5 @@ void install_stop_handlers() {
 
 int stop_signal() { return first_signal.load(); }
 int stop_signal_count() { return signal_count.load(); }
-void reset_stop_signals() {
-  first_signal.store(0);
-  signal_count.store(0);
-}
 
 }  // namespace mpisweep::runtime

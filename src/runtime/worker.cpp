@@ -2,17 +2,19 @@
 
 #include "protocol.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace mpisweep::runtime {
 
-std::string to_columns(const Experiment& experiment, Result&& result, TaskResult& out) {
+std::string to_columns(const Experiment& experiment, Result&& result, Outcome& out) {
   for (const auto& [name, value] : result.metrics) {
     (void)value;
     bool known = false;
@@ -41,13 +43,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // A task handed back unrun (drained or cancelled by the master): not an attempt.
-TaskResult returned(const TaskSpec& t) {
-  TaskResult r;
+ResultMessage returned(const TaskMessage& t) {
+  ResultMessage r;
   r.index = t.index;
-  r.row = t.row;
-  r.id = t.id;
-  r.status = TaskStatus::returned;
-  r.attempts = t.attempts;
+  r.outcome.status = TaskStatus::returned;
   return r;
 }
 
@@ -65,15 +64,18 @@ class Worker {
       while (auto m = transport_.poll()) {
         if (handle(*m, code)) stop = true;
       }
-      std::vector<TaskResult> ready;
+      std::vector<ResultMessage> ready;
+      std::optional<ProgressMessage> progress;
       {
         std::unique_lock lock(mutex_);
         ready.swap(results_);
         enforce_timeout();
+        progress = due_progress();
         if (stop) stop_ = true;
         if (stop_ && queue_.empty() && !running_ && ready.empty()) break;
       }
       if (!ready.empty()) transport_.send(0, Tag::results, pack(ready));
+      if (progress) transport_.send(0, Tag::progress, pack(*progress));
       std::unique_lock lock(mutex_);
       if (results_.empty()) wake_main_.wait_for(lock, std::chrono::milliseconds(1));
     }
@@ -92,7 +94,7 @@ class Worker {
   bool handle(const Envelope& m, int& code) {
     switch (m.tag) {
       case Tag::tasks: {
-        auto batch = unpack<std::vector<TaskSpec>>(m.bytes);
+        auto batch = unpack<std::vector<TaskMessage>>(m.bytes);
         std::lock_guard lock(mutex_);
         for (auto& t : batch) queue_.push_back(std::move(t));
         wake_runner_.notify_one();
@@ -117,6 +119,20 @@ class Worker {
     }
   }
 
+  // The running task's progress, if it moved and the last report is old enough. Caller holds
+  // mutex_. Throttled so a task reporting every iteration costs the master nothing.
+  std::optional<ProgressMessage> due_progress() {
+    if (!running_) return std::nullopt;
+    const double fraction = progress_.load(std::memory_order_relaxed);
+    if (fraction < 0 || fraction == reported_progress_) return std::nullopt;
+    const auto now = Clock::now();
+    if (std::chrono::duration<double>(now - last_progress_).count() < options_.progress_interval)
+      return std::nullopt;
+    last_progress_ = now;
+    reported_progress_ = fraction;
+    return ProgressMessage{running_index_, fraction};
+  }
+
   // Caller holds mutex_.
   void enforce_timeout() {
     if (!running_ || options_.task_timeout <= 0 || timed_out_) return;
@@ -128,7 +144,7 @@ class Worker {
 
   void runner_loop() {
     for (;;) {
-      TaskSpec task;
+      TaskMessage task;
       {
         std::unique_lock lock(mutex_);
         wake_runner_.wait(lock, [&] { return quit_ || !queue_.empty(); });
@@ -140,15 +156,19 @@ class Worker {
         cancelled_by_master_ = false;
         cancel_.store(false);
         started_ = Clock::now();
+        running_index_ = task.index;
+        progress_.store(-1.0);
+        reported_progress_ = -1.0;
       }
-      TaskResult r = execute(task);
+      ResultMessage r{task.index, execute(task)};
       {
         std::lock_guard lock(mutex_);
-        if (cancelled_by_master_ && r.status != TaskStatus::done) {
+        if (cancelled_by_master_ && r.outcome.status != TaskStatus::done) {
           r = returned(task);
-        } else if (timed_out_ && r.status != TaskStatus::done) {
-          r.status = TaskStatus::timeout;
-          r.error = "exceeded the task timeout of " + std::to_string(options_.task_timeout) + " s";
+        } else if (timed_out_ && r.outcome.status != TaskStatus::done) {
+          r.outcome.status = TaskStatus::timeout;
+          r.outcome.error =
+              "exceeded the task timeout of " + std::to_string(options_.task_timeout) + " s";
         }
         running_ = false;
         results_.push_back(std::move(r));
@@ -157,12 +177,8 @@ class Worker {
     }
   }
 
-  TaskResult execute(const TaskSpec& task) {
-    TaskResult r;
-    r.index = task.index;
-    r.row = task.row;
-    r.id = task.id;
-    r.attempts = task.attempts + 1;
+  Outcome execute(const TaskMessage& task) {
+    Outcome r;
     r.worker = transport_.rank();
     r.started = unix_now();
     const auto t0 = Clock::now();
@@ -172,9 +188,13 @@ class Worker {
         params.set(experiment_.params[i].name, task.params[i]);
       RunContext ctx;
       ctx.seed = task.seed;
-      ctx.task_id = task.id;   // the command kind's {task_id} and MPISWEEP_TASK_ID
+      ctx.task_id = task.task_id;  // the command kind's {task_id} and MPISWEEP_TASK_ID
       ctx.threads = options_.threads;
       ctx.cancel_flag = &cancel_;
+      ctx.on_progress = [this](double f) {
+        // The main thread, awake every millisecond anyway, picks it up (due_progress).
+        progress_.store(std::clamp(f, 0.0, 1.0), std::memory_order_relaxed);
+      };
       Result result = experiment_.run(params, ctx);
       r.error = to_columns(experiment_, std::move(result), r);
       r.status = r.error.empty() ? TaskStatus::done : TaskStatus::failed;
@@ -199,12 +219,17 @@ class Worker {
 
   std::mutex mutex_;
   std::condition_variable wake_runner_, wake_main_;
-  std::deque<TaskSpec> queue_;
-  std::vector<TaskResult> results_;
+  std::deque<TaskMessage> queue_;
+  std::vector<ResultMessage> results_;
   bool running_ = false, quit_ = false, stop_ = false;
   bool timed_out_ = false, cancelled_by_master_ = false;
   Clock::time_point started_;
   std::atomic<bool> cancel_{false};
+  // The running task's last RunContext::progress (-1: none yet), written by the runner thread.
+  std::atomic<double> progress_{-1.0};
+  std::uint64_t running_index_ = 0;
+  double reported_progress_ = -1.0;
+  Clock::time_point last_progress_{};
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/core/params.hpp>
 #include <mpisweep/core/rng.hpp>
+#include <mpisweep/core/text.hpp>
 #include <mpisweep/experiments/registry.hpp>
 #include <mpisweep/sweep/spec.hpp>
 
@@ -267,8 +268,7 @@ Spec Parser::parse(const std::string& text) {
   for (const auto& p : exp->params) valid.push_back(p.name);
   auto check_name = [&](const std::string& key, const std::string& w) {
     if (std::find(valid.begin(), valid.end(), key) != valid.end()) return;
-    std::string list;
-    for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+    const std::string list = join(valid);
     throw input_error(w, "unknown parameter '" + key + "' for experiment " + exp->name +
                              "; valid parameters are: " + (list.empty() ? "(none)" : list));
   };

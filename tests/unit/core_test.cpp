@@ -1,6 +1,7 @@
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/core/params.hpp>
 #include <mpisweep/core/rng.hpp>
+#include <mpisweep/core/text.hpp>
 #include <mpisweep/experiments/registry.hpp>
 
 #include <gtest/gtest.h>
@@ -106,4 +107,23 @@ TEST(Noop, ValueDependsOnSeedOnlyAndFailuresAreSeeded) {
   }
   EXPECT_NEAR(failures, 300, 60);
   EXPECT_THROW(find_experiment("nope"), input_error);
+}
+
+TEST(Text, JoinAndSplitAreInverse) {
+  EXPECT_EQ(join({"a", "bc", ""}), "a, bc, ");
+  EXPECT_EQ(join({}), "");
+  EXPECT_EQ(join({"x", "y"}, ","), "x,y");
+  EXPECT_EQ(split("a, bc, "), (std::vector<std::string>{"a", "bc", ""}));
+  EXPECT_TRUE(split("").empty());
+  EXPECT_EQ(split("one"), (std::vector<std::string>{"one"}));
+}
+
+TEST(Text, TimesAndDurations) {
+  EXPECT_EQ(utc_iso_time(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(utc_iso_time(1795784709), "2026-11-27T13:05:09Z");
+  EXPECT_EQ(local_time_text(1795784709).size(), 19u);
+  EXPECT_EQ(format_duration(42.4), "42s");
+  EXPECT_EQ(format_duration(185), "3m05s");
+  EXPECT_EQ(format_duration(7800), "2h10m");
+  EXPECT_EQ(format_duration(-1), "?");
 }

@@ -97,26 +97,53 @@ TEST(Scheduler, StopsAndDeadlines) {
 }
 
 TEST(Protocol, TasksAndResultsRoundTrip) {
-  std::vector<TaskSpec> specs(2);
-  specs[0] = {3, 7, 0xfeedULL, 42, 1, {Value{true}, Value{std::int64_t{-5}}, Value{0.1}, Value{std::string("shear")}}};
-  auto back = runtime::unpack<std::vector<TaskSpec>>(runtime::pack(specs));
+  std::vector<runtime::TaskMessage> tasks(2);
+  tasks[0] = {3, 42, 0xfeedbeefcafe0001ULL,
+              {Value{true}, Value{std::int64_t{-5}}, Value{0.1}, Value{std::string("shear")}}};
+  auto back = runtime::unpack<std::vector<runtime::TaskMessage>>(runtime::pack(tasks));
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].index, 3u);
   EXPECT_EQ(back[0].seed, 42u);
-  EXPECT_EQ(back[0].params, specs[0].params);
+  EXPECT_EQ(back[0].task_id, 0xfeedbeefcafe0001ULL) << "the command kind's {task_id}";
+  EXPECT_EQ(back[0].params, tasks[0].params);
 
-  TaskResult r;
+  runtime::ResultMessage r;
   r.index = 9;
-  r.status = TaskStatus::timeout;
-  r.error = "too slow";
-  r.metrics = {1.5, std::nan("")};
-  r.series = {{}, {1, 2, 3}};
-  auto rb = runtime::unpack<std::vector<TaskResult>>(runtime::pack(std::vector<TaskResult>{r}));
-  EXPECT_EQ(rb[0].status, TaskStatus::timeout);
-  EXPECT_EQ(rb[0].error, "too slow");
-  EXPECT_EQ(rb[0].metrics[0], 1.5);
-  EXPECT_TRUE(std::isnan(rb[0].metrics[1]));
-  EXPECT_EQ(rb[0].series, r.series);
+  r.outcome.status = TaskStatus::timeout;
+  r.outcome.worker = 4;
+  r.outcome.error = "too slow";
+  r.outcome.metrics = {1.5, std::nan("")};
+  r.outcome.series = {{}, {1, 2, 3}};
+  r.outcome.host = "stays home";  // the master fills host and attempts; they do not travel
+  r.outcome.attempts = 7;
+  auto rb = runtime::unpack<std::vector<runtime::ResultMessage>>(
+      runtime::pack(std::vector<runtime::ResultMessage>{r}));
+  EXPECT_EQ(rb[0].index, 9u);
+  EXPECT_EQ(rb[0].outcome.status, TaskStatus::timeout);
+  EXPECT_EQ(rb[0].outcome.worker, 4);
+  EXPECT_EQ(rb[0].outcome.error, "too slow");
+  EXPECT_EQ(rb[0].outcome.metrics[0], 1.5);
+  EXPECT_TRUE(std::isnan(rb[0].outcome.metrics[1]));
+  EXPECT_EQ(rb[0].outcome.series, r.outcome.series);
+  EXPECT_EQ(rb[0].outcome.host, "");
+  EXPECT_EQ(rb[0].outcome.attempts, 1);
+}
+
+TEST(Retry, OneRuleForResumeAndScheduler) {
+  EXPECT_TRUE(should_retry(TaskStatus::failed, 1, 1)) << "retries=1 allows a second attempt";
+  EXPECT_FALSE(should_retry(TaskStatus::failed, 2, 1));
+  EXPECT_TRUE(should_retry(TaskStatus::timeout, 1, 2));
+  EXPECT_FALSE(should_retry(TaskStatus::done, 0, 5));
+  EXPECT_FALSE(should_retry(TaskStatus::pending, 0, 5)) << "pending runs anyway; not a retry";
+  EXPECT_FALSE(should_retry(TaskStatus::failed, 1, 0));
+  // The scheduler follows the same rule: with retries=1 a task failing twice is final.
+  Scheduler s(1, {1}, {.retries = 1});
+  ASSERT_EQ(s.assign(1, 0).size(), 1u);
+  EXPECT_EQ(s.on_result(1, 0, TaskStatus::failed, 0.1), Scheduler::Verdict::retry);
+  ASSERT_EQ(s.assign(1, 0).size(), 1u);
+  EXPECT_EQ(s.on_result(1, 0, TaskStatus::failed, 0.1), Scheduler::Verdict::final);
+  EXPECT_EQ(s.attempts(0), 2);
+  EXPECT_EQ(s.failed(), 1u);
 }
 
 TEST(Scheduler, LongestExpectedFirstOrdersTheQueueStably) {

@@ -59,25 +59,13 @@ struct Layout {
   std::vector<PlotSpec> plots;       // the standard figures of `report`, stored in /sweep/plots
 };
 
-// A task as the sweep defines it; written as a pending row.
-struct TaskDef {
-  std::uint64_t id = 0;
-  std::uint64_t seed = 0;
-  std::vector<Value> params;   // in Layout::params order, already checked
-};
-
-// The outcome of one attempt at a task.
-struct TaskOutcome {
-  TaskStatus status = TaskStatus::done;
-  std::int32_t attempts = 1;
-  std::int32_t worker = 0;            // MPI rank
-  std::string host;
-  double started = 0;                 // unix time, seconds
-  double wall_seconds = 0;
-  std::string error;                  // empty when done
-  std::vector<double> metrics;        // Layout::metrics order; NaN where absent
-  std::vector<std::vector<double>> series;  // Layout::series order; empty where absent
-};
+// A row is a core TaskRecord (written as a pending row: params in Layout::params order) and
+// each attempt's Outcome (metrics and series in Layout order). The older names stay as aliases.
+using mpisweep::Outcome;
+using mpisweep::RowState;
+using mpisweep::TaskRecord;
+using TaskDef = TaskRecord;
+using TaskOutcome = Outcome;
 
 struct RunRecord {
   double start = 0, end = 0;          // unix time; end 0 while running
@@ -91,13 +79,6 @@ struct RunRecord {
   std::string command_line;
   std::uint64_t spec_hash = 0;
   std::int32_t exit_status = -1;      // -1 while running
-};
-
-// Identity and state of an existing row, for resume.
-struct RowState {
-  std::uint64_t id = 0;
-  TaskStatus status = TaskStatus::pending;
-  std::int32_t attempts = 0;
 };
 
 // Single writer (the master). Every structural object (groups, datasets, attributes) is created
@@ -121,9 +102,9 @@ class Writer {
   const std::vector<RowState>& rows() const;   // every row, in file order
   // Appends pending rows; returns the index of the first. Visible to readers after flush(). Ids
   // must be non-zero (0 is the fill value that marks a torn tail after a kill).
-  std::size_t add_tasks(std::span<const TaskDef> tasks);
+  std::size_t add_tasks(std::span<const TaskRecord> tasks);
   // Records an attempt's outcome for `row`. Cheap (buffers); written by the next flush().
-  void record(std::size_t row, const TaskOutcome& outcome);
+  void record(std::size_t row, const Outcome& outcome);
   // Writes everything buffered and flushes it to disk. The master calls this about every second.
   void flush();
 

@@ -1,5 +1,9 @@
 #pragma once
-// A task as it travels between master and workers, and what comes back.
+// One task record and one outcome, shared by every layer: the sweep expands a file into
+// TaskRecords, the archive stores each as a row, the master hands it to a worker (only its index
+// and what the experiment needs cross the wire), and every attempt comes back as an Outcome that
+// the archive records in the same row.
+#include <mpisweep/core/text.hpp>
 #include <mpisweep/core/value.hpp>
 
 #include <cstdint>
@@ -18,30 +22,38 @@ enum class TaskStatus : std::int8_t {
 };
 std::string_view to_string(TaskStatus s);
 
-struct TaskSpec {
-  std::uint64_t index = 0;     // the master's task number
-  std::uint64_t row = 0;       // archive row
-  std::uint64_t id = 0;
+// A task as the sweep defines it.
+struct TaskRecord {
+  std::uint64_t id = 0;        // stable hash of (experiment, parameter values, seed); never 0
   std::uint64_t seed = 0;
-  std::int32_t attempts = 0;   // attempts made before this one
-  std::vector<Value> params;   // in the experiment's schema order
+  std::vector<Value> params;   // in the experiment's schema order, already checked
 };
 
-struct TaskResult {
-  std::uint64_t index = 0;
-  std::uint64_t row = 0;
-  std::uint64_t id = 0;
+// What one attempt at a task produced.
+struct Outcome {
   TaskStatus status = TaskStatus::done;
-  std::int32_t attempts = 0;   // including this one
-  std::int32_t worker = 0;     // rank that ran it
-  double started = 0;          // unix time
+  std::int32_t attempts = 1;   // including this one
+  std::int32_t worker = 0;     // MPI rank that ran it
+  std::string host;
+  double started = 0;          // unix time, seconds
   double wall_seconds = 0;
-  std::string error;
-  std::vector<double> metrics;               // experiment's declared order, NaN where absent
-  std::vector<std::vector<double>> series;   // declared order, empty where absent
+  std::string error;           // empty when done
+  std::vector<double> metrics;               // the declared order; NaN where absent
+  std::vector<std::vector<double>> series;   // the declared order; empty where absent
 };
 
-// Unix time in seconds (wall clock, for the archive; durations use steady_clock).
-double unix_now();
+// Where a task stands in an archive (its row's id, status and attempts), for resume.
+struct RowState {
+  std::uint64_t id = 0;
+  TaskStatus status = TaskStatus::pending;
+  std::int32_t attempts = 0;
+};
+
+// The retry rule, in one place for resume and the scheduler: a failed or timed-out task runs
+// again while the attempts made so far do not exceed `retries` (so retries=1 allows 2 attempts).
+inline bool should_retry(TaskStatus status, std::int32_t attempts_made, int retries) {
+  return (status == TaskStatus::failed || status == TaskStatus::timeout) &&
+         attempts_made <= retries;
+}
 
 }  // namespace mpisweep

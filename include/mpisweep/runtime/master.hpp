@@ -1,39 +1,45 @@
 #pragma once
+// The master loop: hands tasks to workers as the Scheduler decides and tells its observers what
+// it learns. Master only.
 #include <mpisweep/core/task.hpp>
 #include <mpisweep/runtime/scheduler.hpp>
 #include <mpisweep/runtime/transport.hpp>
 
-#include <atomic>
+#include <cstddef>
 #include <functional>
-#include <map>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace mpisweep::runtime {
 
-// Consumers of what the master learns (the archive writer is one). Master only.
+struct MasterSummary {
+  std::size_t done = 0, failed = 0, not_run = 0;
+  bool stopped = false;  // by a signal or the deadline; the sweep is resumable
+};
+
+// Consumers of what the master learns (Taskflow's observers): the archive writer and the
+// progress line are two. Called on the master's thread, in order; they must not block long.
 class MasterObserver {
  public:
   virtual ~MasterObserver() = default;
   virtual void on_hello(int /*rank*/, const std::string& /*host*/, int /*threads*/) {}
-  // Every attempt's outcome: final ones and those that will be retried (status failed/timeout).
-  virtual void on_result(const TaskResult& result) = 0;
-  // Called about every `tick_seconds` while the master runs; the archive flushes here.
+  // Every attempt at task `task` (an index of make_task), with attempts and host filled in.
+  // `final`: the task's outcome for this run; otherwise it will be retried.
+  virtual void on_result(std::size_t /*task*/, const Outcome& /*outcome*/, bool /*final*/) {}
+  // A running task's own estimate of how far it is, in [0, 1] (RunContext::progress).
+  virtual void on_progress(std::size_t /*task*/, double /*fraction*/) {}
+  // About every MasterOptions::tick_seconds; the archive flushes here.
   virtual void on_tick() {}
+  // The first stop signal: no more tasks start; running ones get `grace_seconds`.
+  virtual void on_stop_signal(int /*signal*/, double /*grace_seconds*/) {}
+  virtual void on_finish(const MasterSummary& /*summary*/) {}
 };
 
 struct MasterOptions {
   SchedulerOptions scheduler;
   double tick_seconds = 1.0;
-  double grace_seconds = 60;         // after a stop signal, running tasks may finish this long
-  bool progress = true;              // the progress line on stderr
-  std::size_t total = 0;             // tasks in the sweep, for the progress line
-  std::size_t already_done = 0;      // finished before this run
-  std::size_t already_failed = 0;
-};
-
-struct MasterSummary {
-  std::size_t done = 0, failed = 0, not_run = 0;
-  bool stopped = false;              // by a signal or the deadline; the sweep is resumable
+  double grace_seconds = 60;  // after a stop signal, running tasks may finish this long
 };
 
 // Hands out tasks 0..n-1 (materialised by `make_task(i)` when they are sent) to the ranks in
@@ -41,8 +47,8 @@ struct MasterSummary {
 // the exit code returned by `exit_code(summary)`. Master only.
 MasterSummary run_master(Transport& transport, const std::vector<int>& workers,
                          std::vector<std::int32_t> prior_attempts,
-                         const std::function<TaskSpec(std::size_t)>& make_task,
-                         MasterObserver& observer, const MasterOptions& options,
+                         const std::function<TaskRecord(std::size_t)>& make_task,
+                         std::span<MasterObserver* const> observers, const MasterOptions& options,
                          const std::function<int(const MasterSummary&)>& exit_code);
 
 // Tells a worker to stop now with exit code `code` (used when the master fails).
@@ -50,6 +56,26 @@ void send_stop(Transport& transport, int worker, int code);
 
 // Formats "12/40 done, 1 failed, 3.5 tasks/s, ETA 9s".
 std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, double rate);
-std::string format_duration(double seconds);
+
+// The progress line on stderr: redrawn in place on a terminal (4 times a second at most), a
+// plain line every 5 s otherwise; with the mean progress of running tasks that report one.
+class ProgressObserver final : public MasterObserver {
+ public:
+  // `total` tasks in the sweep, of which `done` and `failed` were settled by earlier runs.
+  ProgressObserver(std::size_t total, std::size_t done, std::size_t failed);
+  void on_result(std::size_t task, const Outcome& outcome, bool final) override;
+  void on_progress(std::size_t task, double fraction) override;
+  void on_tick() override { draw(false); }
+  void on_stop_signal(int signal, double grace_seconds) override;
+  void on_finish(const MasterSummary& summary) override;
+
+ private:
+  void draw(bool final);
+
+  std::size_t total_, done_, failed_, finished_ = 0;
+  bool tty_;
+  double start_, last_draw_;
+  std::vector<std::pair<std::size_t, double>> running_;  // task, fraction
+};
 
 }  // namespace mpisweep::runtime

@@ -56,7 +56,6 @@ class Scheduler {
   Verdict on_result(int worker, std::size_t task, TaskStatus status, double wall_seconds);
 
   void stop() { stopping_ = true; }  // hand out nothing more
-  bool stopping() const { return stopping_; }
   bool deadline_reached() const { return deadline_reached_; }
   // Nothing in flight and nothing more to hand out.
   bool finished() const { return in_flight_total_ == 0 && (queue_.empty() || stopping_); }

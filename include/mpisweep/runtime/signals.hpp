@@ -6,6 +6,5 @@ namespace mpisweep::runtime {
 void install_stop_handlers();
 int stop_signal();          // the first signal received, 0 if none
 int stop_signal_count();    // how many were received
-void reset_stop_signals();  // for tests
 
 }  // namespace mpisweep::runtime

@@ -9,7 +9,9 @@
 
 namespace mpisweep::runtime {
 
-enum class Tag : int { hello = 1, tasks = 2, results = 3, drain = 4, cancel = 5, stop = 6 };
+enum class Tag : int {
+  hello = 1, tasks = 2, results = 3, drain = 4, cancel = 5, stop = 6, progress = 7
+};
 
 struct Envelope {
   int source = 0;

@@ -11,6 +11,8 @@ struct WorkerOptions {
   int threads = 1;             // the thread budget each task gets
   double task_timeout = 0;     // seconds; 0: none
   std::string host;
+  // Least seconds between two progress reports of a running task (RunContext::progress).
+  double progress_interval = 1.0;
 };
 
 // Worker loop: announces itself, runs the tasks the master sends one at a time on a runner
@@ -20,6 +22,6 @@ int run_worker(Transport& transport, const Experiment& experiment, const WorkerO
 
 // Maps an experiment's named results onto its declared metric and series order. An undeclared
 // name is the experiment's bug: it fails the task (returns the message) rather than the sweep.
-std::string to_columns(const Experiment& experiment, Result&& result, TaskResult& out);
+std::string to_columns(const Experiment& experiment, Result&& result, Outcome& out);
 
 }  // namespace mpisweep::runtime

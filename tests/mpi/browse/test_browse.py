@@ -208,7 +208,9 @@ def test_report_demo():
     p = mpisweep("report", "results/demo.h5", "-o", "report")
     md = open("report/report.md").read()
     figures = [l[l.index("](") + 2:-1] for l in md.splitlines() if l.startswith("![")]
-    check(len(figures) == 4, "moe_cl declares 4 standard figures; report.md links %d:\n%s" % (len(figures), md))
+    # moe_cl declares 5: G_T, convergence_round and F_T against experts; G_t and F_t over rounds.
+    check(len(figures) == 5,
+          "moe_cl declares 5 standard figures; report.md links %d:\n%s" % (len(figures), md))
     for fig in figures:
         check_png(os.path.join("report", fig))
     check("| experts | terminate |" in md and "±" in md, "summary table in report.md:\n" + md)

@@ -1,0 +1,80 @@
+#pragma once
+// Where the sweep's ranks live, and what they do together (arbor's distributed_context). Two
+// implementations: MPI (one rank per process, mpi.cpp; the only code that includes <mpi.h>) and
+// local (one process, the worker on a thread). The run command sees only this interface, so it
+// has no "one rank or many" branches: run_ranks() is the one place that tells them apart.
+#include <mpisweep/core/error.hpp>
+#include <mpisweep/runtime/transport.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mpisweep::runtime {
+
+class mpi_error : public error {
+ public:
+  using error::error;
+};
+
+// What every rank needs to know before the sweep starts; rank 0 decides it.
+struct SweepConfig {
+  std::int32_t status = 0;         // 0: go; otherwise every rank returns this exit code at once
+  std::string experiment;
+  std::int32_t threads_per_worker = 0;  // 0: the cores each worker owns
+  double task_timeout = 0;         // seconds; 0: none
+};
+
+class Context {
+ public:
+  virtual ~Context() = default;
+  virtual int rank() const = 0;  // 0 is the master
+  virtual int size() const = 0;  // processes, the master's included
+  // Collective: every rank returns rank 0's `bytes`.
+  virtual std::string broadcast(std::string bytes) = 0;
+  // Collective: on rank 0, every rank's `mine` by rank; elsewhere empty.
+  virtual std::vector<std::string> gather(const std::string& mine) = 0;
+  // Collective: the largest `value` over all ranks.
+  virtual int max(int value) = 0;
+  // Collective: the threads a worker on this rank should use: the cores bound to it or, when
+  // ranks are not bound, the node's cores shared among the worker ranks on the node.
+  virtual int default_worker_threads() = 0;
+  virtual std::string host() const = 0;
+  // The point-to-point link of this process (master or worker side). With one process, the
+  // master's end of an in-process pair whose other end `worker_transport()` returns.
+  virtual std::unique_ptr<Transport> transport() = 0;
+  virtual std::unique_ptr<Transport> worker_transport() { return nullptr; }
+  // Ends every rank now with `code` (the master's answer to a fatal error).
+  [[noreturn]] virtual void abort(int code) = 0;
+};
+
+// MPI_Init_thread (FUNNELED: only the main thread calls MPI) now; MPI_Finalize when destroyed,
+// unless an exception is unwinding, when the job is aborted so no rank waits on a dead peer.
+std::unique_ptr<Context> make_mpi_context(int& argc, char**& argv);
+// One process, no MPI (tests, and the building block of one-rank runs).
+std::unique_ptr<Context> make_local_context();
+
+// Collective: every rank gets rank 0's `config`.
+SweepConfig broadcast(Context& context, const SweepConfig& config);
+// Collective: the distinct host names of all ranks, sorted and comma-separated, on rank 0.
+std::string gather_hosts(Context& context);
+// Collective: the largest `value` over the worker ranks (the master's, when it runs alone).
+int max_over_workers(Context& context, int value);
+
+// Runs `master(transport, worker ranks)` on rank 0 and `worker(transport)` on every other rank;
+// with one process the worker runs on a thread of it, over in-process queues (worker rank 1),
+// and is stopped with exit code 3 if the master throws. Returns this rank's exit code.
+int run_ranks(Context& context,
+              const std::function<int(Transport&, const std::vector<int>& workers)>& master,
+              const std::function<int(Transport&)>& worker);
+
+// The error guard around everything a rank does after MPI starts (arbor's with_mpi): runs `body`
+// and returns its exit code; an exception is printed first, as one line ("mpisweep: ..." for bad
+// input, exit 2; "mpisweep: error: ..." otherwise, exit 3; workers prefix their rank), and then,
+// when other ranks exist, the whole job is aborted with that code so none waits on this one.
+// The user always sees the message.
+int guarded(Context& context, const std::function<int()>& body);
+
+}  // namespace mpisweep::runtime

@@ -1,0 +1,218 @@
+#include "columns.hpp"
+
+#include <cstring>
+#include <limits>
+
+namespace mpisweep::archive {
+
+namespace {
+
+constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
+
+template <class T>
+std::vector<unsigned char> fill_of(T value) {
+  std::vector<unsigned char> out(sizeof(T));
+  std::memcpy(out.data(), &value, sizeof(T));
+  return out;
+}
+
+// A column that is a plain vector of the store, picked by `select`.
+template <class T, class Select>
+ColumnDef plain(std::string path, hid_t native, Select select, int dirty) {
+  ColumnDef c;
+  c.path = std::move(path);
+  c.type = h5::copy_type(native);
+  c.dirty = dirty;
+  c.gather = [select](const RowStore& s, std::size_t first, std::size_t count, unsigned char* out) {
+    std::memcpy(out, select(s).data() + first, count * sizeof(T));
+  };
+  c.scatter = [select](RowStore& s, std::size_t first, std::size_t count, const unsigned char* in) {
+    std::memcpy(select(s).data() + first, in, count * sizeof(T));
+  };
+  return c;
+}
+
+// A column that is one field of RowStore::rows.
+template <class T, class Get, class Set>
+ColumnDef row_field(std::string path, hid_t native, Get get, Set set, int dirty) {
+  ColumnDef c;
+  c.path = std::move(path);
+  c.type = h5::copy_type(native);
+  c.dirty = dirty;
+  c.gather = [get](const RowStore& s, std::size_t first, std::size_t count, unsigned char* out) {
+    auto* o = reinterpret_cast<T*>(out);
+    for (std::size_t i = 0; i < count; ++i) o[i] = get(s.rows[first + i]);
+  };
+  c.scatter = [set](RowStore& s, std::size_t first, std::size_t count, const unsigned char* in) {
+    const auto* v = reinterpret_cast<const T*>(in);
+    for (std::size_t i = 0; i < count; ++i) set(s.rows[first + i], v[i]);
+  };
+  return c;
+}
+
+// A fixed-string column whose rows are interned strings or sparse entries.
+ColumnDef text(std::string path, std::size_t size, int dirty,
+               std::function<std::string_view(const RowStore&, std::size_t)> get,
+               std::function<void(RowStore&, std::size_t, std::string)> set) {
+  ColumnDef c;
+  c.path = std::move(path);
+  c.type = h5::string_type(size);
+  c.dirty = dirty;
+  c.gather = [size, get](const RowStore& s, std::size_t first, std::size_t count,
+                         unsigned char* out) {
+    for (std::size_t i = 0; i < count; ++i)
+      h5::pack_string(get(s, first + i), reinterpret_cast<char*>(out) + i * size, size);
+  };
+  c.scatter = [size, set](RowStore& s, std::size_t first, std::size_t count,
+                          const unsigned char* in) {
+    for (std::size_t i = 0; i < count; ++i)
+      set(s, first + i, h5::unpack_string(reinterpret_cast<const char*>(in) + i * size, size));
+  };
+  return c;
+}
+
+void describe(hid_t d, const std::string& unit, const std::string& help) {
+  h5::set_attr(d, "unit", unit);
+  h5::set_attr(d, "description", help);
+}
+
+std::function<void(hid_t)> description(std::string text) {
+  return [text = std::move(text)](hid_t d) { h5::set_attr(d, "description", text); };
+}
+
+ColumnDef param_column(const RowStore& store, std::size_t k) {
+  const ParamSpec& p = store.layout().params[k];
+  const std::string path = "tasks/params/" + p.name;
+  ColumnDef c;
+  switch (p.type) {
+    case ParamType::boolean:
+      c = plain<std::int8_t>(path, H5T_NATIVE_INT8,
+                             [k](auto& s) -> auto& { return s.params[k].bools; }, Dirty::added);
+      c.type = h5::bool_type();
+      break;
+    case ParamType::integer:
+      c = plain<std::int64_t>(path, H5T_NATIVE_INT64,
+                              [k](auto& s) -> auto& { return s.params[k].ints; }, Dirty::added);
+      break;
+    case ParamType::real:
+      c = plain<double>(path, H5T_NATIVE_DOUBLE,
+                        [k](auto& s) -> auto& { return s.params[k].reals; }, Dirty::added);
+      break;
+    case ParamType::choice:
+      c = text(
+          path, store.params[k].str_size, Dirty::added,
+          [k](const RowStore& s, std::size_t r) -> std::string_view {
+            const auto& col = s.params[k];
+            return col.table.strings[col.choices[r]];
+          },
+          [k](RowStore& s, std::size_t r, std::string v) {
+            s.params[k].choices[r] = s.params[k].table.intern(v);
+          });
+      break;
+  }
+  c.describe = [p](hid_t d) {
+    describe(d, p.unit, p.help);
+    h5::set_attr(d, "type", std::string(to_string(p.type)));
+    if (p.type == ParamType::choice) h5::set_attr(d, "choices", join(p.choices));
+  };
+  return c;
+}
+
+}  // namespace
+
+std::vector<ColumnDef> task_columns(const RowStore& store) {
+  std::vector<ColumnDef> out;
+  out.push_back(row_field<std::uint64_t>(
+      "tasks/id", H5T_NATIVE_UINT64, [](const RowState& r) { return r.id; },
+      [](RowState& r, std::uint64_t v) { r.id = v; }, Dirty::added));
+  out.back().phase2 = true;
+  out.back().describe = description("task id: hash of experiment, parameters and seed");
+  out.push_back(plain<std::uint64_t>("tasks/seed", H5T_NATIVE_UINT64,
+                                     [](auto& s) -> auto& { return s.seeds; }, Dirty::added));
+  out.back().describe = description("seed of the task");
+  out.push_back(row_field<std::int8_t>(
+      "tasks/status", H5T_NATIVE_INT8,
+      [](const RowState& r) { return static_cast<std::int8_t>(r.status); },
+      [](RowState& r, std::int8_t v) { r.status = static_cast<TaskStatus>(v); }, Dirty::recorded));
+  out.back().type = h5::status_type();
+  out.back().fill = fill_of(std::int8_t{0});
+  out.back().phase2 = true;
+  out.back().describe = description("pending, done, failed or timeout");
+  out.push_back(row_field<std::int32_t>(
+      "tasks/attempts", H5T_NATIVE_INT32, [](const RowState& r) { return r.attempts; },
+      [](RowState& r, std::int32_t v) { r.attempts = v; }, Dirty::recorded));
+  out.back().describe = description("attempts made so far");
+  out.push_back(plain<std::int32_t>("tasks/worker", H5T_NATIVE_INT32,
+                                    [](auto& s) -> auto& { return s.workers; },
+                                    Dirty::recorded));
+  out.back().fill = fill_of(std::int32_t{-1});
+  out.back().describe = description("MPI rank of the last attempt (-1: none)");
+  out.push_back(text(
+      "tasks/host", fmt::host_size, Dirty::recorded,
+      [](const RowStore& s, std::size_t r) -> std::string_view {
+        return s.hosts.strings[s.host_index[r]];
+      },
+      [](RowStore& s, std::size_t r, std::string v) { s.host_index[r] = s.hosts.intern(v); }));
+  out.back().describe = description("host of the last attempt");
+  out.push_back(plain<double>("tasks/started", H5T_NATIVE_DOUBLE,
+                              [](auto& s) -> auto& { return s.started; }, Dirty::recorded));
+  out.back().fill = fill_of(nan_value);
+  out.back().describe = description("unix time the last attempt started");
+  out.push_back(plain<double>("tasks/wall_seconds", H5T_NATIVE_DOUBLE,
+                              [](auto& s) -> auto& { return s.wall; }, Dirty::recorded));
+  out.back().fill = fill_of(nan_value);
+  out.back().describe = description("wall time of the last attempt");
+  {
+    ColumnDef c = text(
+        "tasks/error", fmt::error_size, Dirty::errored,
+        [](const RowStore& s, std::size_t r) -> std::string_view {
+          auto it = s.errors.find(r);
+          return it == s.errors.end() ? std::string_view() : std::string_view(it->second);
+        },
+        [](RowStore& s, std::size_t r, std::string v) {
+          if (!v.empty()) s.errors.insert_or_assign(r, std::move(v));
+        });
+    // Few rows fail: when the map is smaller than the block, scan it instead of a lookup a row.
+    c.gather = [](const RowStore& s, std::size_t first, std::size_t count, unsigned char* buf) {
+      constexpr std::size_t size = fmt::error_size;
+      std::memset(buf, 0, count * size);
+      if (s.errors.size() < count) {
+        for (const auto& [row, msg] : s.errors)
+          if (row >= first && row < first + count)
+            h5::pack_string(msg, reinterpret_cast<char*>(buf) + (row - first) * size, size);
+      } else {
+        for (std::size_t i = 0; i < count; ++i)
+          if (auto it = s.errors.find(first + i); it != s.errors.end())
+            h5::pack_string(it->second, reinterpret_cast<char*>(buf) + i * size, size);
+      }
+    };
+    c.describe = description("error of the last attempt (truncated), empty when done");
+    out.push_back(std::move(c));
+  }
+  for (std::size_t k = 0; k < store.params.size(); ++k) out.push_back(param_column(store, k));
+  for (std::size_t k = 0; k < store.metrics.size(); ++k) {
+    const MetricSpec& m = store.layout().metrics[k];
+    out.push_back(plain<double>("tasks/metrics/" + m.name, H5T_NATIVE_DOUBLE,
+                                [k](auto& s) -> auto& { return s.metrics[k]; },
+                                Dirty::recorded));
+    out.back().fill = fill_of(nan_value);
+    out.back().describe = [m](hid_t d) {
+      describe(d, m.unit, m.help);
+      h5::set_attr(d, "timing", std::int64_t{m.timing ? 1 : 0});
+    };
+  }
+  for (std::size_t k = 0; k < store.series.size(); ++k) {
+    const std::string g = "series/" + store.layout().series[k].name + "/";
+    out.push_back(plain<std::int64_t>(g + "offset", H5T_NATIVE_INT64,
+                                      [k](auto& s) -> auto& { return s.series[k].offset; },
+                                      Dirty::recorded));
+    out.back().describe = description("first index into values of each task row");
+    out.push_back(plain<std::int64_t>(g + "length", H5T_NATIVE_INT64,
+                                      [k](auto& s) -> auto& { return s.series[k].length; },
+                                      Dirty::recorded));
+    out.back().describe = description("number of values of each task row (0: absent)");
+  }
+  return out;
+}
+
+}  // namespace mpisweep::archive

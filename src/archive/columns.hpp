@@ -1,0 +1,36 @@
+#pragma once
+// The table of /tasks-aligned columns: one definition per dataset (path, type, fill value, flush
+// phase, which kind of change dirties it, how rows go from the RowStore into a buffer and back),
+// so creating, validating, loading, attaching and flushing loop over one list instead of naming
+// the columns each time. /runs has its own table (fmt::run_columns).
+#include "format.hpp"
+#include "row_store.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mpisweep::archive {
+
+struct ColumnDef {
+  std::string path;  // from the file root, e.g. "tasks/metrics/loss"
+  h5::Datatype type;  // file and memory type (native numbers or fixed strings)
+  std::vector<unsigned char> fill;  // the fill value in `type`; empty: HDF5's zero fill
+  bool phase2 = false;  // written in the second flush phase (id and status; see writer.cpp)
+  int dirty = Dirty::recorded;  // the kind of change that makes a chunk of it dirty
+  // Rows [first, first+count) of the store into `out` (count elements of `type`), and back.
+  std::function<void(const RowStore&, std::size_t first, std::size_t count, unsigned char* out)>
+      gather;
+  std::function<void(RowStore&, std::size_t first, std::size_t count, const unsigned char* in)>
+      scatter;
+  // Sets the dataset's attributes when it is created (description, unit, ...).
+  std::function<void(hid_t dataset)> describe;
+  std::size_t elem_size() const { return h5::type_size(type.id()); }
+};
+
+// Every /tasks-aligned column of `store`'s layout, in a fixed order: the task columns, then
+// /tasks/params/*, /tasks/metrics/*, then each series' offset and length. Choice columns take
+// their width from the store (ParamRows::str_size).
+std::vector<ColumnDef> task_columns(const RowStore& store);
+
+}  // namespace mpisweep::archive

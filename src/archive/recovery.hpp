@@ -1,0 +1,16 @@
+#pragma once
+// Opening an archive to write it again, whatever state the last writer left it in (SWMR
+// recovery): a killed writer's status flags are cleared in the same open.
+#include "h5.hpp"
+
+#include <string>
+
+namespace mpisweep::archive {
+
+// Opens `path` read-write in SWMR-write mode. Everything happens in SWMR-write mode, flags
+// cleared in the same open: a plain read-write open would mark the file "open for write, not
+// SWMR", and a kill in that window would leave a file that SWMR readers refuse until h5clear.
+// Throws input_error for a foreign or corrupt file, archive_error otherwise.
+h5::File open_for_writing(const std::string& path);
+
+}  // namespace mpisweep::archive

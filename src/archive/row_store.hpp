@@ -1,0 +1,103 @@
+#pragma once
+// The writer's in-memory mirror of /tasks and the /series offset/length columns, with no HDF5 in
+// it (unit-tested alone): record() is O(1), and flush() rewrites whole chunks from here without
+// reading them back. 1M rows cost ~100 bytes each plus their params and metrics.
+//
+// Dirty rows are tracked per chunk of rows and per kind of change: id, seed and params change
+// only when rows are added; the outcome columns when a row is recorded (new rows hold exactly the
+// datasets' fill values there, so they need no write); the error column only when an error is set
+// or cleared. So a straggler far behind the frontier dirties one chunk, not a column.
+#include <mpisweep/archive/archive.hpp>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace mpisweep::archive {
+
+namespace fmt {
+// Fixed string sizes include the terminator.
+inline constexpr std::size_t host_size = 64;
+inline constexpr std::size_t error_size = 256;  // the biggest column; 512 halved flush speed
+}  // namespace fmt
+
+// Interned strings (hosts, choices): rows hold a small index instead of a heap string.
+struct StringTable {
+  std::vector<std::string> strings;
+  std::unordered_map<std::string, std::uint32_t> index;
+  std::uint32_t intern(const std::string& s);
+};
+
+// One parameter column: the vector of its type (choices interned).
+struct ParamRows {
+  ParamType type = ParamType::real;
+  std::size_t str_size = 1;  // choices: the column's fixed string size
+  std::vector<std::int8_t> bools;
+  std::vector<std::int64_t> ints;
+  std::vector<double> reals;
+  std::vector<std::uint32_t> choices;
+  StringTable table;
+
+  // Whether `v` can be stored (a real column takes integers too; a choice must fit its width).
+  bool accepts(const Value& v) const;
+  void push(const Value& v);  // after accepts()
+  void resize(std::size_t n);
+};
+
+struct SeriesRows {
+  std::vector<std::int64_t> offset, length;
+  std::int64_t total = 0;       // values on disk
+  std::vector<double> pending;  // values appended by record() since the last flush
+};
+
+enum Dirty : int { added = 0, recorded = 1, errored = 2, dirty_kinds = 3 };
+
+class RowStore {
+ public:
+  RowStore(const Layout& layout, std::size_t chunk);
+
+  std::size_t size() const { return rows.size(); }
+  std::size_t chunk() const { return chunk_; }
+  // Appends pending rows; returns the first index. Checks every task before appending any
+  // (internal_error: id 0, wrong parameter count or type), so the columns stay aligned.
+  std::size_t add(std::span<const TaskRecord> tasks);
+  // Records an attempt (internal_error for a row that does not exist or too many metrics).
+  void record(std::size_t row, const Outcome& outcome);
+  // Gives every column `n` rows (after loading; new rows are not marked dirty).
+  void resize(std::size_t n);
+
+  void mark(std::size_t row, int kind);
+  void mark_all();
+  void clear_dirty();
+  bool any_dirty() const { return any_dirty_; }
+  bool has_pending_values() const;
+  // Maximal runs [first, first+count) of dirty rows of `kind`, cut at `n` rows.
+  std::vector<std::pair<std::size_t, std::size_t>> dirty_ranges(int kind, std::size_t n) const;
+
+  const Layout& layout() const { return layout_; }
+
+  std::vector<RowState> rows;  // id, status, attempts columns
+  std::vector<std::uint64_t> seeds;
+  std::vector<std::int32_t> workers;
+  std::vector<std::uint32_t> host_index;
+  StringTable hosts;
+  std::vector<double> started, wall;
+  std::unordered_map<std::size_t, std::string> errors;  // sparse: non-empty only
+  std::vector<ParamRows> params;
+  std::vector<std::vector<double>> metrics;
+  std::vector<SeriesRows> series;
+
+ private:
+  Layout layout_;
+  std::size_t chunk_;
+  std::array<std::vector<std::uint8_t>, dirty_kinds> dirty_;  // per kind, per chunk of rows
+  bool any_dirty_ = false;
+};
+
+// The fixed string size of a choice column: its longest choice (or default) plus the terminator.
+std::size_t choice_size(const ParamSpec& p);
+
+}  // namespace mpisweep::archive

@@ -1,0 +1,138 @@
+#include "structure.hpp"
+
+#include <mpisweep/core/text.hpp>
+
+#ifndef MPISWEEP_VERSION
+#define MPISWEEP_VERSION "0.1.0"
+#endif
+
+namespace mpisweep::archive {
+
+namespace {
+
+std::string parent_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
+// The table's columns that live directly in `group`, in table order.
+void create_columns(hid_t file, const std::vector<ColumnDef>& columns, const std::string& group) {
+  for (const auto& c : columns) {
+    if (parent_of(c.path) != group) continue;
+    h5::Dataset d = h5::create_column(file, c.path, c.type.id(), fmt::task_chunk,
+                                      c.fill.empty() ? nullptr : c.fill.data());
+    if (c.describe) c.describe(d.id());
+  }
+}
+
+void create_sweep_group(hid_t file, const Layout& layout) {
+  h5::Group sweep = h5::create_group(file, "sweep", false);
+  h5::set_attr(sweep.id(), "name", layout.sweep_name);
+  h5::set_attr(sweep.id(), "experiment", layout.experiment);
+  h5::set_attr(sweep.id(), "spec_hash", layout.spec_hash);
+  for (auto [name, text] : {std::pair{"spec_toml", &layout.spec_toml},
+                            std::pair{"command_line", &layout.command_line}}) {
+    h5::Datatype t = h5::string_type(text->size() + 1);
+    h5::create_scalar(sweep.id(), name, t.id(), text->c_str());
+  }
+  // The standard figures, one group of attributes each (/sweep/plots/0, 1, ...), so `report`
+  // draws them from the archive alone.
+  h5::Group plots = h5::create_group(sweep.id(), "plots", true);
+  for (std::size_t i = 0; i < layout.plots.size(); ++i) {
+    const PlotSpec& p = layout.plots[i];
+    h5::Group g = h5::create_group(plots.id(), std::to_string(i), false);
+    for (auto [name, value] : {std::pair{"title", &p.title}, std::pair{"x", &p.x},
+                               std::pair{"y", &p.y}, std::pair{"group_by", &p.group_by},
+                               std::pair{"series", &p.series}})
+      h5::set_attr(g.id(), name, *value);
+    for (auto [name, flag] : {std::pair{"logx", p.logx}, std::pair{"logy", p.logy},
+                              std::pair{"heatmap", p.heatmap}})
+      h5::set_attr(g.id(), name, std::int64_t{flag ? 1 : 0});
+  }
+}
+
+}  // namespace
+
+void create_structure(hid_t file, const Layout& layout, const RowStore& store,
+                      const Origin* origin) {
+  h5::set_attr(file, "format", std::string(fmt::format_name));
+  h5::set_attr(file, "format_version", std::int64_t{format_version});
+  h5::set_attr(file, "mpisweep_version",
+               origin ? origin->mpisweep_version : std::string(MPISWEEP_VERSION));
+  h5::set_attr(file, "created", origin ? origin->created : utc_iso_time(unix_now()));
+  create_sweep_group(file, layout);
+  {
+    h5::Group runs = h5::create_group(file, "runs", true);
+    for (const auto& c : fmt::run_columns()) {
+      h5::Datatype t = c.mem_type();
+      h5::create_column(runs.id(), c.name, t.id(), fmt::runs_chunk, nullptr);
+    }
+  }
+  const std::vector<ColumnDef> columns = task_columns(store);
+  h5::Group tasks = h5::create_group(file, "tasks", true);
+  create_columns(file, columns, "tasks");
+  h5::Group params = h5::create_group(tasks.id(), "params", true);
+  create_columns(file, columns, "tasks/params");
+  h5::Group metrics = h5::create_group(tasks.id(), "metrics", true);
+  create_columns(file, columns, "tasks/metrics");
+  h5::Group series = h5::create_group(file, "series", true);
+  for (const auto& s : layout.series) {
+    h5::Group g = h5::create_group(series.id(), s.name, true);
+    h5::set_attr(g.id(), "unit", s.unit);
+    h5::set_attr(g.id(), "description", s.help);
+    h5::set_attr(g.id(), "axis", s.axis);
+    h5::set_attr(g.id(), "x_start", s.x_start);
+    h5::set_attr(g.id(), "x_step", s.x_step);
+    if (!s.shape.empty()) {
+      h5::set_attr(g.id(), "shape", std::span<const std::int64_t>(s.shape));
+      h5::set_attr(g.id(), "axes", join(s.axes));
+    }
+    h5::Dataset v =
+        h5::create_column(g.id(), "values", H5T_NATIVE_DOUBLE, fmt::values_chunk, nullptr);
+    h5::set_attr(v.id(), "unit", s.unit);
+    h5::set_attr(v.id(), "description", s.help);
+    h5::set_attr(v.id(), "axis", s.axis);
+    create_columns(file, columns, "series/" + s.name);
+  }
+}
+
+void validate(hid_t file, const std::string& path, const Layout& layout) {
+  fmt::check_format(file, path);
+  if (h5::get_attr_int(file, "format_version") > format_version)
+    throw input_error(path, "archive format version " +
+                                std::to_string(h5::get_attr_int(file, "format_version")) +
+                                " is newer than this mpisweep understands (" +
+                                std::to_string(format_version) + ")");
+  h5::Group sweep = h5::open_group(file, "sweep");
+  std::string name = h5::get_attr_string(sweep.id(), "name");
+  std::string experiment = h5::get_attr_string(sweep.id(), "experiment");
+  if (name != layout.sweep_name)
+    throw input_error(path, "archive belongs to sweep '" + name + "', not '" +
+                                layout.sweep_name + "' (use another --archive path)");
+  if (experiment != layout.experiment)
+    throw input_error(path, "archive holds experiment '" + experiment + "', not '" +
+                                layout.experiment + "'");
+  auto compare = [&](const char* what, const std::string& group, const auto& specs) {
+    std::vector<std::string> want;
+    for (const auto& s : specs) want.push_back(s.name);
+    h5::Group g = h5::open_group(file, group);
+    std::vector<std::string> have = h5::children(g.id());
+    if (have != want)
+      throw input_error(path, std::string("archive ") + what + " [" + join(have) +
+                                  "] differ from the sweep's [" + join(want) + "]");
+  };
+  compare("parameter columns", "tasks/params", layout.params);
+  compare("metric columns", "tasks/metrics", layout.metrics);
+  compare("series", "series", layout.series);
+  for (const auto& p : layout.params) {
+    h5::Dataset d = h5::open_dataset(file, "tasks/params/" + p.name);
+    h5::Datatype t = h5::dataset_type(d.id());
+    ParamType have = fmt::param_type_of(t.id(), path, p.name);
+    if (have != p.type)
+      throw input_error(path, "parameter column '" + p.name + "' is " +
+                                  std::string(to_string(have)) + ", the sweep says " +
+                                  std::string(to_string(p.type)));
+    if (p.type == ParamType::choice && h5::type_size(t.id()) < choice_size(p))
+      throw input_error(path, "parameter column '" + p.name +
+                                  "' is too narrow for the sweep's choices");
+  }
+}
+
+}  // namespace mpisweep::archive

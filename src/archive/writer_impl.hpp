@@ -1,0 +1,44 @@
+#pragma once
+// The writer's state, shared by writer.cpp (open, create, flush, close) and compact.cpp.
+#include "columns.hpp"
+#include "live_lock.hpp"
+#include "structure.hpp"
+
+#include <string>
+#include <vector>
+
+namespace mpisweep::archive {
+
+struct Writer::Impl {
+  std::string path;
+  Layout layout;
+  h5::File file;
+  RowStore store;
+  std::vector<ColumnDef> columns;    // task_columns(store)
+  std::vector<h5::Dataset> datasets; // one per column, opened by attach()
+  std::vector<hsize_t> extents;      // their lengths on disk
+  std::vector<h5::Dataset> values;   // /series/<name>/values, one per series
+  std::size_t run_count = 0;
+  std::vector<h5::Dataset> run_ds;
+  std::vector<h5::Datatype> run_types;
+  hsize_t disk_rows = 0;
+  std::vector<unsigned char> scratch;
+  bool closed = false;
+  LiveLock live;
+
+  Impl(std::string p, const Layout& l);
+  void check_open() const;
+  void open_swmr();              // a freshly created file: SWMR writing, live lock, attach
+  void load();                   // an existing file: rows into the store, torn tail cut
+  void attach();                 // opens every dataset of the (SWMR) file
+  void flush();
+  void write_phase(bool phase2, hsize_t n);
+  void write_run(std::size_t row, const RunRecord& r);
+  RunRecord read_run(std::size_t row);
+  void release();
+  hsize_t live_bytes() const;
+  void close();
+  void compact();                // compact.cpp
+};
+
+}  // namespace mpisweep::archive
