@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <limits>
+#include <type_traits>
+#include <variant>
 
 namespace mpisweep::archive {
 
@@ -71,6 +73,14 @@ ColumnDef text(std::string path, std::size_t size, int dirty,
   return c;
 }
 
+// The HDF5 native type of a column element.
+template <class T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, std::int8_t>) return H5T_NATIVE_INT8;
+  if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
+  if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
+}
+
 void describe(hid_t d, const std::string& unit, const std::string& help) {
   h5::set_attr(d, "unit", unit);
   h5::set_attr(d, "description", help);
@@ -83,33 +93,30 @@ std::function<void(hid_t)> description(std::string text) {
 ColumnDef param_column(const RowStore& store, std::size_t k) {
   const ParamSpec& p = store.layout().params[k];
   const std::string path = "tasks/params/" + p.name;
-  ColumnDef c;
-  switch (p.type) {
-    case ParamType::boolean:
-      c = plain<std::int8_t>(path, H5T_NATIVE_INT8,
-                             [k](auto& s) -> auto& { return s.params[k].bools; }, Dirty::added);
-      c.type = h5::bool_type();
-      break;
-    case ParamType::integer:
-      c = plain<std::int64_t>(path, H5T_NATIVE_INT64,
-                              [k](auto& s) -> auto& { return s.params[k].ints; }, Dirty::added);
-      break;
-    case ParamType::real:
-      c = plain<double>(path, H5T_NATIVE_DOUBLE,
-                        [k](auto& s) -> auto& { return s.params[k].reals; }, Dirty::added);
-      break;
-    case ParamType::choice:
-      c = text(
-          path, store.params[k].str_size, Dirty::added,
-          [k](const RowStore& s, std::size_t r) -> std::string_view {
-            const auto& col = s.params[k];
-            return col.table.strings[col.choices[r]];
-          },
-          [k](RowStore& s, std::size_t r, std::string v) {
-            s.params[k].choices[r] = s.params[k].table.intern(v);
-          });
-      break;
-  }
+  ColumnDef c = std::visit(
+      [&](const auto& data) {
+        using T = typename std::decay_t<decltype(data)>::value_type;
+        if constexpr (std::is_same_v<T, std::uint32_t>) {
+          return text(
+              path, store.params[k].str_size, Dirty::added,
+              [k](const RowStore& s, std::size_t r) -> std::string_view {
+                const auto& col = s.params[k];
+                return col.table.strings[std::get<std::vector<std::uint32_t>>(col.data)[r]];
+              },
+              [k](RowStore& s, std::size_t r, std::string v) {
+                auto& col = s.params[k];
+                std::get<std::vector<std::uint32_t>>(col.data)[r] = col.table.intern(v);
+              });
+        } else {
+          ColumnDef n = plain<T>(
+              path, native_type<T>(),
+              [k](auto& s) -> auto& { return std::get<std::vector<T>>(s.params[k].data); },
+              Dirty::added);
+          if constexpr (std::is_same_v<T, std::int8_t>) n.type = h5::bool_type();
+          return n;
+        }
+      },
+      store.params[k].data);
   c.describe = [p](hid_t d) {
     describe(d, p.unit, p.help);
     h5::set_attr(d, "type", std::string(to_string(p.type)));

@@ -1,6 +1,7 @@
 #include "row_store.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <limits>
 
 namespace mpisweep::archive {
@@ -22,51 +23,67 @@ std::size_t choice_size(const ParamSpec& p) {
   return n + 1;  // terminator
 }
 
-bool ParamRows::accepts(const Value& v) const {
-  switch (type) {
-    case ParamType::boolean: return std::holds_alternative<bool>(v);
-    case ParamType::integer: return std::holds_alternative<std::int64_t>(v);
-    case ParamType::real:
-      return std::holds_alternative<double>(v) || std::holds_alternative<std::int64_t>(v);
-    case ParamType::choice:
-      return std::holds_alternative<std::string>(v) && std::get<std::string>(v).size() < str_size;
+namespace {
+
+// Which (column, value) pairs go together: exact types, and integers into real columns.
+struct Fits {
+  std::size_t str_size;
+  bool operator()(const std::vector<std::int8_t>&, bool) const { return true; }
+  bool operator()(const std::vector<std::int64_t>&, std::int64_t) const { return true; }
+  bool operator()(const std::vector<double>&, double) const { return true; }
+  bool operator()(const std::vector<double>&, std::int64_t) const { return true; }
+  bool operator()(const std::vector<std::uint32_t>&, const std::string& s) const {
+    return s.size() < str_size;
   }
-  return false;
+  bool operator()(const auto&, const auto&) const { return false; }
+};
+
+struct Append {
+  StringTable& table;
+  void operator()(std::vector<std::int8_t>& d, bool b) const { d.push_back(b ? 1 : 0); }
+  void operator()(std::vector<std::int64_t>& d, std::int64_t i) const { d.push_back(i); }
+  void operator()(std::vector<double>& d, double x) const { d.push_back(x); }
+  void operator()(std::vector<double>& d, std::int64_t i) const {
+    d.push_back(static_cast<double>(i));
+  }
+  void operator()(std::vector<std::uint32_t>& d, const std::string& s) const {
+    d.push_back(table.intern(s));
+  }
+  void operator()(auto&, const auto&) const {
+    throw internal_error("archive: a parameter value of the wrong type (not accepts()ed)");
+  }
+};
+
+// The empty column of alternative `index` (the variant's alternatives are in ParamType order).
+template <std::size_t... I>
+ParamRows::Data data_for(std::size_t index, std::index_sequence<I...>) {
+  ParamRows::Data d;
+  if (!((index == I ? (d.template emplace<I>(), true) : false) || ...))
+    throw internal_error("archive: unknown ParamType");
+  return d;
 }
 
-void ParamRows::push(const Value& v) {
-  switch (type) {
-    case ParamType::boolean: bools.push_back(std::get<bool>(v) ? 1 : 0); return;
-    case ParamType::integer: ints.push_back(std::get<std::int64_t>(v)); return;
-    case ParamType::real:
-      reals.push_back(std::holds_alternative<double>(v)
-                          ? std::get<double>(v)
-                          : static_cast<double>(std::get<std::int64_t>(v)));
-      return;
-    case ParamType::choice: choices.push_back(table.intern(std::get<std::string>(v))); return;
-  }
+}  // namespace
+
+ParamRows::ParamRows(const ParamSpec& spec)
+    : data(data_for(static_cast<std::size_t>(spec.type),
+                    std::make_index_sequence<std::variant_size_v<Data>>{})) {
+  if (spec.type != ParamType::choice) return;
+  str_size = choice_size(spec);
+  for (const auto& c : spec.choices) table.intern(c);
 }
+
+bool ParamRows::accepts(const Value& v) const { return std::visit(Fits{str_size}, data, v); }
+
+void ParamRows::push(const Value& v) { std::visit(Append{table}, data, v); }
 
 void ParamRows::resize(std::size_t n) {
-  switch (type) {
-    case ParamType::boolean: bools.resize(n); return;
-    case ParamType::integer: ints.resize(n); return;
-    case ParamType::real: reals.resize(n); return;
-    case ParamType::choice: choices.resize(n); return;
-  }
+  std::visit([n](auto& d) { d.resize(n); }, data);
 }
 
 RowStore::RowStore(const Layout& layout, std::size_t chunk) : layout_(layout), chunk_(chunk) {
   hosts.intern("");
-  params.resize(layout_.params.size());
-  for (std::size_t k = 0; k < params.size(); ++k) {
-    const auto& spec = layout_.params[k];
-    params[k].type = spec.type;
-    if (spec.type == ParamType::choice) {
-      params[k].str_size = choice_size(spec);
-      for (const auto& c : spec.choices) params[k].table.intern(c);
-    }
-  }
+  for (const auto& spec : layout_.params) params.emplace_back(spec);
   metrics.resize(layout_.metrics.size());
   series.resize(layout_.series.size());
 }

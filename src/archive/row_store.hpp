@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace mpisweep::archive {
@@ -31,20 +32,22 @@ struct StringTable {
   std::uint32_t intern(const std::string& s);
 };
 
-// One parameter column: the vector of its type (choices interned).
+// One parameter column: one vector, its element type picked by the variant's alternative, in
+// ParamType order (booleans as int8 like the file; choices as indices into `table`).
 struct ParamRows {
-  ParamType type = ParamType::real;
-  std::size_t str_size = 1;  // choices: the column's fixed string size
-  std::vector<std::int8_t> bools;
-  std::vector<std::int64_t> ints;
-  std::vector<double> reals;
-  std::vector<std::uint32_t> choices;
-  StringTable table;
+  using Data = std::variant<std::vector<std::int8_t>, std::vector<std::int64_t>,
+                            std::vector<double>, std::vector<std::uint32_t>>;
+  explicit ParamRows(const ParamSpec& spec);
 
+  ParamType type() const { return static_cast<ParamType>(data.index()); }
   // Whether `v` can be stored (a real column takes integers too; a choice must fit its width).
   bool accepts(const Value& v) const;
   void push(const Value& v);  // after accepts()
   void resize(std::size_t n);
+
+  Data data;
+  std::size_t str_size = 1;  // choices: the column's fixed string size
+  StringTable table;
 };
 
 struct SeriesRows {

@@ -51,7 +51,7 @@ void Writer::Impl::load() {
   const hid_t f = file.id();
   // Choice columns are as wide as the file says (a compacted or older file may differ).
   for (std::size_t k = 0; k < store.params.size(); ++k)
-    if (store.params[k].type == ParamType::choice) {
+    if (store.params[k].type() == ParamType::choice) {
       h5::Dataset d = h5::open_dataset(f, "tasks/params/" + layout.params[k].name);
       h5::Datatype t = h5::dataset_type(d.id());
       store.params[k].str_size = h5::type_size(t.id());

@@ -9,6 +9,8 @@
 #include <boost/serialization/vector.hpp>
 
 #include <sstream>
+#include <utility>
+#include <variant>
 #include <string>
 
 namespace boost::serialization {
@@ -20,16 +22,19 @@ void save(Archive& ar, const mpisweep::Value& v, unsigned) {
   std::visit([&](const auto& x) { ar << x; }, v);
 }
 
+template <class Archive, std::size_t... I>
+void load_alternative(Archive& ar, mpisweep::Value& v, std::size_t index,
+                      std::index_sequence<I...>) {
+  const bool known = ((index == I ? (ar >> v.template emplace<I>(), true) : false) || ...);
+  if (!known) throw mpisweep::internal_error("protocol: unknown value type " + std::to_string(index));
+}
+
 template <class Archive>
 void load(Archive& ar, mpisweep::Value& v, unsigned) {
   std::int8_t index;
   ar >> index;
-  switch (index) {
-    case 0: { bool x; ar >> x; v = x; break; }
-    case 1: { std::int64_t x; ar >> x; v = x; break; }
-    case 2: { double x; ar >> x; v = x; break; }
-    default: { std::string x; ar >> x; v = std::move(x); break; }
-  }
+  load_alternative(ar, v, static_cast<std::size_t>(index),
+                   std::make_index_sequence<std::variant_size_v<mpisweep::Value>>{});
 }
 
 template <class Archive>

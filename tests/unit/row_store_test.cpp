@@ -38,10 +38,13 @@ TEST(RowStore, AddAppendsTypedColumnsAndMarksTheNewChunks) {
   EXPECT_EQ(s.rows[3].id, 4u);
   EXPECT_EQ(s.rows[3].status, TaskStatus::pending);
   EXPECT_EQ(s.seeds[3], 40u);
-  EXPECT_EQ(s.params[0].bools[3], 1);
-  EXPECT_EQ(s.params[1].ints[3], 4);
-  EXPECT_EQ(s.params[2].reals[3], 3.0) << "an integer in a real column is stored as a real";
-  EXPECT_EQ(s.params[3].table.strings[s.params[3].choices[3]], "cdef");
+  EXPECT_EQ(std::get<std::vector<std::int8_t>>(s.params[0].data)[3], 1);
+  EXPECT_EQ(std::get<std::vector<std::int64_t>>(s.params[1].data)[3], 4);
+  EXPECT_EQ(std::get<std::vector<double>>(s.params[2].data)[3], 3.0)
+      << "an integer in a real column is stored as a real";
+  EXPECT_EQ(s.params[3].type(), ParamType::choice);
+  EXPECT_EQ(s.params[3].table.strings[std::get<std::vector<std::uint32_t>>(s.params[3].data)[3]],
+            "cdef");
   EXPECT_EQ(s.params[3].str_size, 5u) << "longest choice plus the terminator";
   EXPECT_TRUE(std::isnan(s.metrics[1][9]));
   EXPECT_EQ(s.workers[0], -1);
@@ -66,7 +69,7 @@ TEST(RowStore, BadTasksLeaveTheColumnsAligned) {
   tasks[1] = task(0);
   EXPECT_THROW(s.add(tasks), internal_error) << "id 0 marks a torn row";
   EXPECT_EQ(s.size(), 0u);
-  EXPECT_TRUE(s.params[1].ints.empty());
+  EXPECT_TRUE(std::get<std::vector<std::int64_t>>(s.params[1].data).empty());
 }
 
 TEST(RowStore, RecordKeepsOutcomesErrorsAndSeriesOffsets) {
