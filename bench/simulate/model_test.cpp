@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-using namespace mpisweep;
+using mpisweep::error;
 using namespace mpisweep::simulate;
 
 namespace {

@@ -20,7 +20,8 @@
 #include <cstdio>
 #include <queue>
 
-using namespace mpisweep;
+using mpisweep::Rng;
+using mpisweep::error;
 using namespace mpisweep::simulate;
 
 namespace {
