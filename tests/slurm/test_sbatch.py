@@ -143,6 +143,7 @@ def test_sigterm_stops_and_resubmission_finishes():
     log = log_of(job)
     check(info["ExitCode"] == "4:0", "stopped job exits 4: %s\n%s" % (info, log))
     check("SIGTERM: asking mpisweep to stop" in log and "not requeued" in log, log)
+    check("Primary job" not in log, "no Open MPI banner for a stop (mpirun -q):\n" + log)
     a = load("results/long.h5")
     done = (a["status"] == DONE).sum()
     check(0 < done < len(a["id"]), "stopped part way: %d done" % done)
@@ -225,6 +226,7 @@ fail_rate = [0.0, 0.0, 0.5]
     log = log_of(job)
     check(info["ExitCode"] == "1:0", "exit 1 (some tasks failed), no requeue: %s\n%s" % (info, log))
     check("requeue" not in log, "exit 1 is not requeued")
+    check("Primary job" not in log, "no Open MPI banner for failed tasks (mpirun -q):\n" + log)
     a = load("results/t.h5")
     work, rate = a["params"]["work_us"], a["params"]["fail_rate"]
     st, att = a["status"], a["attempts"]
