@@ -312,3 +312,24 @@ TEST(Quadrature, ConvergesAndMatchesTheTable) {
   EXPECT_LT((optimal_q(noisy, gamma_, 1, pool).q - optimal_q(noisy, gamma_, 2, pool).q)
                 .cwiseAbs().maxCoeff(), 1e-10);
 }
+
+// A = Q − max_a Q. By hand: Q* = [[1, 3], [0, -2]] has A* = [[-2, 0], [0, -2]];
+// Q = [[2, 3], [5, 1]] has A = [[-1, 0], [0, -4]], so ‖A − A*‖∞ = 2. Adding any state-only term
+// f(s) to Q leaves the advantage (and the greedy policy) unchanged but moves ‖Q − Q*‖∞.
+TEST(Analysis, AdvantageErrorIgnoresStateOnlyTerms) {
+  QMatrix q_star(2, 2), q(2, 2);
+  q_star << 1, 3, 0, -2;
+  q << 2, 3, 5, 1;
+  EXPECT_DOUBLE_EQ(advantage_error(q, q_star), 2.0);
+  Rng rng(3);
+  for (int trial = 0; trial < 5; ++trial) {
+    QMatrix shifted = q;
+    for (int s = 0; s < 2; ++s) shifted.row(s).array() += rng.uniform(-100.0, 100.0);
+    EXPECT_NEAR(advantage_error(shifted, q_star), 2.0, 1e-12);
+    EXPECT_EQ(greedy_policy(shifted), greedy_policy(q));
+  }
+  QMatrix big = q;
+  big.row(1).array() += 50;
+  EXPECT_GT((big - q_star).cwiseAbs().maxCoeff(), 50.0);
+  EXPECT_NEAR(advantage_error(big, q_star), 2.0, 1e-12);
+}
