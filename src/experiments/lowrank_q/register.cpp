@@ -229,14 +229,15 @@ Experiment make_lowrank_q_experiment() {
       {.name = "samples", .type = ParamType::integer, .default_value = I{5},
        .help = "next states N drawn per evaluated (s,a) entry and round", .min = 1.0, .max = 1e6},
       {.name = "anchors", .type = ParamType::integer, .default_value = I{8},
-       .help = "anchor states and anchor actions K drawn per round (lowrank); <= n_a, n_s^2",
+       .help = "anchor states and anchor actions K drawn per round (lowrank); <= |A|, |S|",
        .min = 1.0, .max = 1e6},
       {.name = "rank", .type = ParamType::integer, .default_value = I{3},
        .help = "singular values kept by the truncated pseudo-inverse (lowrank); <= anchors",
        .min = 1.0, .max = 1e6},
       {.name = "estimator", .type = ParamType::choice, .default_value = S("truncated"),
-       .help = "lowrank completion: paper = exact inverse of the K x K anchor block (Shah et al. "
-               "Alg. 1, K = r, rank unused); truncated = pseudo-inverse truncated to rank",
+       .help = "lowrank completion: paper = inverse of the K x K anchor block (Shah et al. "
+               "Alg. 1, K = r, rank unused; Moore-Penrose where singular); truncated = "
+               "pseudo-inverse truncated to rank",
        .choices = {"paper", "truncated"}},
       {.name = "anchor_rule", .type = ParamType::choice, .default_value = S("random"),
        .help = "random: K uniform without replacement; spread: one uniform draw in each of K "
@@ -259,8 +260,9 @@ Experiment make_lowrank_q_experiment() {
       {.name = "policy_agreement",
        .help = "fraction of grid states where Q_T's greedy action is optimal for Q* (up to ties)"},
       {.name = "anchor_condition",
-       .help = "largest condition number of the K x K anchor block over the rounds (lowrank; 0 "
-               "otherwise); large values explain divergence"},
+       .help = "largest condition number over the rounds of the part of the K x K anchor block "
+               "that the estimator inverts (lowrank; 0 otherwise): the noise amplification "
+               "that explains divergence"},
       {.name = "qstar_rank99", .help = "singular values of Q* holding 99% of its Frobenius energy"},
       {.name = "qstar_rank999",
        .help = "singular values of Q* holding 99.9% of its Frobenius energy"},
