@@ -1,7 +1,9 @@
 // Times the three lowrank_q methods on the spec's defaults (double integrator, n_s 25, n_a 50,
 // 60 iterations, 5 samples, K 8, rank 3) in CPU seconds of one thread, and prints each against
 // the exact method's quadrature value iteration measured in the same run. Issue 3 asks for full
-// Monte Carlo value iteration "well under a second on one core".
+// Monte Carlo value iteration "well under a second on one core"; issue 12 for Q* of cart-pole's
+// SV-RL grid (10⁴ states × 1000 actions) "within a minute on one core", here by policy iteration
+// (best of 1: it is the slow one).
 #include <mpisweep/experiments/lowrank_q/value_iteration.hpp>
 
 #include <cstdio>
@@ -43,4 +45,13 @@ int main() {
   std::printf("  exact (quadrature VI, reference) %.3f s\n", exact);
   std::printf("  full Monte Carlo VI              %.3f s  (%.2fx exact; target well under 1 s)\n", full, full / exact);
   std::printf("  lowrank Monte Carlo VI           %.3f s  (%.2fx exact, %.2fx full)\n", low, low / exact, low / full);
+  const double pi_di = best_of_3([&] { optimal_q(task, 0.9, 7, pool); });
+  std::printf("  Q* by policy iteration           %.3f s  (%.2fx exact VI; same Q*)\n", pi_di, pi_di / exact);
+  const ControlTask cartpole(task_config(Env::cartpole, Preset::svrl, 0, 0, 0));
+  const double t0 = thread_cpu_seconds();
+  const OptimalResult cp = optimal_q(cartpole, 0.95, 7, pool);
+  const double cp_s = thread_cpu_seconds() - t0;
+  std::printf("cart-pole, SV-RL grid (%d states x %d actions), Q* by policy iteration (%d steps)\n"
+              "  %.2f s  (%.0fx exact VI on the defaults; target under 60 s)\n",
+              cartpole.num_states(), cartpole.num_actions(), cp.improvements, cp_s, cp_s / exact);
 }

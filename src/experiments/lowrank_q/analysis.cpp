@@ -35,6 +35,12 @@ double policy_agreement(const QMatrix& q, const QMatrix& q_star, double tie_tol)
   return static_cast<double>(agree) / static_cast<double>(ns);
 }
 
+double advantage_error(const QMatrix& q, const QMatrix& q_star) {
+  const QMatrix a = q.colwise() - state_values(q);
+  const QMatrix a_star = q_star.colwise() - state_values(q_star);
+  return (a - a_star).cwiseAbs().maxCoeff();
+}
+
 double greedy_return(const ControlTask& task, const QMatrix& q, double gamma, int rollouts,
                      int steps, std::uint64_t seed, ThreadPool& pool) {
   std::vector<double> ret(static_cast<std::size_t>(rollouts));

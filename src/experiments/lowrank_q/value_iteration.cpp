@@ -9,26 +9,42 @@
 
 namespace mpisweep::lowrank_q {
 
-const Quadrature& gauss_hermite7() {
-  // Roots xᵢ of the physicists' Hermite polynomial H₇ and weights wᵢ = 2⁶·7!·√π / (49 H₆(xᵢ)²)
-  // (Abramowitz & Stegun, Table 25.10). For ε ~ N(0,1): node = √2 xᵢ, weight = wᵢ/√π.
-  static const Quadrature q = [] {
-    const std::array<double, 7> x = {-2.6519613568352334924, -1.6735516287674714450,
-                                     -0.8162878828589646630, 0.0,
-                                     0.8162878828589646630,  1.6735516287674714450,
-                                     2.6519613568352334924};
-    const std::array<double, 7> w = {9.7178124509951915415e-4, 5.4515582819127030592e-2,
-                                     4.2560725261012780052e-1,  8.1026461755680732676e-1,
-                                     4.2560725261012780052e-1,  5.4515582819127030592e-2,
-                                     9.7178124509951915415e-4};
-    Quadrature r{};
-    for (int i = 0; i < 7; ++i) {
-      r.node[i] = std::numbers::sqrt2 * x[i];
-      r.weight[i] = w[i] / std::sqrt(std::numbers::pi);
-    }
-    return r;
-  }();
+Quadrature gauss_hermite(int n) {
+  if (n < 1) throw internal_error("gauss_hermite: n = " + std::to_string(n) + " < 1");
+  // Three-term recurrence of the monic probabilists' Hermite polynomials,
+  // He_{k+1} = x He_k − k He_{k−1}: Jacobi matrix with zero diagonal and √k off the diagonal.
+  Eigen::MatrixXd j = Eigen::MatrixXd::Zero(n, n);
+  for (int k = 1; k < n; ++k) j(k - 1, k) = j(k, k - 1) = std::sqrt(double(k));
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(j);
+  Quadrature q;
+  q.node.resize(static_cast<std::size_t>(n));
+  q.weight.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    q.node[i] = eig.eigenvalues()(i);
+    q.weight[i] = eig.eigenvectors()(0, i) * eig.eigenvectors()(0, i);  // μ₀ = 1
+  }
+  // Symmetrise: the rule is even, so pair node i with n−1−i and average away rounding.
+  for (int i = 0; i < n / 2; ++i) {
+    const double x = 0.5 * (q.node[n - 1 - i] - q.node[i]);
+    const double w = 0.5 * (q.weight[i] + q.weight[n - 1 - i]);
+    q.node[i] = -x, q.node[n - 1 - i] = x;
+    q.weight[i] = q.weight[n - 1 - i] = w;
+  }
+  if (n % 2 == 1) q.node[n / 2] = 0;
+  double total = 0;
+  for (double w : q.weight) total += w;
+  for (double& w : q.weight) w /= total;
   return q;
+}
+
+const Quadrature& gauss_hermite7() {
+  static const Quadrature q = gauss_hermite(7);
+  return q;
+}
+
+Quadrature noise_rule(const Mdp& mdp, int n) {
+  if (mdp.deterministic()) return Quadrature{{0.0}, {1.0}};
+  return gauss_hermite(n);
 }
 
 Eigen::VectorXd state_values(const QMatrix& q) { return q.rowwise().maxCoeff(); }
@@ -41,6 +57,27 @@ double interpolate(const Stencil& st, const double* v) {
   return s;
 }
 
+// Row (s, a) of the quadrature operator, E_ε V(s') ≈ Σ_k p_k V(j_k): the stencils of all nodes,
+// sorted by state and merged, so the summation order is fixed and repeated states count once.
+void expected_row(const Mdp& mdp, int s, int a, const Quadrature& gh, int nodes,
+                  std::vector<std::pair<std::int32_t, double>>& buf,
+                  std::vector<std::pair<std::int32_t, double>>& row) {
+  buf.clear();
+  row.clear();
+  for (int k = 0; k < nodes; ++k) {
+    const Stencil st = mdp.next(s, a, gh.node[k]);
+    for (int i = 0; i < st.size; ++i)
+      if (st.weight[i] != 0) buf.emplace_back(st.index[i], gh.weight[k] * st.weight[i]);
+  }
+  std::sort(buf.begin(), buf.end());
+  for (const auto& [j, p] : buf) {
+    if (!row.empty() && row.back().first == j)
+      row.back().second += p;
+    else
+      row.emplace_back(j, p);
+  }
+}
+
 // The expected next-state operator of the quadrature as a sparse matrix in CSR form:
 // E_ε V(s'(s, a, ε)) ≈ Σ_k prob[k] · V(index[k]) for k in [offset[sa], offset[sa+1]).
 struct ExpectedTransition {
@@ -49,28 +86,17 @@ struct ExpectedTransition {
   std::vector<double> prob;
 };
 
-ExpectedTransition build_expected_transition(const Mdp& mdp, ThreadPool& pool) {
+ExpectedTransition build_expected_transition(const Mdp& mdp, const Quadrature& gh,
+                                             ThreadPool& pool) {
   const int ns = mdp.num_states(), na = mdp.num_actions();
-  const Quadrature& gh = gauss_hermite7();
+  const int nodes = static_cast<int>(gh.node.size());
   std::vector<std::vector<std::pair<std::int32_t, double>>> rows(static_cast<std::size_t>(ns) * na);
   pool.parallel_for(static_cast<std::size_t>(ns), [&](std::size_t b, std::size_t e) {
     std::vector<std::pair<std::int32_t, double>> buf;
     for (std::size_t s = b; s < e; ++s)
       for (int a = 0; a < na; ++a) {
         buf.clear();
-        for (int k = 0; k < 7; ++k) {
-          const Stencil st = mdp.next(static_cast<int>(s), a, gh.node[k]);
-          for (int i = 0; i < st.size; ++i)
-            if (st.weight[i] != 0) buf.emplace_back(st.index[i], gh.weight[k] * st.weight[i]);
-        }
-        std::sort(buf.begin(), buf.end());  // merge repeated states; fixes the summation order
-        auto& row = rows[s * na + a];
-        for (const auto& [j, p] : buf) {
-          if (!row.empty() && row.back().first == j)
-            row.back().second += p;
-          else
-            row.emplace_back(j, p);
-        }
+        expected_row(mdp, static_cast<int>(s), a, gh, nodes, buf, rows[s * na + a]);
       }
   });
   ExpectedTransition t;
@@ -92,7 +118,8 @@ ExpectedTransition build_expected_transition(const Mdp& mdp, ThreadPool& pool) {
 ExactResult exact_value_iteration(const Mdp& mdp, const ExactOptions& opt, ThreadPool& pool,
                                   const std::function<void(int, const QMatrix&)>& on_iteration) {
   const int ns = mdp.num_states(), na = mdp.num_actions();
-  const ExpectedTransition t = build_expected_transition(mdp, pool);
+  const ExpectedTransition t =
+      build_expected_transition(mdp, noise_rule(mdp, opt.quadrature), pool);
   ExactResult res;
   res.q = QMatrix::Zero(ns, na);
   QMatrix next(ns, na);
@@ -122,6 +149,106 @@ ExactResult exact_value_iteration(const Mdp& mdp, const ExactOptions& opt, Threa
     }
   }
   return res;
+}
+
+std::vector<int> greedy_policy(const QMatrix& q) {
+  std::vector<int> pi(static_cast<std::size_t>(q.rows()));
+  for (Eigen::Index s = 0; s < q.rows(); ++s) {
+    Eigen::Index a;
+    q.row(s).maxCoeff(&a);  // first maximiser
+    pi[s] = static_cast<int>(a);
+  }
+  return pi;
+}
+
+Eigen::VectorXd evaluate_policy(const Mdp& mdp, const std::vector<int>& policy, double gamma,
+                                int quadrature, ThreadPool& pool, const Eigen::VectorXd* start) {
+  const int ns = mdp.num_states();
+  if (static_cast<int>(policy.size()) != ns)
+    throw internal_error("evaluate_policy: one action per state expected");
+  const Quadrature gh = noise_rule(mdp, quadrature);
+  const int nodes = static_cast<int>(gh.node.size());
+  // P_π as merged rows: one per state.
+  std::vector<std::vector<std::pair<std::int32_t, double>>> rows(static_cast<std::size_t>(ns));
+  Eigen::VectorXd r(ns);
+  pool.parallel_for(static_cast<std::size_t>(ns), [&](std::size_t b, std::size_t e) {
+    std::vector<std::pair<std::int32_t, double>> buf;
+    for (std::size_t s = b; s < e; ++s) {
+      const int si = static_cast<int>(s), a = policy[s];
+      expected_row(mdp, si, a, gh, nodes, buf, rows[s]);
+      r(si) = mdp.reward(si, a);
+    }
+  });
+  Eigen::VectorXd v = start ? *start : Eigen::VectorXd::Zero(ns);
+  Eigen::VectorXd next(ns);
+  std::vector<double> diff(static_cast<std::size_t>(ns));
+  auto sweep = [&](std::size_t b, std::size_t e) {
+    for (std::size_t s = b; s < e; ++s) {
+      double ev = 0;
+      for (const auto& [j, p] : rows[s]) ev += p * v(j);
+      const int si = static_cast<int>(s);
+      next(si) = r(si) + gamma * ev;
+      diff[s] = std::abs(next(si) - v(si));
+    }
+  };
+  // Hundreds of sweeps of a few microseconds each on small grids: there, waking the pool costs
+  // more than it saves. Each state's update is the same either way, so the bits are too.
+  const bool serial = ns < 4096;
+  for (int k = 0; k < 1'000'000; ++k) {
+    if (serial)
+      sweep(0, static_cast<std::size_t>(ns));
+    else
+      pool.parallel_for(static_cast<std::size_t>(ns), sweep);
+    v.swap(next);
+    const double d = *std::max_element(diff.begin(), diff.end());
+    if (d <= 1e-14 * std::max(1.0, v.cwiseAbs().maxCoeff())) return v;
+  }
+  throw error("lowrank_q: policy evaluation did not converge");
+}
+
+OptimalResult optimal_q(const Mdp& mdp, double gamma, int quadrature, ThreadPool& pool,
+                        const std::function<void(int, const QMatrix&)>& on_improvement) {
+  const int ns = mdp.num_states(), na = mdp.num_actions();
+  const Quadrature gh = noise_rule(mdp, quadrature);
+  const int nodes = static_cast<int>(gh.node.size());
+  OptimalResult res;
+  res.q.resize(ns, na);
+  for (int s = 0; s < ns; ++s)
+    for (int a = 0; a < na; ++a) res.q(s, a) = mdp.reward(s, a);  // Q₀ = r: V = 0
+  std::vector<int> pi = greedy_policy(res.q);
+  Eigen::VectorXd v = Eigen::VectorXd::Zero(ns);
+  std::vector<int> changed(static_cast<std::size_t>(ns));
+  for (int k = 1; k <= 100000; ++k) {
+    v = evaluate_policy(mdp, pi, gamma, quadrature, pool, &v);
+    // Improvement: Q(s, a) = r(s, a) + γ Σ_k w_k V(s'(s, a, ε_k)), stencils applied on the fly.
+    pool.parallel_for(static_cast<std::size_t>(ns), [&](std::size_t b, std::size_t e) {
+      for (std::size_t s = b; s < e; ++s) {
+        const int si = static_cast<int>(s);
+        for (int a = 0; a < na; ++a) {
+          double ev = 0;
+          for (int n = 0; n < nodes; ++n) {
+            const Stencil st = mdp.next(si, a, gh.node[n]);
+            double sv = 0;
+            for (int i = 0; i < st.size; ++i) sv += st.weight[i] * v(st.index[i]);
+            ev += gh.weight[n] * sv;
+          }
+          res.q(si, a) = mdp.reward(si, a) + gamma * ev;
+        }
+        Eigen::Index best;
+        const double top = res.q.row(si).maxCoeff(&best);
+        const bool keep = res.q(si, pi[s]) >= top - 1e-12 * (1 + std::abs(top));
+        changed[s] = keep ? 0 : 1;
+        if (!keep) pi[s] = static_cast<int>(best);
+      }
+    });
+    res.improvements = k;
+    if (on_improvement) on_improvement(k, res.q);
+    if (std::find(changed.begin(), changed.end(), 1) == changed.end()) {
+      res.v = state_values(res.q);
+      return res;
+    }
+  }
+  throw error("lowrank_q: policy iteration did not converge");
 }
 
 std::int64_t samples_per_round(const McOptions& opt, int num_states, int num_actions) {
@@ -211,7 +338,10 @@ McResult mc_value_iteration(const Mdp& mdp, const McOptions& opt, ThreadPool& po
       });
       Eigen::MatrixXd w(k, k);
       for (int i = 0; i < k; ++i) w.row(i) = c.row(s_anchor[i]);
-      res.q = skeleton_estimate(c, w, r, opt.rank);
+      double cond = 0;
+      res.q = opt.estimator == Estimator::paper ? anchor_inverse_estimate(c, w, r, &cond)
+                                                : skeleton_estimate(c, w, r, opt.rank, &cond);
+      res.anchor_condition = std::max(res.anchor_condition, cond);
     }
     res.samples_by_iteration.push_back(
         (res.samples_by_iteration.empty() ? 0 : res.samples_by_iteration.back()) + per_round);

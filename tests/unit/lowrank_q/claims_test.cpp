@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 using namespace mpisweep;
 using namespace mpisweep::lowrank_q;
@@ -48,6 +50,9 @@ TEST(Claims, QStarIsNearlyRankOne) {
   EXPECT_LE(energy_rank(sv, 0.999), 2);
 }
 
+// The spec's claim, kept as the spec states it: lowrank's ‖Q_T − Q*‖∞ ≤ 1.5 × full's at 0.171 of
+// the samples. Issue 12: this error is mostly the state-only part of Q_T − Q*, which does not
+// change the policy; see PolicyLossReversesTheRankingAtEightAnchors for what the policy says.
 TEST(Claims, LowRankBeatsFullWithAFifthOfTheSamples) {
   ThreadPool pool(1);
   for (auto seed : seeds) {
@@ -84,3 +89,42 @@ TEST(Claims, UntruncatedPseudoInverseFails) {
   }
 }
 
+
+// Ranked by the policy (issue 12), the same comparison reads differently. policy_loss =
+// max_s V*(s) − V^π(s) with π greedy in Q_T, valued exactly. Measured (5 seeds, 16-node
+// reference, docs/experiments/lowrank_q.md): full 9.35, lowrank K 8 13.7, lowrank K 16 8.1.
+// Lowrank with K = 8 (0.171 of full's samples) has the smaller q_error (and advantage error) but
+// the worse policy on every seed, by a median factor of 1.39 (1.09–1.50); with K = 16 (0.337 of
+// the samples) its median policy loss is 0.88 × full's (0.67–1.28).
+TEST(Claims, PolicyLossReversesTheRankingAtEightAnchors) {
+  ThreadPool pool(1);
+  const OptimalResult opt = optimal_q(task(), 0.9, 7, pool);
+  auto policy_loss = [&](const QMatrix& q) {
+    const Eigen::VectorXd v = evaluate_policy(task(), greedy_policy(q), 0.9, 7, pool, &opt.v);
+    return (opt.v - v).maxCoeff();
+  };
+  std::vector<double> ratio8, ratio16;
+  for (auto seed : seeds) {
+    const McResult full = mc_value_iteration(task(), defaults(false, seed), pool);
+    const McResult k8 = mc_value_iteration(task(), defaults(true, seed), pool);
+    McOptions o16 = defaults(true, seed);
+    o16.anchors = 16;
+    const McResult k16 = mc_value_iteration(task(), o16, pool);
+    const double l_full = policy_loss(full.q), l8 = policy_loss(k8.q), l16 = policy_loss(k16.q);
+    std::printf("seed %llu: policy loss full %.4g, lowrank K8 %.4g (q error %.4g vs %.4g), "
+                "K16 %.4g; advantage error full %.4g K8 %.4g K16 %.4g\n",
+                static_cast<unsigned long long>(seed), l_full, l8, sup_error(k8.q),
+                sup_error(full.q), l16, advantage_error(full.q, q_star()),
+                advantage_error(k8.q, q_star()), advantage_error(k16.q, q_star()));
+    EXPECT_LT(sup_error(k8.q), sup_error(full.q)) << seed;
+    EXPECT_GT(l8, l_full) << seed;
+    ratio8.push_back(l8 / l_full);
+    ratio16.push_back(l16 / l_full);
+  }
+  auto median = [](std::vector<double> x) {
+    std::nth_element(x.begin(), x.begin() + x.size() / 2, x.end());
+    return x[x.size() / 2];
+  };
+  EXPECT_GT(median(ratio8), 1.2);
+  EXPECT_LT(median(ratio16), 1.0);
+}

@@ -63,17 +63,29 @@ TEST(LowrankQExperiment, DeclaresEveryParameterWithTheSpecDefaults) {
   EXPECT_EQ(p.get_int("anchors"), 8);
   EXPECT_EQ(p.get_int("rank"), 3);
   EXPECT_EQ(p.get_string("anchor_rule"), "random");
-  EXPECT_EQ(p.size(), 11u);
+  EXPECT_EQ(p.get_string("preset"), "none");
+  EXPECT_EQ(p.get_string("estimator"), "truncated");
+  EXPECT_EQ(p.get_int("quadrature"), 16);
+  EXPECT_EQ(p.size(), 14u);
   for (const auto& spec : e.params) EXPECT_FALSE(spec.help.empty()) << spec.name;
   for (const auto& spec : e.params) EXPECT_FALSE(spec.range_text().empty()) << spec.name;
   std::vector<std::string> metrics, series;
   for (const auto& m : e.metrics) metrics.push_back(m.name);
   for (const auto& s : e.series) series.push_back(s.name);
-  EXPECT_EQ(metrics, (std::vector<std::string>{"q_error_inf", "q_error_rel", "samples_total",
-                                               "policy_agreement", "qstar_rank99",
-                                               "qstar_rank999", "return_mean"}));
+  EXPECT_EQ(metrics, (std::vector<std::string>{
+                         "policy_loss", "policy_loss_mean", "advantage_error_inf", "q_error_inf",
+                         "q_error_rel", "samples_total", "policy_agreement", "anchor_condition",
+                         "qstar_rank99", "qstar_rank999", "qstar_quadrature_error",
+                         "qstar_seconds", "return_mean"}));
   EXPECT_EQ(series, (std::vector<std::string>{"error_by_iteration", "samples_by_iteration",
-                                              "qstar_singular_values"}));
+                                              "qstar_singular_values", "greedy_action",
+                                              "qstar_greedy_action"}));
+  for (const auto& m : e.metrics) EXPECT_EQ(m.timing, m.name == "qstar_seconds") << m.name;
+  for (const auto& sp : e.series)
+    if (sp.name.find("greedy_action") != std::string::npos) {
+      EXPECT_EQ(sp.shape, (std::vector<std::int64_t>{50, 50}));
+      EXPECT_EQ(sp.axes.size(), 2u);
+    }
 }
 
 TEST(LowrankQExperiment, RejectsBadParametersNamingThem) {
@@ -86,7 +98,19 @@ TEST(LowrankQExperiment, RejectsBadParametersNamingThem) {
   EXPECT_EQ(rejected(with({{"samples", I{0}}})), "samples");
   EXPECT_EQ(rejected(with({{"iterations", I{0}}})), "iterations");
   EXPECT_EQ(rejected(with({{"anchors", I{0}}})), "anchors");
-  EXPECT_EQ(rejected(with({{"env", S("cartpole")}})), "env");
+  EXPECT_EQ(rejected(with({{"env", S("acrobot")}})), "env");
+  EXPECT_EQ(rejected(with({{"preset", S("paper")}})), "preset");
+  EXPECT_EQ(rejected(with({{"estimator", S("svd")}})), "estimator");
+  EXPECT_EQ(rejected(with({{"quadrature", I{0}}})), "quadrature");
+  // preset svrl fixes the grid, actions, γ and σ: values beside it would be ignored.
+  EXPECT_EQ(rejected(with({{"preset", S("svrl")}})), "");
+  EXPECT_EQ(rejected(with({{"preset", S("svrl")}, {"n_s", I{30}}})), "n_s");
+  EXPECT_EQ(rejected(with({{"preset", S("svrl")}, {"gamma", 0.99}})), "gamma");
+  EXPECT_EQ(rejected(with({{"preset", S("svrl")}, {"sigma", 0.0}})), "sigma");
+  // The paper's estimator uses K = r anchors and no rank: rank > anchors is not an error there.
+  EXPECT_EQ(rejected(with({{"estimator", S("paper")}, {"rank", I{9}}})), "");
+  // Cart-pole's 4-D grid: n_s^4 · n_a entries.
+  EXPECT_EQ(rejected(with({{"env", S("cartpole")}, {"n_s", I{40}}, {"n_a", I{10}}})), "n_s");
   EXPECT_EQ(rejected(with({{"method", S("sarsa")}})), "method");
   EXPECT_EQ(rejected(with({{"anchor_rule", S("best")}})), "anchor_rule");
   EXPECT_EQ(rejected(with({{"n_s", 2.5}})), "n_s");
@@ -108,9 +132,12 @@ TEST(LowrankQExperiment, RejectsBadParametersNamingThem) {
 }
 
 TEST(LowrankQExperiment, RunsEveryEnvAndMethod) {
-  for (const char* env : {"double_integrator", "pendulum", "mountain_car"})
+  for (const char* env : {"double_integrator", "pendulum", "mountain_car", "cartpole"})
     for (const char* method : {"exact", "full", "lowrank"}) {
-      const Result r = run(small(env, method), 3);
+      Params given = small(env, method);
+      if (std::string(env) == "cartpole") given.set("n_s", I{4});  // 256 states
+      const int states = std::string(env) == "cartpole" ? 256 : 81;
+      const Result r = run(given, 3);
       for (const auto& m : lowrank_q().metrics) {
         ASSERT_TRUE(r.metrics.count(m.name)) << m.name;
         EXPECT_TRUE(std::isfinite(r.metrics.at(m.name))) << env << method << m.name;
@@ -129,8 +156,17 @@ TEST(LowrankQExperiment, RunsEveryEnvAndMethod) {
                   env, method, r.metrics.at("q_error_inf"), r.metrics.at("q_error_rel"),
                   r.metrics.at("samples_total"), pa, r.metrics.at("qstar_rank99"),
                   r.metrics.at("qstar_rank999"), r.metrics.at("return_mean"));
+      EXPECT_EQ(r.series.at("greedy_action").size(), 2500u);
+      EXPECT_EQ(r.series.at("qstar_greedy_action").size(), 2500u);
+      EXPECT_GE(r.metrics.at("policy_loss"), r.metrics.at("policy_loss_mean"));
+      EXPECT_GE(r.metrics.at("policy_loss_mean"), -1e-9);
+      EXPECT_GE(r.metrics.at("qstar_quadrature_error"), 0.0);
+      EXPECT_EQ(r.metrics.at("anchor_condition") > 0, std::string(method) == "lowrank");
       if (std::string(method) == "exact") {
         EXPECT_EQ(r.metrics.at("q_error_inf"), 0.0);
+        EXPECT_NEAR(r.metrics.at("policy_loss"), 0.0, 1e-9);  // π = greedy(Q*) is optimal
+        EXPECT_EQ(r.metrics.at("advantage_error_inf"), 0.0);
+        EXPECT_EQ(r.series.at("greedy_action"), r.series.at("qstar_greedy_action"));
         EXPECT_EQ(r.metrics.at("samples_total"), 0.0);
         EXPECT_EQ(pa, 1.0);
         EXPECT_LT(err.back(), 1e-8);  // the exact sweeps converge to Q*
@@ -138,8 +174,9 @@ TEST(LowrankQExperiment, RunsEveryEnvAndMethod) {
       } else {
         ASSERT_EQ(err.size(), 10u);
         EXPECT_EQ(err.back(), r.metrics.at("q_error_inf"));
-        const double per_round = std::string(method) == "full" ? 2.0 * 81 * 10
-                                                               : 2.0 * (81 * 4 + 4 * 10 - 16);
+        const double per_round = std::string(method) == "full"
+                                     ? 2.0 * states * 10
+                                     : 2.0 * (states * 4 + 4 * 10 - 16);
         EXPECT_EQ(r.metrics.at("samples_total"), 10 * per_round);
         for (std::size_t i = 0; i < samples.size(); ++i)
           EXPECT_EQ(samples[i], static_cast<double>(i + 1) * per_round);
@@ -161,13 +198,27 @@ TEST(LowrankQExperiment, OptimalPolicyEarnsMoreThanAFixedAction) {
   EXPECT_LT(exact.metrics.at("return_mean"), 0.0);  // rewards are <= 0
 }
 
+// Bit-identical for 1, 2 and 4 threads (timing metrics aside), on a 2-D and the 4-D task and for
+// both estimators.
 TEST(LowrankQExperiment, SameNumbersForAnyThreadBudget) {
-  for (const char* method : {"full", "lowrank"}) {
-    const Result a = run(small("pendulum", method), 11, 1);
-    const Result b = run(small("pendulum", method), 11, 2);
-    EXPECT_EQ(a.metrics, b.metrics) << method;
-    EXPECT_EQ(a.series, b.series) << method;
-  }
+  auto deterministic = [](Result r) {
+    for (const auto& m : lowrank_q().metrics)
+      if (m.timing) r.metrics.erase(m.name);
+    return r;
+  };
+  for (const char* env : {"pendulum", "cartpole"})
+    for (const char* method : {"exact", "full", "lowrank", "paper"}) {
+      Params p = small(env, std::string(method) == "paper" ? "lowrank" : method);
+      if (std::string(method) == "paper") p.set("estimator", S("paper"));
+      if (std::string(env) == "cartpole") p.set("n_s", I{4});
+      p.set("quadrature", I{4});
+      const Result a = deterministic(run(p, 11, 1));
+      for (int threads : {2, 4}) {
+        const Result b = deterministic(run(p, 11, threads));
+        EXPECT_EQ(a.metrics, b.metrics) << env << method << threads;
+        EXPECT_EQ(a.series, b.series) << env << method << threads;
+      }
+    }
   const Result c = run(small("pendulum", "lowrank"), 12, 1);
   EXPECT_NE(c.metrics.at("q_error_inf"), run(small("pendulum", "lowrank"), 11, 1).metrics.at("q_error_inf"));
 }

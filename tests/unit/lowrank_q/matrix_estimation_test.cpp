@@ -139,3 +139,50 @@ TEST(SkeletonEstimate, UntruncatedPseudoInverseAmplifiesNoise) {
     EXPECT_GT(plain, 3 * truncated) << seed;
   }
 }
+
+// The paper's estimator (Shah et al. 2020, §4: K = r anchors, exact inverse of the anchor block)
+// recovers a noiseless rank-r matrix exactly when the anchor block is well conditioned, and
+// reports the block's condition number σ₁/σ_r.
+TEST(PaperEstimator, ExactOnANoiselessRankRMatrix) {
+  for (std::uint64_t seed : {1, 2, 3}) {
+    Rng rng(seed);
+    const int r = 4;
+    const Eigen::MatrixXd m = random_low_rank(120, 80, r, rng);
+    const std::vector<int> rows = {3, 40, 77, 101}, cols = {0, 21, 50, 79};
+    Eigen::MatrixXd c(120, r), w(r, r), rr(r, 80);
+    for (int j = 0; j < r; ++j) c.col(j) = m.col(cols[j]);
+    for (int i = 0; i < r; ++i) rr.row(i) = m.row(rows[i]);
+    for (int i = 0; i < r; ++i)
+      for (int j = 0; j < r; ++j) w(i, j) = m(rows[i], cols[j]);
+    double cond = 0;
+    const Eigen::MatrixXd est = anchor_inverse_estimate(c, w, rr, &cond);
+    const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(w).singularValues();
+    EXPECT_NEAR(cond, sv(0) / sv(r - 1), 1e-9 * cond);
+    ASSERT_LT(cond, 1e4) << "anchors not well conditioned for seed " << seed;
+    EXPECT_LT(sup_norm(est - m), 1e-10 * sup_norm(m)) << seed;
+  }
+  // With K = r + 1 anchors the block of a rank-r matrix is singular: the inverse is then the
+  // Moore–Penrose one (the rank-r part), still exact, and the condition counts r values.
+  Rng rng(7);
+  const Eigen::MatrixXd m = random_low_rank(60, 50, 2, rng);
+  const std::vector<int> rows = {1, 20, 45}, cols = {2, 30, 49};
+  double cond = 0;
+  const Eigen::MatrixXd est = estimate_from_anchors(m, rows, cols, 3);
+  EXPECT_LT(sup_norm(est - m), 1e-9 * sup_norm(m));
+  Eigen::MatrixXd w(3, 3);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) w(i, j) = m(rows[i], cols[j]);
+  truncated_pinv(w, 3, 1e-13, &cond);
+  const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(w).singularValues();
+  EXPECT_NEAR(cond, sv(0) / sv(1), 1e-6 * cond);
+}
+
+// A diagonal block diag(4, 2, 0.5): condition 8 when all three are kept, 2 when rank 2.
+TEST(PaperEstimator, ConditionOfTheInvertedPart) {
+  Eigen::MatrixXd w = Eigen::Vector3d(4, 2, 0.5).asDiagonal();
+  double cond = 0;
+  truncated_pinv(w, 3, 1e-13, &cond);
+  EXPECT_DOUBLE_EQ(cond, 8.0);
+  truncated_pinv(w, 2, 1e-13, &cond);
+  EXPECT_DOUBLE_EQ(cond, 2.0);
+}

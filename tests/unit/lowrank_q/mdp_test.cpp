@@ -113,11 +113,97 @@ TEST(ControlTask, InterpolationIsExactForBilinearFunctions) {
 }
 
 TEST(ControlTask, RejectsBadEnvNaming) {
+  EXPECT_EQ(parse_env("cartpole"), Env::cartpole);
   try {
-    parse_env("cartpole");
+    parse_env("acrobot");
     FAIL();
   } catch (const param_error& e) {
     EXPECT_EQ(e.param(), "env");
   }
   EXPECT_EQ(parse_env(to_string(Env::mountain_car)), Env::mountain_car);
+}
+
+// Cart-pole (SV-RL svp/CartPole.jl) against steps worked by hand. From rest, upright, with force
+// a = 10: f = 10/1.1 = 9.0909…, θ̈ = −f / (0.5(4/3 − 0.1/1.1)) = −14.6341…,
+// ẍ = f − 0.05·θ̈/1.1 = 9.7561…; after dt = 0.1: θ' = 0, θ̇' = −1.46341…, x' = 0, ẋ' = 0.97561….
+// Tilted θ = 0.2 at rest, no force: θ̈ = 9.8 sin 0.2 / (0.5(4/3 − 0.1 cos² 0.2/1.1)).
+TEST(CartPole, DynamicsMatchHandComputedSteps) {
+  const ControlTask cp(Env::cartpole, 5, 3, 0.0);
+  EXPECT_EQ(cp.dims(), 4);
+  EXPECT_EQ(cp.num_states(), 625);
+  EXPECT_EQ(cp.action(0), -10.0);
+  EXPECT_EQ(cp.action(2), 10.0);
+  auto s = cp.step({0, 0, 0, 0}, 10.0, 0.0);
+  const double f = 10 / 1.1, th_acc = -f / (0.5 * (4.0 / 3.0 - 0.1 / 1.1));
+  EXPECT_DOUBLE_EQ(s[0], 0.0);
+  EXPECT_NEAR(s[1], 0.1 * th_acc, 1e-12);
+  EXPECT_NEAR(s[1], -1.4634146341463414, 1e-12);
+  EXPECT_DOUBLE_EQ(s[2], 0.0);
+  EXPECT_NEAR(s[3], 0.1 * (f - 0.05 * th_acc / 1.1), 1e-12);
+  EXPECT_NEAR(s[3], 0.975609756097561, 1e-12);
+  s = cp.step({0.2, 0, 1.0, 2.0}, 0.0, 0.0);
+  const double c = std::cos(0.2);
+  const double acc = 9.8 * std::sin(0.2) / (0.5 * (4.0 / 3.0 - 0.1 * c * c / 1.1));
+  EXPECT_DOUBLE_EQ(s[0], 0.2);
+  EXPECT_NEAR(s[1], 0.1 * acc, 1e-12);
+  EXPECT_NEAR(s[2], 1.2, 1e-12);
+  EXPECT_NEAR(s[3], 2.0 + 0.1 * (-0.05 * acc * c / 1.1), 1e-12);
+  // Clipped: θ at ±π/2, θ̇ at ±3, x at ±2.4, ẋ at ±3.5.
+  s = cp.step({1.5, 3.0, 2.39, 3.5}, 10.0, 0.0);
+  EXPECT_EQ(s[0], std::numbers::pi / 2);
+  EXPECT_EQ(s[2], 2.4);
+  // Noise σε enters θ̇ only.
+  const ControlTask noisy(Env::cartpole, 5, 3, 0.5);
+  const auto a = noisy.step({0.1, 0.2, 0.3, 0.4}, 1.0, 0.0);
+  const auto b = noisy.step({0.1, 0.2, 0.3, 0.4}, 1.0, 1.0);
+  EXPECT_NEAR(b[1] - a[1], 0.5, 1e-12);
+  EXPECT_EQ(a[0], b[0]);
+  EXPECT_EQ(a[2], b[2]);
+  EXPECT_EQ(a[3], b[3]);
+  // Reward cos⁴(15θ): 1 upright, 0 at θ = π/30.
+  EXPECT_DOUBLE_EQ(cp.reward({0, 1, 2, 3}, 5.0), 1.0);
+  EXPECT_NEAR(cp.reward({std::numbers::pi / 30, 0, 0, 0}, 0.0), 0.0, 1e-30);
+}
+
+// 4-D multilinear interpolation reproduces Π-affine functions (here 1 + x₀ − 2x₁x₂ + x₀x₁x₂x₃)
+// exactly, with 16 non-negative weights that sum to 1.
+TEST(CartPole, InterpolationIsExactForMultilinearFunctions) {
+  const ControlTask t(Env::cartpole, 4, 2, 0.0);
+  auto f = [](const ControlTask::State& s) {
+    return 1.0 + s[0] - 2.0 * s[1] * s[2] + s[0] * s[1] * s[2] * s[3];
+  };
+  std::vector<double> g(static_cast<std::size_t>(t.num_states()));
+  for (int s = 0; s < t.num_states(); ++s) g[s] = f(t.grid_state(s));
+  Rng rng(9);
+  for (int i = 0; i < 500; ++i) {
+    const auto s = t.sample_state(rng);
+    const Stencil st = t.locate(s);
+    ASSERT_EQ(st.size, 16);
+    double sum_w = 0, value = 0;
+    for (int k = 0; k < st.size; ++k) {
+      EXPECT_GE(st.weight[k], 0.0);
+      sum_w += st.weight[k];
+      value += st.weight[k] * g[st.index[k]];
+    }
+    EXPECT_NEAR(sum_w, 1.0, 1e-14);
+    EXPECT_NEAR(value, f(s), 1e-11);
+  }
+}
+
+// preset svrl carries the constants of SV-RL's svp/*.jl files.
+TEST(Preset, SvrlSettings) {
+  const TaskConfig di = task_config(Env::double_integrator, Preset::svrl, 7, 7, 0.7);
+  EXPECT_EQ(di.points[0], 50);
+  EXPECT_EQ(di.points[1], 50);
+  EXPECT_EQ(di.n_a, 1000);
+  EXPECT_EQ(di.gamma, 0.95);
+  EXPECT_EQ(di.sigma, 0.0);
+  const TaskConfig pe = task_config(Env::pendulum, Preset::svrl, 7, 7, 0.7);
+  EXPECT_DOUBLE_EQ(pe.dt, std::numbers::pi / 10);
+  EXPECT_DOUBLE_EQ(pe.sigma, 0.5 * std::numbers::pi / 180);
+  const TaskConfig cp = task_config(Env::cartpole, Preset::svrl, 7, 7, 0.7);
+  EXPECT_EQ(cp.points, (std::array<int, 4>{10, 10, 10, 10}));
+  EXPECT_EQ(cp.a_min, -10.0);
+  EXPECT_EQ(cp.sigma, 0.0);
+  EXPECT_FALSE(ControlTask(pe).deterministic());
 }

@@ -229,3 +229,107 @@ TEST(Analysis, EnergyRankAndPolicyAgreement) {
       0, 1;   // disagrees
   EXPECT_DOUBLE_EQ(policy_agreement(q, q_star, 1e-9), 2.0 / 3.0);
 }
+
+// V^π in closed form on the two-state MDP: π = (move, ·) gives V(1) = 2/(1−γ) = 20 and
+// V(0) = γ·20 = 18 (deterministic) or V(0) = γ(½·20 + ½V(0)) = 9/0.55 (noisy, E w = ½);
+// π = (stay, ·) gives V(0) = 1/(1−γ) = 10 either way.
+TEST(PolicyEvaluation, MatchesTheClosedFormOnATwoStateMdp) {
+  ThreadPool pool(1);
+  const TwoStateMdp det(false), noisy(true);
+  Eigen::VectorXd v = evaluate_policy(det, {1, 0}, gamma_, 7, pool);
+  EXPECT_NEAR(v(0), 18.0, 1e-11);
+  EXPECT_NEAR(v(1), 20.0, 1e-11);
+  v = evaluate_policy(noisy, {1, 0}, gamma_, 7, pool);
+  EXPECT_NEAR(v(0), 9.0 / 0.55, 1e-11);
+  v = evaluate_policy(noisy, {0, 1}, gamma_, 7, pool);
+  EXPECT_NEAR(v(0), 10.0, 1e-11);
+  EXPECT_NEAR(v(1), 20.0, 1e-11);
+}
+
+// Policy iteration and value iteration are two computations of Q*: they agree on the closed
+// form and on a control task with noise.
+TEST(PolicyIteration, AgreesWithValueIterationAndTheClosedForm) {
+  ThreadPool pool(2);
+  const TwoStateMdp noisy(true);
+  const OptimalResult two = optimal_q(noisy, gamma_, 7, pool);
+  EXPECT_NEAR(two.q(0, 1), 9.0 / 0.55, 1e-10);
+  EXPECT_NEAR(two.q(0, 0), 1 + gamma_ * 9.0 / 0.55, 1e-10);
+  const ControlTask task(Env::pendulum, 11, 7, 0.3);
+  const OptimalResult pi = optimal_q(task, gamma_, 9, pool);
+  const ExactResult vi = exact_value_iteration(task, {.gamma = gamma_, .tol = 1e-12,
+                                                      .quadrature = 9}, pool);
+  EXPECT_LT((pi.q - vi.q).cwiseAbs().maxCoeff(), 1e-9);
+  EXPECT_LT((pi.v - state_values(vi.q)).cwiseAbs().maxCoeff(), 1e-9);
+}
+
+// policy loss = max_s V*(s) − V^π(s): zero for π greedy in Q*, positive once one state's action
+// is changed to a worse one (evaluated with the same operator).
+TEST(PolicyEvaluation, PolicyLossIsZeroOnlyForTheOptimalPolicy) {
+  ThreadPool pool(1);
+  const ControlTask task(Env::double_integrator, 9, 5, 0.2);
+  const OptimalResult opt = optimal_q(task, gamma_, 7, pool);
+  std::vector<int> pi = greedy_policy(opt.q);
+  const Eigen::VectorXd v = evaluate_policy(task, pi, gamma_, 7, pool);
+  EXPECT_LT((opt.v - v).cwiseAbs().maxCoeff(), 1e-9);
+  // The worst action at the state with the largest action gap.
+  int s_max = 0;
+  double gap = 0;
+  for (int s = 0; s < task.num_states(); ++s) {
+    const double g = opt.q.row(s).maxCoeff() - opt.q.row(s).minCoeff();
+    if (g > gap) gap = g, s_max = s;
+  }
+  Eigen::Index worst;
+  opt.q.row(s_max).minCoeff(&worst);
+  pi[s_max] = static_cast<int>(worst);
+  const Eigen::VectorXd v_bad = evaluate_policy(task, pi, gamma_, 7, pool);
+  // The wrong action at s_max costs at least Q*(s, π*(s)) − Q*(s, worst) there (more if the
+  // policy comes back to s_max).
+  EXPECT_GE(opt.v(s_max) - v_bad(s_max), gap - 1e-8);
+  EXPECT_GT((opt.v - v_bad).maxCoeff(), 0.5 * gap);
+  EXPECT_GE((opt.v - v_bad).minCoeff(), -1e-9);
+}
+
+// Doubling the quadrature order changes Q* less and less on a smooth problem: the two-state
+// MDP's w(ε) is linear, so every order is exact; Gauss–Hermite integrates E cos ε = e^{-1/2}
+// with an error that falls fast with n.
+TEST(Quadrature, ConvergesAndMatchesTheTable) {
+  const Quadrature q7 = gauss_hermite(7);
+  // Abramowitz & Stegun Table 25.10, 7 points: x = 2.6519613568352334924 (scaled by √2).
+  EXPECT_NEAR(q7.node[6], std::sqrt(2.0) * 2.6519613568352334924, 1e-13);
+  EXPECT_NEAR(q7.weight[3], 8.1026461755680732676e-1 / std::sqrt(std::acos(-1.0)), 1e-13);
+  double prev = 1;
+  for (int n : {2, 4, 8}) {
+    const Quadrature q = gauss_hermite(n);
+    double e = 0;
+    for (int i = 0; i < n; ++i) e += q.weight[i] * std::cos(q.node[i]);
+    const double err = std::abs(e - std::exp(-0.5));
+    EXPECT_LT(err, prev / 10) << n;
+    prev = err;
+  }
+  EXPECT_LT(prev, 1e-6);
+  ThreadPool pool(1);
+  const TwoStateMdp noisy(true);
+  EXPECT_LT((optimal_q(noisy, gamma_, 1, pool).q - optimal_q(noisy, gamma_, 2, pool).q)
+                .cwiseAbs().maxCoeff(), 1e-10);
+}
+
+// A = Q − max_a Q. By hand: Q* = [[1, 3], [0, -2]] has A* = [[-2, 0], [0, -2]];
+// Q = [[2, 3], [5, 1]] has A = [[-1, 0], [0, -4]], so ‖A − A*‖∞ = 2. Adding any state-only term
+// f(s) to Q leaves the advantage (and the greedy policy) unchanged but moves ‖Q − Q*‖∞.
+TEST(Analysis, AdvantageErrorIgnoresStateOnlyTerms) {
+  QMatrix q_star(2, 2), q(2, 2);
+  q_star << 1, 3, 0, -2;
+  q << 2, 3, 5, 1;
+  EXPECT_DOUBLE_EQ(advantage_error(q, q_star), 2.0);
+  Rng rng(3);
+  for (int trial = 0; trial < 5; ++trial) {
+    QMatrix shifted = q;
+    for (int s = 0; s < 2; ++s) shifted.row(s).array() += rng.uniform(-100.0, 100.0);
+    EXPECT_NEAR(advantage_error(shifted, q_star), 2.0, 1e-12);
+    EXPECT_EQ(greedy_policy(shifted), greedy_policy(q));
+  }
+  QMatrix big = q;
+  big.row(1).array() += 50;
+  EXPECT_GT((big - q_star).cwiseAbs().maxCoeff(), 50.0);
+  EXPECT_NEAR(advantage_error(big, q_star), 2.0, 1e-12);
+}

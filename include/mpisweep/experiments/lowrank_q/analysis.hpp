@@ -21,6 +21,10 @@ int energy_rank(const Eigen::VectorXd& sigma, double fraction);
 // Q* up to ties: Q*(s, a) ≥ max_b Q*(s, b) − tie_tol.
 double policy_agreement(const QMatrix& q, const QMatrix& q_star, double tie_tol);
 
+// ‖A − A*‖∞ with the advantage A(s, a) = Q(s, a) − max_b Q(s, b): the error of Q without its
+// state-only part, which changes neither the greedy policy nor this number.
+double advantage_error(const QMatrix& q, const QMatrix& q_star);
+
 // Mean over `rollouts` of Σ_{t<steps} γᵗ r(s_t, a_t) for the policy a_t = argmax_a Q(s_t, a), with
 // Q(s, a) interpolated bilinearly at the continuous state, from start states uniform on the box.
 // Rollout i draws from Rng(derive_seed(seed, 3), i); the mean is taken in rollout order.

@@ -17,12 +17,20 @@ namespace mpisweep::lowrank_q {
 
 using QMatrix = Eigen::MatrixXd;  // |S| × |A|
 
-// E[f(ε)], ε ~ N(0, 1), ≈ Σᵢ weight[i] · f(node[i]); exact for polynomials of degree ≤ 13.
-// From the 7-point Gauss–Hermite rule ∫ e^{-x²} g(x) dx ≈ Σ wᵢ g(xᵢ) by ε = √2 x, weight = w/√π.
+// E[f(ε)], ε ~ N(0, 1), ≈ Σᵢ weight[i] · f(node[i]); the n-point rule is exact for polynomials
+// of degree ≤ 2n − 1.
 struct Quadrature {
-  std::array<double, 7> node, weight;
+  std::vector<double> node, weight;
 };
-const Quadrature& gauss_hermite7();
+// The n-point Gauss–Hermite rule for the standard normal weight (probabilists' Hermite), by the
+// Golub–Welsch eigenvalue method (Golub & Welsch, Math. Comp. 23, 1969): nodes are the
+// eigenvalues of the Jacobi matrix J with J_{k,k+1} = √k, weights the squared first components
+// of its unit eigenvectors. Symmetric about 0 (made exact), sorted ascending.
+Quadrature gauss_hermite(int n);
+const Quadrature& gauss_hermite7();  // gauss_hermite(7), computed once
+// The rule used for E_ε on `mdp`: one node at ε = 0 when mdp.deterministic(), else
+// gauss_hermite(n).
+Quadrature noise_rule(const Mdp& mdp, int n);
 
 // V(s) = max_a Q(s, a).
 Eigen::VectorXd state_values(const QMatrix& q);
@@ -33,6 +41,7 @@ struct ExactOptions {
   double gamma = 0.9;
   double tol = 1e-9;
   int max_iterations = 100000;
+  int quadrature = 7;  // Gauss–Hermite nodes for E_ε
 };
 struct ExactResult {
   QMatrix q;
@@ -43,7 +52,39 @@ struct ExactResult {
 ExactResult exact_value_iteration(const Mdp& mdp, const ExactOptions& opt, ThreadPool& pool,
                                   const std::function<void(int, const QMatrix&)>& on_iteration = {});
 
+// Q* by policy iteration (Howard 1960; Puterman, MDPs, §6.4) with the same quadrature operator:
+//   evaluate V^π = r_π + γ P_π V^π (evaluate_policy), improve Q = r + γ P V^π,
+//   π'(s) = argmax_a Q(s, a), keeping π(s) when it is within 1e-12·(1 + |max|) of the maximum,
+// until π' = π; then V^π = V* and Q = Q*. Needs memory for Q only (P is applied on the fly), so
+// it scales to cart-pole's 10⁴ × 1000 entries where exact_value_iteration's stored operator
+// would not. `on_improvement(k, Q_k)` runs after improvement k.
+struct OptimalResult {
+  QMatrix q;              // Q*
+  Eigen::VectorXd v;      // V* = max_a Q*
+  int improvements = 0;   // policy-iteration steps
+};
+OptimalResult optimal_q(const Mdp& mdp, double gamma, int quadrature, ThreadPool& pool,
+                        const std::function<void(int, const QMatrix&)>& on_improvement = {});
+
+// V^π of the deterministic policy π (an action index per state): the fixed point of
+// V = r_π + γ P_π V with P_π the quadrature operator, by Jacobi sweeps from `start` (or 0) until
+// ‖V_{k+1} − V_k‖∞ ≤ 1e-14·max(1, ‖V_k‖∞), so ‖V − V^π‖∞ ≤ γ/(1−γ) of that.
+Eigen::VectorXd evaluate_policy(const Mdp& mdp, const std::vector<int>& policy, double gamma,
+                                int quadrature, ThreadPool& pool,
+                                const Eigen::VectorXd* start = nullptr);
+
+// π(s) = argmax_a Q(s, a), the first maximiser.
+std::vector<int> greedy_policy(const QMatrix& q);
+
 enum class AnchorRule { random, spread };
+
+// How Q is completed from the cross of anchor rows and columns each round.
+//   paper:     Q = Q̂(S, A#) · Q̂(S#, A#)⁻¹ · Q̂(S#, A), the inverse of the K × K anchor block,
+//              K = r (Shah et al. 2020, §4, Algorithm 1 step 3), as the Moore–Penrose inverse
+//              (= the inverse whenever it exists); `rank` is unused.
+//   truncated: Q = Q̂(S, A#) · pinv_r(Q̂(S#, A#)) · Q̂(S#, A), K ≥ r anchors and the
+//              pseudo-inverse truncated to the r largest singular values (our variant).
+enum class Estimator { paper, truncated };
 
 struct McOptions {
   double gamma = 0.9;
@@ -53,18 +94,23 @@ struct McOptions {
   int anchors = 8;              // K
   int rank = 3;                 // r, singular values kept by pinv_r
   AnchorRule anchor_rule = AnchorRule::random;
+  Estimator estimator = Estimator::truncated;
   std::uint64_t seed = 0;
 };
 struct McResult {
   QMatrix q;                                  // Q_T
   std::vector<std::int64_t> samples_by_iteration;  // cumulative simulator calls after round t
+  // Largest condition number σ₁/σ_k over the rounds of the part of the anchor block Q̂(S#, A#)
+  // that the estimator inverts (its k kept singular values), the noise amplification of the
+  // completion (lowrank; 0 for full).
+  double anchor_condition = 0;
 };
 // Monte Carlo value iteration from Q₀ = 0. Round t:
 //   V_{t−1}(s) = max_a Q_{t−1}(s, a) on the grid;
 //   Q̂(s, a) = r(s, a) + γ/N Σ_{n<N} V_{t−1}(s'_n), s'_n from N draws of ε, on the evaluated set;
 //   full: Q_t = Q̂ on all of S × A;
-//   lowrank: draw K anchor states S# and actions A#, evaluate only Ω = (S × A#) ∪ (S# × A) and set
-//   Q_t = Q̂(S, A#) · pinv_r(Q̂(S#, A#)) · Q̂(S#, A).
+//   lowrank: draw K anchor states S# and actions A#, evaluate only Ω = (S × A#) ∪ (S# × A) and
+//   complete Q_t from the cross by `estimator` (see Estimator).
 // Randomness: anchors of round t from Rng(derive_seed(seed, 1), t); the draws of state s in round
 // t from Rng(derive_seed(derive_seed(seed, 2), t), s), actions in index order — so the result
 // does not depend on the pool size. `on_iteration(t, Q_t)` runs after each round.
