@@ -88,10 +88,10 @@ void closure_costs(int repeat) {
     for (ClosureModel model : {ClosureModel::direct, ClosureModel::residual}) {
       Rng init(1);
       const bool direct = model == ClosureModel::direct;
-      entries.push_back({std::string(direct ? "direct  " : "residual") + " " +
-                             std::to_string(layers) + " x " + std::to_string(hidden),
-                         std::make_unique<NnClosure>(model, ClosureInputs::mu1_EW, false, hidden,
-                                                     layers, init)});
+      entries.push_back(
+          {std::string(direct ? "direct  " : "residual") + " " + std::to_string(layers) + " x " +
+               std::to_string(hidden),
+           std::make_unique<NnClosure>(model, ClosureInputs::mu1_EW, false, hidden, layers, init)});
     }
   // Many short rounds over 4096-point blocks: the minimum over rounds is a round that no other
   // process interrupted.
@@ -103,9 +103,10 @@ void closure_costs(int repeat) {
     for (auto& e : entries) e.best = std::min(e.best, ns_per_point(*e.closure, part, block, 1));
   }
   const double b = entries[0].best;
-  std::printf("closure cost per grid point (r uniform in [0, 0.95], mu1_EW inputs, softsign "
-              "networks; best of %d rounds of 4096 points):\n",
-              40 * repeat);
+  std::printf(
+      "closure cost per grid point (r uniform in [0, 0.95], mu1_EW inputs, softsign "
+      "networks; best of %d rounds of 4096 points):\n",
+      40 * repeat);
   for (const auto& e : entries)
     std::printf("  %-16s %9.1f ns  %6.2fx faster than Bingham%s\n", e.name.c_str(), e.best,
                 b / e.best, e.name == "direct   2 x 16" ? "  (default network; target >= 3)" : "");

@@ -35,23 +35,34 @@ int main() {
   const ControlTask task(Env::double_integrator, 25, 50, 0.2);
   ThreadPool pool(1);
   auto options = [](bool lowrank) {
-    return McOptions{.gamma = 0.9, .iterations = 60, .samples = 5, .lowrank = lowrank,
-                     .anchors = 8, .rank = 3, .anchor_rule = AnchorRule::random, .seed = 1};
+    return McOptions{.gamma = 0.9,
+                     .iterations = 60,
+                     .samples = 5,
+                     .lowrank = lowrank,
+                     .anchors = 8,
+                     .rank = 3,
+                     .anchor_rule = AnchorRule::random,
+                     .seed = 1};
   };
-  const double exact = best_of_3([&] { exact_value_iteration(task, {.gamma = 0.9, .tol = 1e-9}, pool); });
+  const double exact =
+      best_of_3([&] { exact_value_iteration(task, {.gamma = 0.9, .tol = 1e-9}, pool); });
   const double full = best_of_3([&] { mc_value_iteration(task, options(false), pool); });
   const double low = best_of_3([&] { mc_value_iteration(task, options(true), pool); });
   std::printf("lowrank_q on the defaults, 1 thread, CPU seconds (best of 3)\n");
   std::printf("  exact (quadrature VI, reference) %.3f s\n", exact);
-  std::printf("  full Monte Carlo VI              %.3f s  (%.2fx exact; target well under 1 s)\n", full, full / exact);
-  std::printf("  lowrank Monte Carlo VI           %.3f s  (%.2fx exact, %.2fx full)\n", low, low / exact, low / full);
+  std::printf("  full Monte Carlo VI              %.3f s  (%.2fx exact; target well under 1 s)\n",
+              full, full / exact);
+  std::printf("  lowrank Monte Carlo VI           %.3f s  (%.2fx exact, %.2fx full)\n", low,
+              low / exact, low / full);
   const double pi_di = best_of_3([&] { optimal_q(task, 0.9, 7, pool); });
-  std::printf("  Q* by policy iteration           %.3f s  (%.2fx exact VI; same Q*)\n", pi_di, pi_di / exact);
+  std::printf("  Q* by policy iteration           %.3f s  (%.2fx exact VI; same Q*)\n", pi_di,
+              pi_di / exact);
   const ControlTask cartpole(task_config(Env::cartpole, Preset::svrl, 0, 0, 0));
   const double t0 = thread_cpu_seconds();
   const OptimalResult cp = optimal_q(cartpole, 0.95, 7, pool);
   const double cp_s = thread_cpu_seconds() - t0;
-  std::printf("cart-pole, SV-RL grid (%d states x %d actions), Q* by policy iteration (%d steps)\n"
-              "  %.2f s  (%.0fx exact VI on the defaults; target under 60 s)\n",
-              cartpole.num_states(), cartpole.num_actions(), cp.improvements, cp_s, cp_s / exact);
+  std::printf(
+      "cart-pole, SV-RL grid (%d states x %d actions), Q* by policy iteration (%d steps)\n"
+      "  %.2f s  (%.0fx exact VI on the defaults; target under 60 s)\n",
+      cartpole.num_states(), cartpole.num_actions(), cp.improvements, cp_s, cp_s / exact);
 }

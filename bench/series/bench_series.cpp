@@ -74,21 +74,29 @@ SeriesStorage parse_storage(std::string s) {
   auto level_after = [&](const std::string& prefix) {
     return s.size() > prefix.size() ? std::stoi(s.substr(prefix.size())) : 1;
   };
-  if (s == "none") st.compression = Compression::none;
+  if (s == "none")
+    st.compression = Compression::none;
   else if (s.rfind("shuffle_deflate", 0) == 0)
     st.compression = Compression::shuffle_deflate, st.level = level_after("shuffle_deflate");
   else if (s.rfind("deflate", 0) == 0)
     st.compression = Compression::deflate, st.level = level_after("deflate");
-  else throw std::runtime_error("bench_series: storage '" + s + "': expected none, deflate<L> or "
-                                "shuffle_deflate<L>, optionally with _f32");
+  else
+    throw std::runtime_error("bench_series: storage '" + s +
+                             "': expected none, deflate<L> or "
+                             "shuffle_deflate<L>, optionally with _f32");
   return st;
 }
 
 int codec(double mb) {
   const std::size_t n = static_cast<std::size_t>(mb * 1e6 / 8);
   // "+probe": chunk_codec's default_min_ratio probe (fast for random, compact for smooth).
-  const std::string names[] = {"none", "deflate1", "shuffle_deflate1", "shuffle_deflate1+probe",
-                               "shuffle_deflate6", "none_f32", "shuffle_deflate1_f32",
+  const std::string names[] = {"none",
+                               "deflate1",
+                               "shuffle_deflate1",
+                               "shuffle_deflate1+probe",
+                               "shuffle_deflate6",
+                               "none_f32",
+                               "shuffle_deflate1_f32",
                                "shuffle_deflate1_f32+probe"};
   std::printf("%-11s %-27s %7s %10s\n", "data", "storage", "ratio", "encode MB/s");
   for (const char* kind : {"random", "smooth", "repetitive"}) {
@@ -145,7 +153,8 @@ int write(const std::string& dir, std::int64_t values, std::int64_t tasks,
     if (codec_filters) {
       for (const auto& f : cc::filters(st))
         ok(H5Pset_filter(dcpl, static_cast<H5Z_filter_t>(f.id), H5Z_FLAG_OPTIONAL,
-                         f.id == cc::filter_deflate ? 1 : 0, &f.level), "H5Pset_filter");
+                         f.id == cc::filter_deflate ? 1 : 0, &f.level),
+           "H5Pset_filter");
     } else {
       ok(H5Pset_shuffle(dcpl), "H5Pset_shuffle");
       ok(H5Pset_deflate(dcpl, 1), "H5Pset_deflate");
@@ -155,8 +164,8 @@ int write(const std::string& dir, std::int64_t values, std::int64_t tasks,
     H5Sclose(space);
     return d;
   };
-  hid_t vals = column("values", st.float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE,
-                      static_cast<hsize_t>(c), true);
+  hid_t vals =
+      column("values", st.float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE, static_cast<hsize_t>(c), true);
   hid_t off = column("offset", H5T_STD_I64LE, 1024, false);
   hid_t len = column("length", H5T_STD_I64LE, 1024, false);
   ok(H5Fstart_swmr_write(file), "H5Fstart_swmr_write");
@@ -211,10 +220,11 @@ int write(const std::string& dir, std::int64_t values, std::int64_t tasks,
   ::close(fd);
   const double s = seconds_since(t0);
   const double mb = static_cast<double>(values * tasks * 8) / 1e6;
-  std::printf("direct_chunk_write %s values=%lld tasks=%lld chunk=%lld MB=%.1f stored_MB=%.1f "
-              "s=%.3f MB/s %.1f\n",
-              storage_name.c_str(), static_cast<long long>(values), static_cast<long long>(tasks),
-              static_cast<long long>(c), mb, static_cast<double>(stored) / 1e6, s, mb / s);
+  std::printf(
+      "direct_chunk_write %s values=%lld tasks=%lld chunk=%lld MB=%.1f stored_MB=%.1f "
+      "s=%.3f MB/s %.1f\n",
+      storage_name.c_str(), static_cast<long long>(values), static_cast<long long>(tasks),
+      static_cast<long long>(c), mb, static_cast<double>(stored) / 1e6, s, mb / s);
   ::unlink(path.c_str());
   return 0;
 }

@@ -25,9 +25,7 @@ struct Event {
   Kind kind;
   int worker;
   std::vector<std::size_t> tasks;  // batch sent to a worker, or results sent to the master
-  bool operator>(const Event& o) const {
-    return time > o.time || (time == o.time && seq > o.seq);
-  }
+  bool operator>(const Event& o) const { return time > o.time || (time == o.time && seq > o.seq); }
 };
 
 struct WorkerState {
@@ -61,7 +59,10 @@ class Sim {
  public:
   Sim(const Workload& load, int workers, const Costs& c, const runtime::SchedulerOptions& o,
       bool scan)
-      : load_(load), costs_(c), scan_(scan), workers_(static_cast<std::size_t>(workers)),
+      : load_(load),
+        costs_(c),
+        scan_(scan),
+        workers_(static_cast<std::size_t>(workers)),
         started_(load.seconds.size(), -1.0) {
     std::vector<int> ranks(workers_.size());
     std::iota(ranks.begin(), ranks.end(), 1);
@@ -253,7 +254,7 @@ class Sim {
 }  // namespace
 
 Outcome run_sweep(const Workload& load, int workers, const Costs& costs,
-                 const runtime::SchedulerOptions& options, bool scan) {
+                  const runtime::SchedulerOptions& options, bool scan) {
   if (workers < 1) throw error("--workers: at least 1");
   if (load.seconds.empty()) throw error("no tasks to simulate");
   return Sim(load, workers, costs, options, scan).run();
@@ -306,8 +307,7 @@ std::vector<double> lognormal_durations(std::size_t n, double mean, double sigma
 }
 
 // Pareto (type I) by inversion, X = x_m U^(-1/alpha) with E[X] = alpha x_m / (alpha - 1).
-std::vector<double> pareto_durations(std::size_t n, double mean, double alpha,
-                                     std::uint64_t seed) {
+std::vector<double> pareto_durations(std::size_t n, double mean, double alpha, std::uint64_t seed) {
   if (alpha <= 1) throw error("--alpha: must exceed 1 for the mean to exist");
   Rng rng(seed);
   const double xm = mean * (alpha - 1) / alpha;

@@ -16,22 +16,22 @@
 namespace mpisweep::simulate {
 
 struct Costs {
-  double latency = 2e-6;          // one way, master <-> worker, seconds
-  double master_message = 3e-6;   // master CPU per message received or sent
-  double master_task = 2e-6;      // master CPU per task: encode it, decode and archive its result
-  double master_scan = 2e-8;      // master CPU per worker looked at in the idle-worker scan
-  double worker_task = 1e-6;      // worker CPU per task outside the experiment
-  double worker_send = 2e-5;      // a finished task to its results message (thread wake-up)
-  double worker_poll = 1e-3;      // a worker's main thread looks for messages this often when
-                                  // no result wakes it (worker.cpp: wait_for 1 ms)
-  double wake = 0;                // extra delay of every wake-up of a sleeping thread beyond
-                                  // its timer or signal: the scheduling delay of a loaded or
-                                  // oversubscribed machine (measure with --probe-wake)
+  double latency = 2e-6;         // one way, master <-> worker, seconds
+  double master_message = 3e-6;  // master CPU per message received or sent
+  double master_task = 2e-6;     // master CPU per task: encode it, decode and archive its result
+  double master_scan = 2e-8;     // master CPU per worker looked at in the idle-worker scan
+  double worker_task = 1e-6;     // worker CPU per task outside the experiment
+  double worker_send = 2e-5;     // a finished task to its results message (thread wake-up)
+  double worker_poll = 1e-3;     // a worker's main thread looks for messages this often when
+                                 // no result wakes it (worker.cpp: wait_for 1 ms)
+  double wake = 0;               // extra delay of every wake-up of a sleeping thread beyond
+                                 // its timer or signal: the scheduling delay of a loaded or
+                                 // oversubscribed machine (measure with --probe-wake)
 };
 
 struct Workload {
-  std::vector<double> seconds;    // each task's duration on its worker, in dispatch order
-  std::vector<double> expected;   // cost hints for longest-expected-first; empty: none
+  std::vector<double> seconds;            // each task's duration on its worker, in dispatch order
+  std::vector<double> expected;           // cost hints for longest-expected-first; empty: none
   std::vector<std::uint32_t> cost_class;  // for ordering by measured cost; empty: none
 };
 
@@ -49,7 +49,7 @@ struct Outcome {
 // Runs the sweep to its end. `scan` false models a master that keeps a set of idle workers
 // instead of looking at every worker after each message.
 Outcome run_sweep(const Workload& load, int workers, const Costs& costs,
-                 const runtime::SchedulerOptions& options, bool scan = true);
+                  const runtime::SchedulerOptions& options, bool scan = true);
 
 // Mean lateness of a 100 us sleep on this machine, measured until `stop` turns true: the wake-up
 // delay a thread of a sweep running beside it would see.
@@ -64,8 +64,7 @@ double measure_scan_cost(int workers);
 std::vector<double> constant_durations(std::size_t n, double mean);
 std::vector<double> lognormal_durations(std::size_t n, double mean, double sigma,
                                         std::uint64_t seed);
-std::vector<double> pareto_durations(std::size_t n, double mean, double alpha,
-                                     std::uint64_t seed);
+std::vector<double> pareto_durations(std::size_t n, double mean, double alpha, std::uint64_t seed);
 // /tasks/wall_seconds of the archive's done tasks, in row order (the master's dispatch order for
 // a sweep run from the start).
 std::vector<double> archive_durations(const std::string& path);

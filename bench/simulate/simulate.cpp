@@ -20,8 +20,8 @@
 #include <cstdio>
 #include <queue>
 
-using mpisweep::Rng;
 using mpisweep::error;
+using mpisweep::Rng;
 using namespace mpisweep::simulate;
 
 namespace {
@@ -82,11 +82,11 @@ Costs with_scan(Costs c, const Args& a, int workers) {
 }
 
 void print(const Costs& c, int workers, const Workload& w, const Outcome& o) {
-  std::printf("workers=%d tasks=%zu mean=%.4g efficiency=%.4f master_busy=%.3f messages=%zu "
-              "span=%.4g last_start=%.4g polls=%zu scan_ns=%.3g\n",
-              workers, w.seconds.size(), o.work / double(w.seconds.size()), o.efficiency,
-              o.master_busy, o.messages, o.last_end - o.first_start, o.last_start, o.polls,
-              c.master_scan * 1e9);
+  std::printf(
+      "workers=%d tasks=%zu mean=%.4g efficiency=%.4f master_busy=%.3f messages=%zu "
+      "span=%.4g last_start=%.4g polls=%zu scan_ns=%.3g\n",
+      workers, w.seconds.size(), o.work / double(w.seconds.size()), o.efficiency, o.master_busy,
+      o.messages, o.last_end - o.first_start, o.last_start, o.polls, c.master_scan * 1e9);
 }
 
 // The efficiency of greedy list scheduling with no overhead at all: each task, in order, to the
@@ -108,8 +108,9 @@ double greedy_bound(const std::vector<double>& seconds, int workers) {
 // Efficiency at 1,000 and 10,000 workers for 0.1 s, 1 s and 60 s tasks (20 per worker), constant
 // and lognormal (--sigma), with the scan the master does today and with an idle-worker set.
 void predict(const Args& a) {
-  std::printf("| workers | task | durations | today | master busy | idle-worker set | "
-              "master busy | no-overhead bound |\n");
+  std::printf(
+      "| workers | task | durations | today | master busy | idle-worker set | "
+      "master busy | no-overhead bound |\n");
   std::printf("|---:|---:|---|---:|---:|---:|---:|---:|\n");
   for (int workers : {1000, 10000})
     for (double mean : {0.1, 1.0, 60.0})
@@ -122,8 +123,8 @@ void predict(const Args& a) {
         const Costs c = with_scan(a.costs, a, workers);
         const Outcome o = run_sweep(w, workers, c, {}, true);
         const Outcome n = run_sweep(w, workers, c, {}, false);
-        std::printf("| %d | %g s | %s | %.3f | %.2f | %.3f | %.2f | %.3f |\n", workers, mean,
-                    dist, o.efficiency, o.master_busy, n.efficiency, n.master_busy,
+        std::printf("| %d | %g s | %s | %.3f | %.2f | %.3f | %.2f | %.3f |\n", workers, mean, dist,
+                    o.efficiency, o.master_busy, n.efficiency, n.master_busy,
                     greedy_bound(w.seconds, workers));
         std::fflush(stdout);
       }
@@ -142,14 +143,16 @@ void lef_demo(const Args& a) {
   const Outcome l = run_sweep(hinted, a.workers, c, {}, !a.no_scan);
   const Outcome m = run_sweep(measured, a.workers, c, {}, !a.no_scan);
   const double ideal = o.work / double(a.workers);
-  std::printf("skewed sweep: 20 points x 100 seeds, cost ~ (point+1)^2, mean %.3g s, %d workers; "
-              "ideal span %.4g s\n", o.work / double(w.seconds.size()), a.workers, ideal);
+  std::printf(
+      "skewed sweep: 20 points x 100 seeds, cost ~ (point+1)^2, mean %.3g s, %d workers; "
+      "ideal span %.4g s\n",
+      o.work / double(w.seconds.size()), a.workers, ideal);
   std::printf("order=index span=%.4g efficiency=%.4f tail=%.4g\n", o.last_end - o.first_start,
               o.efficiency, o.last_end - o.first_start - ideal);
   std::printf("order=hint  span=%.4g efficiency=%.4f tail=%.4g\n", l.last_end - l.first_start,
               l.efficiency, l.last_end - l.first_start - ideal);
-  std::printf("order=measured span=%.4g efficiency=%.4f tail=%.4g\n",
-              m.last_end - m.first_start, m.efficiency, m.last_end - m.first_start - ideal);
+  std::printf("order=measured span=%.4g efficiency=%.4f tail=%.4g\n", m.last_end - m.first_start,
+              m.efficiency, m.last_end - m.first_start - ideal);
 }
 
 }  // namespace

@@ -18,18 +18,25 @@ mpisweep::Experiment pi_experiment() {
   e.name = "pi";
   e.summary = "Monte Carlo estimate of pi from n uniform points in the unit square";
   e.params = {
-      {.name = "n", .type = ParamType::integer, .default_value = std::int64_t{1000},
-       .help = "number of points", .min = 1.0, .max = 1e9},
-      {.name = "checkpoints", .type = ParamType::integer, .default_value = std::int64_t{10},
-       .help = "points of the running estimate stored in the series 'running'", .min = 1.0,
+      {.name = "n",
+       .type = ParamType::integer,
+       .default_value = std::int64_t{1000},
+       .help = "number of points",
+       .min = 1.0,
+       .max = 1e9},
+      {.name = "checkpoints",
+       .type = ParamType::integer,
+       .default_value = std::int64_t{10},
+       .help = "points of the running estimate stored in the series 'running'",
+       .min = 1.0,
        .max = 1e4},
   };
   e.metrics = {{.name = "estimate", .help = "4 * (points inside the quarter disc) / n"},
                {.name = "abs_error", .help = "|estimate - pi|"}};
-  e.series = {{.name = "running", .help = "the estimate after each checkpoint",
-               .axis = "checkpoint"}};
-  e.plots = {{.title = "error against points", .x = "n", .y = "abs_error", .logx = true,
-              .logy = true}};
+  e.series = {
+      {.name = "running", .help = "the estimate after each checkpoint", .axis = "checkpoint"}};
+  e.plots = {
+      {.title = "error against points", .x = "n", .y = "abs_error", .logx = true, .logy = true}};
   e.check = [](const Params& p) {
     if (p.get_int("checkpoints") > p.get_int("n"))
       throw param_error("checkpoints", "must not exceed n");

@@ -134,8 +134,8 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
       [](RowState& r, std::uint64_t v) { r.id = v; }, Dirty::added));
   out.back().phase2 = true;
   out.back().describe = description("task id: hash of experiment, parameters and seed");
-  out.push_back(plain<std::uint64_t>("tasks/seed", H5T_NATIVE_UINT64,
-                                     [](auto& s) -> auto& { return s.seeds; }, Dirty::added));
+  out.push_back(plain<std::uint64_t>(
+      "tasks/seed", H5T_NATIVE_UINT64, [](auto& s) -> auto& { return s.seeds; }, Dirty::added));
   out.back().describe = description("seed of the task");
   out.push_back(row_field<std::int8_t>(
       "tasks/status", H5T_NATIVE_INT8,
@@ -149,9 +149,9 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
       "tasks/attempts", H5T_NATIVE_INT32, [](const RowState& r) { return r.attempts; },
       [](RowState& r, std::int32_t v) { r.attempts = v; }, Dirty::recorded));
   out.back().describe = description("attempts made so far");
-  out.push_back(plain<std::int32_t>("tasks/worker", H5T_NATIVE_INT32,
-                                    [](auto& s) -> auto& { return s.workers; },
-                                    Dirty::recorded));
+  out.push_back(plain<std::int32_t>(
+      "tasks/worker", H5T_NATIVE_INT32, [](auto& s) -> auto& { return s.workers; },
+      Dirty::recorded));
   out.back().fill = fill_of(std::int32_t{-1});
   out.back().describe = description("MPI rank of the last attempt (-1: none)");
   out.push_back(text(
@@ -161,12 +161,14 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
       },
       [](RowStore& s, std::size_t r, std::string v) { s.host_index[r] = s.hosts.intern(v); }));
   out.back().describe = description("host of the last attempt");
-  out.push_back(plain<double>("tasks/started", H5T_NATIVE_DOUBLE,
-                              [](auto& s) -> auto& { return s.started; }, Dirty::recorded));
+  out.push_back(plain<double>(
+      "tasks/started", H5T_NATIVE_DOUBLE, [](auto& s) -> auto& { return s.started; },
+      Dirty::recorded));
   out.back().fill = fill_of(nan_value);
   out.back().describe = description("unix time the last attempt started");
-  out.push_back(plain<double>("tasks/wall_seconds", H5T_NATIVE_DOUBLE,
-                              [](auto& s) -> auto& { return s.wall; }, Dirty::recorded));
+  out.push_back(plain<double>(
+      "tasks/wall_seconds", H5T_NATIVE_DOUBLE, [](auto& s) -> auto& { return s.wall; },
+      Dirty::recorded));
   out.back().fill = fill_of(nan_value);
   out.back().describe = description("wall time of the last attempt");
   {
@@ -199,9 +201,9 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
   for (std::size_t k = 0; k < store.params.size(); ++k) out.push_back(param_column(store, k));
   for (std::size_t k = 0; k < store.metrics.size(); ++k) {
     const MetricSpec& m = store.layout().metrics[k];
-    out.push_back(plain<double>("tasks/metrics/" + m.name, H5T_NATIVE_DOUBLE,
-                                [k](auto& s) -> auto& { return s.metrics[k]; },
-                                Dirty::recorded));
+    out.push_back(plain<double>(
+        "tasks/metrics/" + m.name,
+        H5T_NATIVE_DOUBLE, [k](auto& s) -> auto& { return s.metrics[k]; }, Dirty::recorded));
     out.back().fill = fill_of(nan_value);
     out.back().describe = [m](hid_t d) {
       describe(d, m.unit, m.help);
@@ -210,13 +212,13 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
   }
   for (std::size_t k = 0; k < store.series.size(); ++k) {
     const std::string g = "series/" + store.layout().series[k].name + "/";
-    out.push_back(plain<std::int64_t>(g + "offset", H5T_NATIVE_INT64,
-                                      [k](auto& s) -> auto& { return s.series[k].offset; },
-                                      Dirty::recorded));
+    out.push_back(plain<std::int64_t>(
+        g + "offset", H5T_NATIVE_INT64, [k](auto& s) -> auto& { return s.series[k].offset; },
+        Dirty::recorded));
     out.back().describe = description("first index into values of each task row");
-    out.push_back(plain<std::int64_t>(g + "length", H5T_NATIVE_INT64,
-                                      [k](auto& s) -> auto& { return s.series[k].length; },
-                                      Dirty::recorded));
+    out.push_back(plain<std::int64_t>(
+        g + "length", H5T_NATIVE_INT64, [k](auto& s) -> auto& { return s.series[k].length; },
+        Dirty::recorded));
     out.back().describe = description("number of values of each task row (0: absent)");
   }
   return out;

@@ -13,10 +13,10 @@
 namespace mpisweep::archive {
 
 struct ColumnDef {
-  std::string path;  // from the file root, e.g. "tasks/metrics/loss"
-  h5::Datatype type;  // file and memory type (native numbers or fixed strings)
+  std::string path;                 // from the file root, e.g. "tasks/metrics/loss"
+  h5::Datatype type;                // file and memory type (native numbers or fixed strings)
   std::vector<unsigned char> fill;  // the fill value in `type`; empty: HDF5's zero fill
-  bool phase2 = false;  // written in the second flush phase (id and status; see writer.cpp)
+  bool phase2 = false;          // written in the second flush phase (id and status; see writer.cpp)
   int dirty = Dirty::recorded;  // the kind of change that makes a chunk of it dirty
   // Rows [first, first+count) of the store into `out` (count elements of `type`), and back.
   std::function<void(const RowStore&, std::size_t first, std::size_t count, unsigned char* out)>

@@ -49,8 +49,7 @@ void Writer::Impl::compact() {
     // Series values, copied as they are so the offsets stay valid.
     std::vector<double> buf;
     for (std::size_t k = 0; k < store.series.size(); ++k) {
-      h5::Dataset from =
-          h5::open_dataset(old.id(), "series/" + layout.series[k].name + "/values");
+      h5::Dataset from = h5::open_dataset(old.id(), "series/" + layout.series[k].name + "/values");
       const hsize_t total = static_cast<hsize_t>(store.series[k].total);
       h5::set_extent(values[k].id(), total);
       const hsize_t block = std::size_t{1} << 20;

@@ -79,9 +79,10 @@ void open_failed(const std::string& path, const std::string& stack) {
                         " (is another mpisweep writing it? On file systems without locking set "
                         "HDF5_USE_FILE_LOCKING=FALSE)");
   if (is_status_flag_error(stack) || stack.find("not already open for SWMR") != std::string::npos)
-    throw input_error(path, "the archive was left open by a killed writer and cannot be read "
-                            "until `mpisweep run` resumes it or `h5clear -s " + path +
-                            "` runs (" + stack + ")");
+    throw input_error(path,
+                      "the archive was left open by a killed writer and cannot be read "
+                      "until `mpisweep run` resumes it or `h5clear -s " +
+                          path + "` runs (" + stack + ")");
   throw input_error(path, "corrupt or unreadable archive: " + stack);
 }
 

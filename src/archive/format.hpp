@@ -22,8 +22,8 @@ inline constexpr hsize_t values_chunk = 4096;  // /series/*/values
 inline constexpr hsize_t runs_chunk = 16;
 
 // Fixed string sizes of /runs include the terminator (the /tasks ones are in row_store.hpp).
-inline constexpr std::size_t run_short_size = 64;     // git commit, version, SLURM job id
-inline constexpr std::size_t run_long_size = 4096;    // hosts, node list, command line
+inline constexpr std::size_t run_short_size = 64;   // git commit, version, SLURM job id
+inline constexpr std::size_t run_long_size = 4096;  // hosts, node list, command line
 
 // Which ParamType an existing column's datatype stores; throws input_error (at `path`) if none.
 ParamType param_type_of(hid_t dataset_type, const std::string& path, const std::string& name);
@@ -35,8 +35,8 @@ void check_format(hid_t file, const std::string& path);
 // how a RunRecord field goes in and out of one element.
 struct RunColumn {
   const char* name;
-  hid_t native;             // H5T_NATIVE_* for numbers; negative for strings
-  std::size_t str_size;     // for strings
+  hid_t native;          // H5T_NATIVE_* for numbers; negative for strings
+  std::size_t str_size;  // for strings
   std::function<void(const RunRecord&, void*)> get;
   std::function<void(RunRecord&, const void*)> set;
   std::size_t elem_size() const { return native >= 0 ? h5::type_size(native) : str_size; }

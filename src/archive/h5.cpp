@@ -148,16 +148,16 @@ Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t ch
     check(H5Pset_shuffle(dcpl.id()), "H5Pset_shuffle");
   check(H5Pset_deflate(dcpl.id(), 1), "H5Pset_deflate");
   if (fill) check(H5Pset_fill_value(dcpl.id(), type, fill), "H5Pset_fill_value");
-  return Dataset(check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(),
-                                  H5P_DEFAULT),
-                       "create dataset " + name));
+  return Dataset(
+      check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+            "create dataset " + name));
 }
 
 Dataset create_scalar(hid_t loc, const std::string& name, hid_t type, const void* value) {
   Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate"));
-  Dataset d(check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT),
-                  "create dataset " + name));
+  Dataset d(
+      check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+            "create dataset " + name));
   check(H5Dwrite(d.id(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, value), "write " + name);
   return d;
 }
@@ -169,7 +169,8 @@ Dataset open_dataset(hid_t loc, const std::string& name) {
 hsize_t extent(hid_t dataset) {
   Dataspace space(check(H5Dget_space(dataset), "H5Dget_space"));
   hsize_t dims[H5S_MAX_RANK] = {};
-  int rank = check(H5Sget_simple_extent_dims(space.id(), dims, nullptr), "H5Sget_simple_extent_dims");
+  int rank =
+      check(H5Sget_simple_extent_dims(space.id(), dims, nullptr), "H5Sget_simple_extent_dims");
   return rank == 1 ? dims[0] : (rank == 0 ? 1 : 0);
 }
 
@@ -193,7 +194,9 @@ void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void
   check(H5Dread(dataset, mem_type, mem.id(), file.id(), H5P_DEFAULT, data), "H5Dread");
 }
 
-Datatype dataset_type(hid_t dataset) { return Datatype(check(H5Dget_type(dataset), "H5Dget_type")); }
+Datatype dataset_type(hid_t dataset) {
+  return Datatype(check(H5Dget_type(dataset), "H5Dget_type"));
+}
 
 hsize_t storage_size(hid_t dataset) {
   // 0 is both "nothing allocated yet" and the failure value; the stack tells them apart.
@@ -235,9 +238,9 @@ void set_attr(hid_t obj, const std::string& name, std::span<const std::int64_t> 
     check(H5Adelete(obj, name.c_str()), "H5Adelete " + name);
   const hsize_t n = values.size();
   Dataspace space(check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
-  Attribute a(check(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT,
-                               H5P_DEFAULT),
-                    "create attribute " + name));
+  Attribute a(
+      check(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+            "create attribute " + name));
   check(H5Awrite(a.id(), H5T_NATIVE_INT64, values.data()), "write attribute " + name);
 }
 
@@ -253,7 +256,8 @@ std::vector<std::int64_t> get_attr_ints(hid_t obj, const std::string& name) {
   if (!has_attr(obj, name)) return {};
   Attribute a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
   Dataspace space(check(H5Aget_space(a.id()), "H5Aget_space"));
-  const hssize_t n = check(H5Sget_simple_extent_npoints(space.id()), "H5Sget_simple_extent_npoints");
+  const hssize_t n =
+      check(H5Sget_simple_extent_npoints(space.id()), "H5Sget_simple_extent_npoints");
   std::vector<std::int64_t> v(static_cast<std::size_t>(n));
   if (n > 0) check(H5Aread(a.id(), H5T_NATIVE_INT64, v.data()), "read attribute " + name);
   return v;

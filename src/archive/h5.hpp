@@ -83,14 +83,14 @@ using Object = Handle<H5Oclose>;  // a group or dataset opened by name (H5Oopen)
 
 // ---- types ----
 Datatype copy_type(hid_t t);
-Datatype string_type(std::size_t size);          // fixed length (incl. terminator), UTF-8
-Datatype status_type();                          // enum over int8: pending/done/failed/timeout
-Datatype bool_type();                            // enum over int8: FALSE=0, TRUE=1 (h5py: bool)
-std::size_t type_size(hid_t type);               // bytes of one element
+Datatype string_type(std::size_t size);  // fixed length (incl. terminator), UTF-8
+Datatype status_type();                  // enum over int8: pending/done/failed/timeout
+Datatype bool_type();                    // enum over int8: FALSE=0, TRUE=1 (h5py: bool)
+std::size_t type_size(hid_t type);       // bytes of one element
 
 // ---- files ----
-PropList file_access(bool latest);               // sec2, libver bounds latest when `latest`
-bool is_hdf5(const std::string& path);           // false for missing or foreign files
+PropList file_access(bool latest);      // sec2, libver bounds latest when `latest`
+bool is_hdf5(const std::string& path);  // false for missing or foreign files
 
 // ---- groups ----
 Group create_group(hid_t loc, const std::string& name, bool track_order);
@@ -106,13 +106,13 @@ Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t ch
                       const void* fill);
 Dataset create_scalar(hid_t loc, const std::string& name, hid_t type, const void* value);
 Dataset open_dataset(hid_t loc, const std::string& name);
-hsize_t extent(hid_t dataset);                   // 1-D length
+hsize_t extent(hid_t dataset);  // 1-D length
 void set_extent(hid_t dataset, hsize_t n);
 // Writes `count` elements of `mem_type` from `data` to rows [first, first+count).
 void write_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, const void* data);
 void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void* data);
 Datatype dataset_type(hid_t dataset);
-hsize_t storage_size(hid_t dataset);             // bytes allocated in the file (0 if none)
+hsize_t storage_size(hid_t dataset);  // bytes allocated in the file (0 if none)
 Object open_object(hid_t loc, const std::string& name);
 
 // ---- attributes (fixed-length strings and scalars) ----

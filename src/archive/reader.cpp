@@ -20,7 +20,8 @@ struct Reader::Impl {
   mutable std::map<std::string, h5::Dataset> datasets;
   // offset and length columns of each series, read once (until refresh) so a figure reading
   // thousands of rows' series does one small read a row, not three.
-  mutable std::map<std::string, std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>> ragged;
+  mutable std::map<std::string, std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>>>
+      ragged;
   hsize_t rows = 0;
 
   hid_t dataset(const std::string& name) const {
@@ -53,7 +54,8 @@ struct Reader::Impl {
     for (hsize_t first = 0; first < n; first += block) {
       hsize_t count = std::min(block, n - first);
       h5::read_rows(d, mt.id(), first, count, buf.data());
-      for (hsize_t i = 0; i < count; ++i) out.push_back(h5::unpack_string(buf.data() + i * size, size));
+      for (hsize_t i = 0; i < count; ++i)
+        out.push_back(h5::unpack_string(buf.data() + i * size, size));
     }
     return out;
   }
@@ -120,7 +122,8 @@ Reader Reader::open(const std::string& path) {
     // cache; from here every dataset is loaded when first read and refreshed by refresh().
     sweep.reset();
     m->file.close("close archive " + path);
-    m->file = h5::File(h5::check(H5Fopen(path.c_str(), open_flags, fapl.id()), "reopen archive " + path));
+    m->file =
+        h5::File(h5::check(H5Fopen(path.c_str(), open_flags, fapl.id()), "reopen archive " + path));
     m->refresh_rows();
   } catch (const archive_error& e) {
     throw input_error(path, std::string("corrupt mpisweep archive: ") + e.what());
@@ -146,7 +149,8 @@ std::size_t Reader::rows() const { return impl_->rows; }
 std::vector<RunRecord> Reader::runs() const {
   const auto& cols = fmt::run_columns();
   hsize_t n = std::numeric_limits<hsize_t>::max();
-  for (const auto& c : cols) n = std::min(n, h5::extent(impl_->dataset(std::string("runs/") + c.name)));
+  for (const auto& c : cols)
+    n = std::min(n, h5::extent(impl_->dataset(std::string("runs/") + c.name)));
   std::vector<RunRecord> out(n);
   for (const auto& c : cols) {
     h5::Datatype t = c.mem_type();
@@ -228,7 +232,9 @@ std::vector<PlotSpec> Reader::plots() const {
   h5::Group plots = h5::open_group(impl_->file.id(), "sweep/plots");
   for (const auto& name : h5::children(plots.id())) {
     h5::Group g = h5::open_group(plots.id(), name);
-    auto flag = [&](const char* a) { return h5::has_attr(g.id(), a) && h5::get_attr_int(g.id(), a); };
+    auto flag = [&](const char* a) {
+      return h5::has_attr(g.id(), a) && h5::get_attr_int(g.id(), a);
+    };
     out.push_back(PlotSpec{.title = h5::get_attr_string(g.id(), "title"),
                            .x = h5::get_attr_string(g.id(), "x"),
                            .y = h5::get_attr_string(g.id(), "y"),

@@ -58,7 +58,8 @@ h5::File open_clearing_flags(const std::string& path, unsigned flags) {
     h5::take_error_stack();
   }
   if (!run_h5clear(path))
-    throw archive_error(path + ": cannot clear the status flags left by a killed writer "
+    throw archive_error(path +
+                        ": cannot clear the status flags left by a killed writer "
                         "(neither the clear_status_flags property nor `h5clear -s` worked)");
   std::string stack;
   h5::File f = try_open(path, flags, true, stack);

@@ -128,8 +128,8 @@ void RowStore::record(std::size_t row, const Outcome& o) {
   r.status = o.status;
   r.attempts = o.attempts;
   workers[row] = o.worker;
-  host_index[row] = hosts.intern(
-      o.host.size() >= fmt::host_size ? o.host.substr(0, fmt::host_size - 1) : o.host);
+  host_index[row] =
+      hosts.intern(o.host.size() >= fmt::host_size ? o.host.substr(0, fmt::host_size - 1) : o.host);
   started[row] = o.started;
   wall[row] = o.wall_seconds;
   if (o.error.empty()) {
@@ -186,7 +186,8 @@ void RowStore::clear_dirty() {
 }
 
 bool RowStore::has_pending_values() const {
-  return std::any_of(series.begin(), series.end(), [](const auto& s) { return !s.pending.empty(); });
+  return std::any_of(series.begin(), series.end(),
+                     [](const auto& s) { return !s.pending.empty(); });
 }
 
 std::vector<std::pair<std::size_t, std::size_t>> RowStore::dirty_ranges(int kind,

@@ -38,12 +38,12 @@ void create_sweep_group(hid_t file, const Layout& layout) {
   for (std::size_t i = 0; i < layout.plots.size(); ++i) {
     const PlotSpec& p = layout.plots[i];
     h5::Group g = h5::create_group(plots.id(), std::to_string(i), false);
-    for (auto [name, value] : {std::pair{"title", &p.title}, std::pair{"x", &p.x},
-                               std::pair{"y", &p.y}, std::pair{"group_by", &p.group_by},
-                               std::pair{"series", &p.series}})
+    for (auto [name, value] :
+         {std::pair{"title", &p.title}, std::pair{"x", &p.x}, std::pair{"y", &p.y},
+          std::pair{"group_by", &p.group_by}, std::pair{"series", &p.series}})
       h5::set_attr(g.id(), name, *value);
-    for (auto [name, flag] : {std::pair{"logx", p.logx}, std::pair{"logy", p.logy},
-                              std::pair{"heatmap", p.heatmap}})
+    for (auto [name, flag] :
+         {std::pair{"logx", p.logx}, std::pair{"logy", p.logy}, std::pair{"heatmap", p.heatmap}})
       h5::set_attr(g.id(), name, std::int64_t{flag ? 1 : 0});
   }
 }
@@ -104,11 +104,11 @@ void validate(hid_t file, const std::string& path, const Layout& layout) {
   std::string name = h5::get_attr_string(sweep.id(), "name");
   std::string experiment = h5::get_attr_string(sweep.id(), "experiment");
   if (name != layout.sweep_name)
-    throw input_error(path, "archive belongs to sweep '" + name + "', not '" +
-                                layout.sweep_name + "' (use another --archive path)");
+    throw input_error(path, "archive belongs to sweep '" + name + "', not '" + layout.sweep_name +
+                                "' (use another --archive path)");
   if (experiment != layout.experiment)
-    throw input_error(path, "archive holds experiment '" + experiment + "', not '" +
-                                layout.experiment + "'");
+    throw input_error(
+        path, "archive holds experiment '" + experiment + "', not '" + layout.experiment + "'");
   auto compare = [&](const char* what, const std::string& group, const auto& specs) {
     std::vector<std::string> want;
     for (const auto& s : specs) want.push_back(s.name);
@@ -130,8 +130,8 @@ void validate(hid_t file, const std::string& path, const Layout& layout) {
                                   std::string(to_string(have)) + ", the sweep says " +
                                   std::string(to_string(p.type)));
     if (p.type == ParamType::choice && h5::type_size(t.id()) < choice_size(p))
-      throw input_error(path, "parameter column '" + p.name +
-                                  "' is too narrow for the sweep's choices");
+      throw input_error(path,
+                        "parameter column '" + p.name + "' is too narrow for the sweep's choices");
   }
 }
 

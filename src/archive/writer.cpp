@@ -111,7 +111,8 @@ void Writer::Impl::attach() {
     extents.push_back(h5::extent(datasets.back().id()));
   }
   values.clear();
-  for (const auto& s : layout.series) values.push_back(h5::open_dataset(f, "series/" + s.name + "/values"));
+  for (const auto& s : layout.series)
+    values.push_back(h5::open_dataset(f, "series/" + s.name + "/values"));
   run_ds.clear();
   run_types.clear();
   for (const auto& c : fmt::run_columns()) {
@@ -252,7 +253,8 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
   h5::quiet();
   std::error_code ec;
   if (fs::exists(fs::symlink_status(path, ec)))
-    throw input_error(path, "archive already exists (move or delete it, or resume without --fresh)");
+    throw input_error(path,
+                      "archive already exists (move or delete it, or resume without --fresh)");
   fs::path target(path);
   if (target.has_parent_path()) {
     fs::create_directories(target.parent_path(), ec);
@@ -293,8 +295,9 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
   if (!h5::is_hdf5(path)) throw input_error(path, "not an HDF5 file (so not an mpisweep archive)");
   // The status flags are set while a writer is alive too: only a dead writer's may be cleared.
   if (LiveLock::held_elsewhere(path))
-    throw archive_error(path + ": another mpisweep process is writing this archive (wait for it "
-                               "to finish or stop it first)");
+    throw archive_error(path +
+                        ": another mpisweep process is writing this archive (wait for it "
+                        "to finish or stop it first)");
   auto impl = std::make_unique<Impl>(path, layout);
   impl->file = open_for_writing(path);
   if (!impl->live.acquire(path))

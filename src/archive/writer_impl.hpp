@@ -14,10 +14,10 @@ struct Writer::Impl {
   Layout layout;
   h5::File file;
   RowStore store;
-  std::vector<ColumnDef> columns;    // task_columns(store)
-  std::vector<h5::Dataset> datasets; // one per column, opened by attach()
-  std::vector<hsize_t> extents;      // their lengths on disk
-  std::vector<h5::Dataset> values;   // /series/<name>/values, one per series
+  std::vector<ColumnDef> columns;     // task_columns(store)
+  std::vector<h5::Dataset> datasets;  // one per column, opened by attach()
+  std::vector<hsize_t> extents;       // their lengths on disk
+  std::vector<h5::Dataset> values;    // /series/<name>/values, one per series
   std::size_t run_count = 0;
   std::vector<h5::Dataset> run_ds;
   std::vector<h5::Datatype> run_types;
@@ -28,9 +28,9 @@ struct Writer::Impl {
 
   Impl(std::string p, const Layout& l);
   void check_open() const;
-  void open_swmr();              // a freshly created file: SWMR writing, live lock, attach
-  void load();                   // an existing file: rows into the store, torn tail cut
-  void attach();                 // opens every dataset of the (SWMR) file
+  void open_swmr();  // a freshly created file: SWMR writing, live lock, attach
+  void load();       // an existing file: rows into the store, torn tail cut
+  void attach();     // opens every dataset of the (SWMR) file
   void flush();
   void write_phase(bool phase2, hsize_t n);
   void write_run(std::size_t row, const RunRecord& r);
@@ -38,7 +38,7 @@ struct Writer::Impl {
   void release();
   hsize_t live_bytes() const;
   void close();
-  void compact();                // compact.cpp
+  void compact();  // compact.cpp
 };
 
 }  // namespace mpisweep::archive

@@ -113,8 +113,8 @@ std::vector<std::size_t> resolve_params(const TaskTable& t, std::span<const std:
     if (i == TaskTable::npos) {
       std::vector<std::string> valid;
       for (const auto& p : t.params) valid.push_back(p.name);
-      throw input_error(option, "unknown parameter '" + name + "'; the archive's parameters are: " +
-                                    join(valid));
+      throw input_error(
+          option, "unknown parameter '" + name + "'; the archive's parameters are: " + join(valid));
     }
     if (std::find(out.begin(), out.end(), i) == out.end()) out.push_back(i);
   }
@@ -155,7 +155,6 @@ bool as_number(const Value& v, double& x) {
   }
   return false;
 }
-
 
 Stat mean_se(std::span<const double> values) {
   // Two passes (mean, then squared deviations) for accuracy with large offsets.
@@ -332,7 +331,8 @@ void format_mean_se(const Stat& s, std::string& mean_text, std::string& se_text)
     se_text = buf;
   } else {
     // Mantissa digits such that the last one sits at the se's second significant digit.
-    const int mean_exp = s.mean == 0 ? se_exp : static_cast<int>(std::floor(std::log10(std::fabs(s.mean))));
+    const int mean_exp =
+        s.mean == 0 ? se_exp : static_cast<int>(std::floor(std::log10(std::fabs(s.mean))));
     const int digits = std::clamp(mean_exp - se_exp + 1, 1, 15);
     std::snprintf(buf, sizeof buf, "%.*e", digits, s.mean);
     mean_text = buf;

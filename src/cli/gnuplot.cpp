@@ -26,8 +26,9 @@ namespace mpisweep::cli {
 
 namespace {
 
-const char* install_hint = "gnuplot is needed to draw figures; install it (Debian/Ubuntu: "
-                           "apt-get install gnuplot-nox) or set MPISWEEP_GNUPLOT to its path";
+const char* install_hint =
+    "gnuplot is needed to draw figures; install it (Debian/Ubuntu: "
+    "apt-get install gnuplot-nox) or set MPISWEEP_GNUPLOT to its path";
 
 std::string gnuplot_program() {
   const char* p = std::getenv("MPISWEEP_GNUPLOT");
@@ -76,7 +77,8 @@ std::string num(double x) {
 class TempFile {
  public:
   explicit TempFile(const char* suffix) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mpisweep-XXXXXX").string() + suffix;
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "mpisweep-XXXXXX").string() + suffix;
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     int fd = mkstemps(buf.data(), static_cast<int>(std::strlen(suffix)));
@@ -196,8 +198,8 @@ std::string script(const Figure& f, ImageFormat format, const std::string& out,
     // viridis: readable in grey and by colour-blind readers.
     s << "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', "
          "4 '#fde725')\n";
-    s << "plot " << quote(data) << " matrix using (" << num(m.x0) << "+$1*(" << num(m.dx)
-      << ")):(" << num(m.y0) << "+$2*(" << num(m.dy) << ")):3 with image notitle\n";
+    s << "plot " << quote(data) << " matrix using (" << num(m.x0) << "+$1*(" << num(m.dx) << ")):("
+      << num(m.y0) << "+$2*(" << num(m.dy) << ")):3 with image notitle\n";
     s << "set output\n";
     return s.str();
   }
@@ -266,7 +268,8 @@ std::string script(const Figure& f, ImageFormat format, const std::string& out,
 void require_gnuplot() {
   const std::string prog = gnuplot_program();
   if (prog.find('/') != std::string::npos) {
-    if (access(prog.c_str(), X_OK) != 0) throw error(std::string(install_hint) + " (" + prog + " is not executable)");
+    if (access(prog.c_str(), X_OK) != 0)
+      throw error(std::string(install_hint) + " (" + prog + " is not executable)");
     return;
   }
   const char* path = std::getenv("PATH");

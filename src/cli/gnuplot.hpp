@@ -63,8 +63,8 @@ struct PlotRequest {
   std::string title;
   Where where;
   std::optional<PlotStyle> style;  // unset: points where x scatters, else linespoints
-  bool heatmap = false;  // `series` is a 2-D field: its mean over the kept done tasks
-  std::string task;      // heatmap of this one task (hex id, as status prints it)
+  bool heatmap = false;            // `series` is a 2-D field: its mean over the kept done tasks
+  std::string task;                // heatmap of this one task (hex id, as status prints it)
 };
 // Throws input_error naming the option (--x, --y, --series, --group-by) for unknown names, and
 // error when nothing is left to plot (no done task with a value).

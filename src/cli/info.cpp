@@ -129,16 +129,17 @@ void print_experiment(const Experiment& e) {
 }
 
 void print_experiment_json(const Experiment& e) {
-  std::string o = "{\n  \"name\": " + json_string(e.name) + ",\n  \"summary\": " +
-                  json_string(e.summary) + ",\n  \"params\": [";
+  std::string o = "{\n  \"name\": " + json_string(e.name) +
+                  ",\n  \"summary\": " + json_string(e.summary) + ",\n  \"params\": [";
   for (std::size_t i = 0; i < e.params.size(); ++i) {
     const auto& p = e.params[i];
-    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(p.name) + ", \"type\": " +
-         json_string(std::string(to_string(p.type))) + ", \"default\": " +
-         json_value(p.default_value) + ", \"min\": " + (p.min ? json_number(*p.min) : "null") +
-         ", \"max\": " + (p.max ? json_number(*p.max) : "null") + ", \"min_open\": " +
-         (p.min_open ? "true" : "false") + ", \"max_open\": " + (p.max_open ? "true" : "false") +
-         ", \"choices\": [";
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(p.name) +
+         ", \"type\": " + json_string(std::string(to_string(p.type))) +
+         ", \"default\": " + json_value(p.default_value) +
+         ", \"min\": " + (p.min ? json_number(*p.min) : "null") +
+         ", \"max\": " + (p.max ? json_number(*p.max) : "null") +
+         ", \"min_open\": " + (p.min_open ? "true" : "false") +
+         ", \"max_open\": " + (p.max_open ? "true" : "false") + ", \"choices\": [";
     for (std::size_t k = 0; k < p.choices.size(); ++k)
       o += (k ? ", " : "") + json_string(p.choices[k]);
     o += "], \"unit\": " + json_string(p.unit) + ", \"help\": " + json_string(p.help) + "}";
@@ -146,24 +147,25 @@ void print_experiment_json(const Experiment& e) {
   o += "\n  ],\n  \"metrics\": [";
   for (std::size_t i = 0; i < e.metrics.size(); ++i) {
     const auto& m = e.metrics[i];
-    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(m.name) + ", \"unit\": " +
-         json_string(m.unit) + ", \"timing\": " + (m.timing ? "true" : "false") +
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(m.name) +
+         ", \"unit\": " + json_string(m.unit) + ", \"timing\": " + (m.timing ? "true" : "false") +
          ", \"help\": " + json_string(m.help) + "}";
   }
   o += "\n  ],\n  \"series\": [";
   for (std::size_t i = 0; i < e.series.size(); ++i) {
     const auto& s = e.series[i];
-    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(s.name) + ", \"unit\": " +
-         json_string(s.unit) + ", \"axis\": " + json_string(s.axis) + ", \"help\": " +
-         json_string(s.help) + "}";
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + json_string(s.name) +
+         ", \"unit\": " + json_string(s.unit) + ", \"axis\": " + json_string(s.axis) +
+         ", \"help\": " + json_string(s.help) + "}";
   }
   o += "\n  ],\n  \"figures\": [";
   for (std::size_t i = 0; i < e.plots.size(); ++i) {
     const auto& f = e.plots[i];
-    o += std::string(i ? "," : "") + "\n    {\"title\": " + json_string(f.title) + ", \"x\": " +
-         json_string(f.x) + ", \"y\": " + json_string(f.y) + ", \"group_by\": " +
-         json_string(f.group_by) + ", \"series\": " + json_string(f.series) + ", \"logx\": " +
-         (f.logx ? "true" : "false") + ", \"logy\": " + (f.logy ? "true" : "false") +
+    o += std::string(i ? "," : "") + "\n    {\"title\": " + json_string(f.title) +
+         ", \"x\": " + json_string(f.x) + ", \"y\": " + json_string(f.y) +
+         ", \"group_by\": " + json_string(f.group_by) + ", \"series\": " + json_string(f.series) +
+         ", \"logx\": " + (f.logx ? "true" : "false") +
+         ", \"logy\": " + (f.logy ? "true" : "false") +
          ", \"heatmap\": " + (f.heatmap ? "true" : "false") + "}";
   }
   o += "\n  ]\n}\n";
@@ -175,7 +177,8 @@ void print_experiment_json(const Experiment& e) {
 void add_experiments(CLI::App& app, Action& action) {
   auto kind = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("text");
-  auto* cmd = app.add_subcommand("experiments", "list experiment kinds, or one kind's parameters and metrics");
+  auto* cmd = app.add_subcommand("experiments",
+                                 "list experiment kinds, or one kind's parameters and metrics");
   cmd->add_option("KIND", *kind, "an experiment kind");
   cmd->add_option("--format", *format, "text or json (with KIND)")
       ->check(option::one_of({"text", "json"}));

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    if (option::first_rank()) std::fprintf(stderr, "mpisweep: %s (see mpisweep --help)\n", e.what());
+    if (option::first_rank())
+      std::fprintf(stderr, "mpisweep: %s (see mpisweep --help)\n", e.what());
     return 2;
   }
   try {

@@ -25,8 +25,8 @@ CLI::Validator real_check(bool strict) {
       [strict](std::string& s) -> std::string {
         double v = 0;
         if (!parse_real(s, v)) return "expects a number, found '" + s + "'";
-        if (strict ? v <= 0 : v < 0) return std::string(strict ? "must be > 0" : "must be ≥ 0") +
-                                            ", found " + s;
+        if (strict ? v <= 0 : v < 0)
+          return std::string(strict ? "must be > 0" : "must be ≥ 0") + ", found " + s;
         return {};
       },
       strict ? "NUMBER>0" : "NUMBER≥0");

@@ -105,7 +105,9 @@ void check_replaceable(const std::string& target_in, OutputKind kind, const std:
 
 PendingFile::PendingFile(const std::string& target, OutputKind kind, std::string protect,
                          std::string option)
-    : target_(resolve(target, option)), protect_(std::move(protect)), option_(std::move(option)),
+    : target_(resolve(target, option)),
+      protect_(std::move(protect)),
+      option_(std::move(option)),
       kind_(kind) {
   check_replaceable(target_, kind_, protect_, option_);
   const fs::path t(target_);
@@ -115,8 +117,7 @@ PendingFile::PendingFile(const std::string& target, OutputKind kind, std::string
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   const int fd = ::mkostemps(buf.data(), static_cast<int>(ext.size()), O_CLOEXEC);
-  if (fd < 0)
-    throw error("cannot write in " + dir.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw error("cannot write in " + dir.string() + ": " + std::strerror(errno));
   // mkstemp creates 0600; the finished file gets the permissions any new file would.
   ::fchmod(fd, 0666 & ~current_umask());
   ::close(fd);

@@ -70,8 +70,9 @@ Figure metric_figure(const TaskTable& t, const PlotRequest& r, std::vector<std::
   const std::size_t xp = t.param_index(r.x);
   const std::size_t xm = t.metric_index(r.x);
   if (xp == TaskTable::npos && xm == TaskTable::npos)
-    throw input_error("--x", "unknown parameter or metric '" + r.x + "'; parameters: " +
-                                 join(names_of(t.params)) + "; metrics: " + join(names_of(t.metrics)));
+    throw input_error("--x", "unknown parameter or metric '" + r.x +
+                                 "'; parameters: " + join(names_of(t.params)) +
+                                 "; metrics: " + join(names_of(t.metrics)));
 
   Figure f;
   f.logx = r.logx;
@@ -135,7 +136,7 @@ Figure metric_figure(const TaskTable& t, const PlotRequest& r, std::vector<std::
                    categories.begin());
       } else {
         x = std::holds_alternative<double>(xv) ? std::get<double>(xv)
-                                                : double(std::get<std::int64_t>(xv));
+                                               : double(std::get<std::int64_t>(xv));
       }
     } else {
       x = g.stats[1].mean;
@@ -250,8 +251,10 @@ Figure heatmap_figure(const archive::Reader& reader, const TaskTable& t, const P
         break;
       }
   if (!mixed.empty())
-    throw input_error("--where", "a heatmap shows one parameter point, but the kept tasks differ "
-                                 "in " + join(mixed) + "; fix them with --where (or pick --task)");
+    throw input_error("--where",
+                      "a heatmap shows one parameter point, but the kept tasks differ "
+                      "in " +
+                          join(mixed) + "; fix them with --where (or pick --task)");
   std::vector<std::vector<double>> fields;
   for (auto row : rows) {
     auto v = reader.series(r.series, row);
@@ -363,9 +366,11 @@ int plot_command(const PlotArgs& a) {
   char tail = 0;
   if (std::sscanf(a.size.c_str(), "%dx%d%c", &w, &h, &tail) != 2 || w < 100 || h < 100 ||
       w > 10000 || h > 10000)
-    throw input_error("--size", "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
+    throw input_error("--size",
+                      "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
   if (a.y.empty() && a.series.empty())
-    throw input_error("--y", "required: the metric to plot (or --series NAME for a per-task curve)");
+    throw input_error("--y",
+                      "required: the metric to plot (or --series NAME for a per-task curve)");
   // Before any work: a bad -o fails at once and touches nothing.
   image_format(a.output, "-o");
   check_replaceable(a.output, OutputKind::image, a.archive, "-o");
@@ -414,8 +419,9 @@ Figure build_figure(const archive::Reader& reader, const TaskTable& t, const Plo
 void add_plot(CLI::App& app, Action& action) {
   auto a = std::make_shared<PlotArgs>();
   auto* cmd = app.add_subcommand(
-      "plot", "figure (PNG, PDF or SVG) of a metric against a parameter or metric, a series "
-              "against its x, or a 2-D field as a heatmap; mean ± standard error over seeds");
+      "plot",
+      "figure (PNG, PDF or SVG) of a metric against a parameter or metric, a series "
+      "against its x, or a 2-D field as a heatmap; mean ± standard error over seeds");
   cmd->add_option("ARCHIVE", a->archive, "the sweep's HDF5 archive (may be still running)")
       ->required();
   cmd->add_option("--x", a->x, "parameter (or metric) for the x axis");
@@ -424,7 +430,8 @@ void add_plot(CLI::App& app, Action& action) {
                   "plot this per-task series against its x instead (averaged over seeds)");
   cmd->add_option("--group-by", a->group_by, "one line per value of these parameters")
       ->delimiter(',');
-  cmd->add_option("--where", a->where, "keep tasks whose parameters match, e.g. 'M>=4 && terminate'");
+  cmd->add_option("--where", a->where,
+                  "keep tasks whose parameters match, e.g. 'M>=4 && terminate'");
   cmd->add_flag("--logx", a->logx, "logarithmic x axis");
   cmd->add_flag("--logy", a->logy, "logarithmic y axis");
   cmd->add_option("--title", a->title, "figure title");

@@ -57,7 +57,8 @@ std::vector<PlotSpec> fallback_plots(const TaskTable& t, const Where& where) {
   const auto varying = varying_params(t, where);
   std::string x, group;
   for (auto p : varying)
-    if (x.empty() && (t.params[p].type == ParamType::integer || t.params[p].type == ParamType::real))
+    if (x.empty() &&
+        (t.params[p].type == ParamType::integer || t.params[p].type == ParamType::real))
       x = t.params[p].name;
   for (auto p : varying)
     if (t.params[p].name != x) {
@@ -66,7 +67,9 @@ std::vector<PlotSpec> fallback_plots(const TaskTable& t, const Where& where) {
     }
   if (x.empty()) return out;
   for (std::size_t m = 0; m < t.metrics.size() && out.size() < 6; ++m)
-    out.push_back({.title = t.metrics[m].name + " against " + x, .x = x, .y = t.metrics[m].name,
+    out.push_back({.title = t.metrics[m].name + " against " + x,
+                   .x = x,
+                   .y = t.metrics[m].name,
                    .group_by = group});
   return out;
 }
@@ -122,13 +125,15 @@ int report_command(const ReportArgs& a) {
   char tail = 0;
   if (std::sscanf(a.size.c_str(), "%dx%d%c", &w, &h, &tail) != 2 || w < 100 || h < 100 ||
       w > 10000 || h > 10000)
-    throw input_error("--size", "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
+    throw input_error("--size",
+                      "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
   // The folder may exist (a previous report); anything else of that name is left alone.
   std::error_code ec;
   const fs::path dir(a.output);
   if (fs::exists(fs::symlink_status(dir, ec)) && !fs::is_directory(fs::status(dir, ec)))
-    throw input_error("-o", a.output + " exists and is not a folder (left as it is; choose "
-                                         "another name)");
+    throw input_error("-o", a.output +
+                                " exists and is not a folder (left as it is; choose "
+                                "another name)");
   require_gnuplot();
   archive::Reader reader = archive::Reader::open(a.archive);
   const TaskTable t = load_table(reader);
@@ -174,8 +179,7 @@ int report_command(const ReportArgs& a) {
           "resumes it). Table and figures show the tasks done so far.\n\n";
 
   if (!a.where.empty())
-    md << "Only the tasks that match `" << a.where << "` (" << s.filtered_out
-       << " left out).\n\n";
+    md << "Only the tasks that match `" << a.where << "` (" << s.filtered_out << " left out).\n\n";
   md << "## Results\n\nMean ± standard error over seeds of the done tasks, one row per parameter "
         "point (also in [summary.csv](summary.csv)).";
   std::string fixed;
@@ -192,8 +196,8 @@ int report_command(const ReportArgs& a) {
   if (!t.metrics.empty()) {
     md << "Metrics:\n\n";
     for (const auto& m : t.metrics)
-      md << "- `" << m.name << "`" << (m.unit.empty() ? "" : " [" + m.unit + "]") << ": "
-         << m.help << "\n";
+      md << "- `" << m.name << "`" << (m.unit.empty() ? "" : " [" + m.unit + "]") << ": " << m.help
+         << "\n";
     md << "\n";
   }
 
@@ -217,8 +221,10 @@ int report_command(const ReportArgs& a) {
     r.x = p.series.empty() ? p.x : "";
     r.y = p.series.empty() ? p.y : "";
     r.series = p.series;
-    if (!p.group_by.empty()) r.group_by = {p.group_by};
-    else r.group_by = a.group_by;
+    if (!p.group_by.empty())
+      r.group_by = {p.group_by};
+    else
+      r.group_by = a.group_by;
     r.where = where;
     r.logx = p.logx;
     r.logy = p.logy;

@@ -47,7 +47,7 @@ std::string env(const char* name) {
 // checked) before the archive is created or opened for writing.
 struct Plan {
   sweep::Spec spec;
-  std::shared_ptr<const Experiment> command;   // experiment = "command": the file's own kind
+  std::shared_ptr<const Experiment> command;  // experiment = "command": the file's own kind
   const Experiment* experiment = nullptr;
   std::string archive_path;
   archive::Layout layout;
@@ -121,7 +121,8 @@ double parse_deadline(const std::string& text) {
 std::optional<double> slurm_end_time() {
   const std::string job = env("SLURM_JOB_ID");
   if (job.empty()) return std::nullopt;
-  if (const std::string end = env("SLURM_JOB_END_TIME"); !end.empty()) return std::atof(end.c_str());
+  if (const std::string end = env("SLURM_JOB_END_TIME"); !end.empty())
+    return std::atof(end.c_str());
   return std::nullopt;
 }
 
@@ -227,8 +228,8 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   const Plan& plan = *m.plan;
   const auto& todo = m.resume.todo;
   ArchiveObserver archive_observer(*m.writer, todo);
-  runtime::ProgressObserver progress(m.resume.done + m.resume.failed + todo.size(),
-                                     m.resume.done, m.resume.failed);
+  runtime::ProgressObserver progress(m.resume.done + m.resume.failed + todo.size(), m.resume.done,
+                                     m.resume.failed);
   std::vector<runtime::MasterObserver*> observers = {&archive_observer};
   if (!a.quiet) observers.push_back(&progress);
   runtime::MasterOptions mopt;
@@ -242,8 +243,8 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   auto code_of = [&](const runtime::MasterSummary& s) { return exit_code_of(s, m.resume.failed); };
   runtime::MasterSummary summary;
   try {
-    summary = runtime::run_master(transport, workers, std::move(prior), make_task, observers,
-                                  mopt, code_of);
+    summary = runtime::run_master(transport, workers, std::move(prior), make_task, observers, mopt,
+                                  code_of);
   } catch (...) {
     // Whatever was recorded reaches the disk before the error guard reports and aborts.
     try {
@@ -274,8 +275,8 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
   if (cfg.status != 0) return cfg.status;
 
   return runtime::guarded(*ctx, [&] {
-    const int threads = cfg.threads_per_worker > 0 ? cfg.threads_per_worker
-                                                   : ctx->default_worker_threads();
+    const int threads =
+        cfg.threads_per_worker > 0 ? cfg.threads_per_worker : ctx->default_worker_threads();
     // Collective, so the /runs row can say where the sweep ran and with how many threads a task.
     const std::string hosts = runtime::gather_hosts(*ctx);
     const int threads_recorded = runtime::max_over_workers(*ctx, threads);
@@ -285,8 +286,7 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
     }
     std::optional<Experiment> command_kind;
     if (cfg.experiment.rfind("command:", 0) == 0)
-      command_kind =
-          command::make_command_experiment(command::from_wire(cfg.experiment.substr(8)));
+      command_kind = command::make_command_experiment(command::from_wire(cfg.experiment.substr(8)));
     const Experiment& experiment = command_kind ? *command_kind : find_experiment(cfg.experiment);
     runtime::WorkerOptions wopt{threads, cfg.task_timeout, ctx->host()};
     return runtime::run_ranks(
@@ -304,16 +304,23 @@ void add_run(CLI::App& app, Action& action, int& argc, char**& argv) {
   auto a = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "run a sweep (resumes by default) into its HDF5 archive");
   cmd->add_option("SPEC", a->spec, "sweep file (TOML)")->required();
-  cmd->add_option("--archive", a->archive, "archive path (default: [sweep] archive, or results/<name>.h5)");
-  cmd->add_option("--set", a->sets, "override: PARAM=VALUE (a list makes a grid axis) or sweep.KEY=VALUE")
-      ->take_all()->allow_extra_args(false);
-  cmd->add_option("--threads-per-worker", a->threads, "threads each task may use (default: the cores each worker owns)")
+  cmd->add_option("--archive", a->archive,
+                  "archive path (default: [sweep] archive, or results/<name>.h5)");
+  cmd->add_option("--set", a->sets,
+                  "override: PARAM=VALUE (a list makes a grid axis) or sweep.KEY=VALUE")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--threads-per-worker", a->threads,
+                  "threads each task may use (default: the cores each worker owns)")
       ->check(option::integer_at_least(1));
-  cmd->add_option("--task-timeout", a->task_timeout, "seconds after which a task is cancelled and recorded as timeout")
+  cmd->add_option("--task-timeout", a->task_timeout,
+                  "seconds after which a task is cancelled and recorded as timeout")
       ->check(option::positive_number());
-  cmd->add_option("--retries", a->retries, "extra attempts for failed or timed-out tasks (default 0)")
+  cmd->add_option("--retries", a->retries,
+                  "extra attempts for failed or timed-out tasks (default 0)")
       ->check(option::integer_at_least(0));
-  cmd->add_option("--grace", a->grace, "after a stop signal, seconds running tasks may take to finish (default 60)")
+  cmd->add_option("--grace", a->grace,
+                  "after a stop signal, seconds running tasks may take to finish (default 60)")
       ->check(option::non_negative_number());
   cmd->add_option("--deadline", a->deadline,
                   "do not start tasks that cannot end before this time (+SECONDS, +1h30m or "

@@ -107,7 +107,8 @@ std::string render_json(const TaskTable& t, const Summary& s) {
   auto counts = [](const Counts& c) {
     std::string o = "{";
     for (const auto& col : count_columns)
-      o += std::string(o.size() > 1 ? ", " : "") + "\"" + col.name + "\": " + std::to_string(c.*(col.field));
+      o += std::string(o.size() > 1 ? ", " : "") + "\"" + col.name +
+           "\": " + std::to_string(c.*(col.field));
     return o + ", \"total\": " + std::to_string(c.total()) + "}";
   };
   std::string out = "{\n  \"experiment\": " + json_string(t.experiment) + ",\n  \"group_by\": [";
@@ -125,7 +126,8 @@ std::string render_json(const TaskTable& t, const Summary& s) {
     const auto& g = s.groups[gi];
     out += std::string(gi ? "," : "") + "\n    {\"params\": {";
     for (std::size_t i = 0; i < g.key.size(); ++i)
-      out += (i ? ", " : "") + json_string(t.params[s.key_params[i]].name) + ": " + json_value(g.key[i]);
+      out += (i ? ", " : "") + json_string(t.params[s.key_params[i]].name) + ": " +
+             json_value(g.key[i]);
     out += "}, \"counts\": " + counts(g.counts) + ", \"metrics\": {";
     for (std::size_t i = 0; i < g.stats.size(); ++i) {
       const auto& st = g.stats[i];
@@ -157,7 +159,8 @@ std::string render_text(const TaskTable& t, const Summary& s, std::span<const st
   for (auto p : shown) {
     std::size_t k = 0;
     while (k < s.key_params.size() && s.key_params[k] != p) ++k;
-    if (k == s.key_params.size()) throw internal_error("render_summary: shown parameter not in key");
+    if (k == s.key_params.size())
+      throw internal_error("render_summary: shown parameter not in key");
     Column c;
     c.header = t.params[p].unit.empty() ? t.params[p].name
                                         : t.params[p].name + " [" + t.params[p].unit + "]";
@@ -188,9 +191,10 @@ std::string render_text(const TaskTable& t, const Summary& s, std::span<const st
     c.header = metric_header(t.metrics[s.metrics[i]]);
     // A metric named like a shown parameter (noop's work_us) gets a header of its own.
     for (std::size_t j = 0; j < first_metric; ++j)
-      if (cols[j].header == c.header) c.header = t.metrics[s.metrics[i]].name + " (metric)" +
-                                                 (t.metrics[s.metrics[i]].unit.empty() ? "" :
-                                                  " [" + t.metrics[s.metrics[i]].unit + "]");
+      if (cols[j].header == c.header)
+        c.header =
+            t.metrics[s.metrics[i]].name + " (metric)" +
+            (t.metrics[s.metrics[i]].unit.empty() ? "" : " [" + t.metrics[s.metrics[i]].unit + "]");
     std::vector<Stat> stats;
     for (const auto& g : s.groups) stats.push_back(g.stats[i]);
     format_mean_se_column(stats, c.means, c.ses);
@@ -200,8 +204,9 @@ std::string render_text(const TaskTable& t, const Summary& s, std::span<const st
     }
     for (std::size_t r = 0; r < c.means.size(); ++r) {
       std::string cell = pad_left(c.means[r], c.mean_w);
-      if (c.se_w > 0) cell += c.ses[r].empty() ? std::string(3 + c.se_w, ' ')
-                                               : " ± " + pad_right(c.ses[r], c.se_w);
+      if (c.se_w > 0)
+        cell +=
+            c.ses[r].empty() ? std::string(3 + c.se_w, ' ') : " ± " + pad_right(c.ses[r], c.se_w);
       // Markdown cells need no padding; trailing blanks only widen the source.
       if (markdown) {
         cell = c.means[r] + (c.ses[r].empty() ? "" : " ± " + c.ses[r]);
@@ -326,8 +331,8 @@ void sort_groups(const TaskTable& t, Summary& s, std::vector<std::size_t>& metri
 }
 
 int show_command(const ShowArgs& a) {
-  const TableFormat format = a.format == "csv"    ? TableFormat::csv
-                             : a.format == "json" ? TableFormat::json
+  const TableFormat format = a.format == "csv"        ? TableFormat::csv
+                             : a.format == "json"     ? TableFormat::json
                              : a.format == "markdown" ? TableFormat::markdown
                                                       : TableFormat::table;
   archive::Reader reader = archive::Reader::open(a.archive);
@@ -377,11 +382,11 @@ int show_command(const ShowArgs& a) {
   const bool md = format == TableFormat::markdown;
   const char* gap = md ? "\n\n" : "\n";
   const auto& info = reader.info();
-  std::printf("%s (%s), %s%s%s", info.name.c_str(), info.experiment.c_str(),
-              counts_text(s.total).c_str(),
-              s.filtered_out ? (", " + std::to_string(s.filtered_out) + " left out by --where").c_str()
-                             : "",
-              gap);
+  std::printf(
+      "%s (%s), %s%s%s", info.name.c_str(), info.experiment.c_str(), counts_text(s.total).c_str(),
+      s.filtered_out ? (", " + std::to_string(s.filtered_out) + " left out by --where").c_str()
+                     : "",
+      gap);
   std::string fixed, pooled;
   for (std::size_t p = 0; p < t.params.size(); ++p) {
     const bool is_varying = std::find(varying.begin(), varying.end(), p) != varying.end();
@@ -399,15 +404,15 @@ int show_command(const ShowArgs& a) {
   if (a.rows)
     std::printf("one row per task%s", gap);
   else
-    std::printf("mean ± standard error over seeds%s of done tasks%s",
-                pooled.empty() ? ""
-                               : (" and over" + pooled.substr(1) + " (not grouped by)").c_str(),
-                gap);
+    std::printf(
+        "mean ± standard error over seeds%s of done tasks%s",
+        pooled.empty() ? "" : (" and over" + pooled.substr(1) + " (not grouped by)").c_str(), gap);
   if (!a.sort.empty() || a.top > 0)
-    std::printf("%s%s%s", a.top > 0 && a.top < all_groups
-                               ? ("first " + std::to_string(a.top) + " of " +
-                                  std::to_string(all_groups) + " rows").c_str()
-                               : "all rows",
+    std::printf("%s%s%s",
+                a.top > 0 && a.top < all_groups ? ("first " + std::to_string(a.top) + " of " +
+                                                   std::to_string(all_groups) + " rows")
+                                                      .c_str()
+                                                : "all rows",
                 a.sort.empty() ? "" : (", sorted by " + a.sort).c_str(), gap);
   if (!md) std::printf("\n");
   if (s.groups.empty()) {
@@ -419,13 +424,15 @@ int show_command(const ShowArgs& a) {
   if (!hidden.empty()) {
     std::string names;
     for (const auto& h : hidden) names += (names.empty() ? "" : ", ") + h;
-    std::printf("\n%zu more metric%s not shown (too wide for the terminal): %s; pick with --metric\n",
-                hidden.size(), hidden.size() == 1 ? "" : "s", names.c_str());
+    std::printf(
+        "\n%zu more metric%s not shown (too wide for the terminal): %s; pick with --metric\n",
+        hidden.size(), hidden.size() == 1 ? "" : "s", names.c_str());
   }
   if (s.total.failed + s.total.timeout > 0)
-    std::printf("\nfailed and timed-out tasks count in their rows but not in the means; "
-                "`mpisweep status %s` lists their errors\n",
-                a.archive.c_str());
+    std::printf(
+        "\nfailed and timed-out tasks count in their rows but not in the means; "
+        "`mpisweep status %s` lists their errors\n",
+        a.archive.c_str());
   return 0;
 }
 

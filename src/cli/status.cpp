@@ -45,8 +45,8 @@ const char* status_name(archive::TaskStatus s) {
 std::string task_text(const TaskTable& t, std::size_t row) {
   std::string out;
   for (std::size_t p = 0; p < t.params.size(); ++p)
-    out += t.params[p].name + "=" +
-           display_value(t.param_values[p][row], t.params[p].random) + ", ";
+    out +=
+        t.params[p].name + "=" + display_value(t.param_values[p][row], t.params[p].random) + ", ";
   return out + "seed " + std::to_string(t.seeds[row]);
 }
 
@@ -71,20 +71,21 @@ int status_command(const std::string& path, const std::string& format) {
   if (format == "json") {
     std::string o = "{\n  \"sweep\": " + json_string(info.name) +
                     ",\n  \"experiment\": " + json_string(info.experiment) +
-                    ",\n  \"archive\": " + json_string(path) + ",\n  \"counts\": {\"done\": " +
-                    std::to_string(c.done) + ", \"failed\": " + std::to_string(c.failed) +
-                    ", \"timeout\": " + std::to_string(c.timeout) + ", \"pending\": " +
-                    std::to_string(c.pending) + ", \"total\": " + std::to_string(c.total()) +
-                    "},\n  \"runs\": [";
+                    ",\n  \"archive\": " + json_string(path) +
+                    ",\n  \"counts\": {\"done\": " + std::to_string(c.done) +
+                    ", \"failed\": " + std::to_string(c.failed) +
+                    ", \"timeout\": " + std::to_string(c.timeout) +
+                    ", \"pending\": " + std::to_string(c.pending) +
+                    ", \"total\": " + std::to_string(c.total()) + "},\n  \"runs\": [";
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const auto& r = runs[i];
       o += std::string(i ? "," : "") + "\n    {\"start\": " + json_number(r.start) +
            ", \"end\": " + (r.exit_status < 0 ? "null" : json_number(r.end)) +
            ", \"ranks\": " + std::to_string(r.ranks) +
            ", \"threads_per_worker\": " + std::to_string(r.threads_per_worker) +
-           ", \"hosts\": " + json_string(r.hosts) + ", \"slurm_job_id\": " +
-           json_string(r.slurm_job_id) + ", \"exit_status\": " +
-           (r.exit_status < 0 ? "null" : std::to_string(r.exit_status)) +
+           ", \"hosts\": " + json_string(r.hosts) +
+           ", \"slurm_job_id\": " + json_string(r.slurm_job_id) +
+           ", \"exit_status\": " + (r.exit_status < 0 ? "null" : std::to_string(r.exit_status)) +
            ", \"command_line\": " + json_string(r.command_line) + "}";
     }
     o += "\n  ],\n  \"failures\": [";
@@ -92,8 +93,7 @@ int status_command(const std::string& path, const std::string& format) {
       const std::size_t i = failed[k];
       o += std::string(k ? "," : "") + "\n    {\"id\": \"" + hex_id(ids.at(i)) +
            "\", \"status\": \"" + status_name(t.status[i]) +
-           "\", \"seed\": " + std::to_string(t.seeds[i]) +
-           ", \"params\": {";
+           "\", \"seed\": " + std::to_string(t.seeds[i]) + ", \"params\": {";
       for (std::size_t p = 0; p < t.params.size(); ++p)
         o += (p ? ", " : "") + json_string(t.params[p].name) + ": " +
              json_value(t.param_values[p][i]);
@@ -159,8 +159,9 @@ void add_status(CLI::App& app, Action& action) {
   auto path = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("text");
   auto* cmd = app.add_subcommand(
-      "status", "counts, every run, rate and the failed tasks with their parameters; works while "
-                "a sweep writes");
+      "status",
+      "counts, every run, rate and the failed tasks with their parameters; works while "
+      "a sweep writes");
   cmd->add_option("ARCHIVE", *path, "the sweep's HDF5 archive")->required();
   cmd->add_option("--format", *format, "text or json")->check(option::one_of({"text", "json"}));
   cmd->callback([path, format, &action] {

@@ -67,10 +67,10 @@ class WhereParser {
   std::shared_ptr<const Where::Node> parse() {
     if (tokens_.front().kind == Token::end) fail(0, "empty expression");
     auto root = parse_or();
-    if (peek().kind != Token::end) fail(peek().pos, "unexpected '" + peek().text + "'" +
-                                                        (peek().kind == Token::rparen
-                                                             ? " (no matching '(')"
-                                                             : "; expected && or ||"));
+    if (peek().kind != Token::end)
+      fail(peek().pos,
+           "unexpected '" + peek().text + "'" +
+               (peek().kind == Token::rparen ? " (no matching '(')" : "; expected && or ||"));
     return root;
   }
 
@@ -87,8 +87,8 @@ class WhereParser {
       quoted = (from ? "..." : "") + std::string(text_.substr(from, 60)) +
                (from + 60 < text_.size() ? "..." : "");
     }
-    throw input_error("--where", "position " + std::to_string(pos + 1) + " of \"" + quoted +
-                                     "\": " + what);
+    throw input_error("--where",
+                      "position " + std::to_string(pos + 1) + " of \"" + quoted + "\": " + what);
   }
 
   // Counts one level of nesting for the lifetime of a recursive call.
@@ -149,7 +149,8 @@ class WhereParser {
         i = close + 1;
       } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
                  ((c == '-' || c == '+') && i + 1 < n &&
-                  (std::isdigit(static_cast<unsigned char>(text_[i + 1])) || text_[i + 1] == '.'))) {
+                  (std::isdigit(static_cast<unsigned char>(text_[i + 1])) ||
+                   text_[i + 1] == '.'))) {
         std::size_t j = i + 1;
         while (j < n && (std::isalnum(static_cast<unsigned char>(text_[j])) || text_[j] == '.' ||
                          ((text_[j] == '-' || text_[j] == '+') &&
@@ -249,7 +250,7 @@ class WhereParser {
     }
     const Token op = take();
     node->kind = Where::Node::cmp;
-    node->op = op.text == "==" ? Op::eq
+    node->op = op.text == "=="   ? Op::eq
                : op.text == "!=" ? Op::ne
                : op.text == "<"  ? Op::lt
                : op.text == "<=" ? Op::le
@@ -277,17 +278,16 @@ class WhereParser {
         else if (v.kind == Token::number && (v.text == "1" || v.text == "0"))
           node->value = v.text == "1";
         else
-          fail(v.pos, "'" + info.name + "' is a boolean; expected true or false, found '" +
-                          v.text + "'");
+          fail(v.pos,
+               "'" + info.name + "' is a boolean; expected true or false, found '" + v.text + "'");
         break;
       }
       case ParamType::choice: {
-        if (ordering)
-          fail(op.pos, "'" + info.name + "' is a choice; only == and != compare it");
+        if (ordering) fail(op.pos, "'" + info.name + "' is a choice; only == and != compare it");
         if (!info.choices.empty() &&
             std::find(info.choices.begin(), info.choices.end(), v.text) == info.choices.end())
-          fail(v.pos, "'" + v.text + "' is not a value of '" + info.name + "'; its choices are: " +
-                          join(info.choices));
+          fail(v.pos, "'" + v.text + "' is not a value of '" + info.name +
+                          "'; its choices are: " + join(info.choices));
         node->value = v.text;
         break;
       }
@@ -332,9 +332,11 @@ Value value_of(const Where::Node& n, const TaskTable& t, std::size_t row) {
 bool eval(const Where::Node& n, const TaskTable& t, std::size_t row) {
   switch (n.kind) {
     case Where::Node::or_:
-      return std::any_of(n.kids.begin(), n.kids.end(), [&](const auto& k) { return eval(*k, t, row); });
+      return std::any_of(n.kids.begin(), n.kids.end(),
+                         [&](const auto& k) { return eval(*k, t, row); });
     case Where::Node::and_:
-      return std::all_of(n.kids.begin(), n.kids.end(), [&](const auto& k) { return eval(*k, t, row); });
+      return std::all_of(n.kids.begin(), n.kids.end(),
+                         [&](const auto& k) { return eval(*k, t, row); });
     case Where::Node::not_: return !eval(*n.kids[0], t, row);
     case Where::Node::flag: {
       const Value v = value_of(n, t, row);
@@ -385,6 +387,5 @@ Where Where::parse(std::string_view text, const TaskTable& t) {
 bool Where::matches(const TaskTable& t, std::size_t row) const {
   return !root_ || eval(*root_, t, row);
 }
-
 
 }  // namespace mpisweep::cli

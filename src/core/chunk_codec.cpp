@@ -123,8 +123,10 @@ Encoded encode(std::span<const double> values, const SeriesStorage& storage,
     if (probe_in.empty() || count < c) return true;
     const unsigned char* in = raw.data();
     if (storage.compression == C::shuffle_deflate) {
-      if (e == 4) shuffle<4>(raw.data(), probe_in.data(), probe);
-      else shuffle<8>(raw.data(), probe_in.data(), probe);
+      if (e == 4)
+        shuffle<4>(raw.data(), probe_in.data(), probe);
+      else
+        shuffle<8>(raw.data(), probe_in.data(), probe);
       in = probe_in.data();
     }
     probe_out.clear();
@@ -154,8 +156,10 @@ Encoded encode(std::span<const double> values, const SeriesStorage& storage,
         break;
       case C::shuffle_deflate:
         if (!worth_deflating(count)) break;
-        if (e == 4) shuffle<4>(raw.data(), shuffled.data(), c);
-        else shuffle<8>(raw.data(), shuffled.data(), c);
+        if (e == 4)
+          shuffle<4>(raw.data(), shuffled.data(), c);
+        else
+          shuffle<8>(raw.data(), shuffled.data(), c);
         deflated = append_deflated(shuffled, storage.level, out.bytes);
         break;
     }

@@ -68,8 +68,8 @@ std::string ParamSpec::range_text() const {
   if (type == ParamType::choice) return "{" + join(choices) + "}";
   if (type == ParamType::boolean) return "";
   if (min && max)
-    return std::string(min_open ? "(" : "[") + shortest_double(*min) + ", " + shortest_double(*max) +
-           (max_open ? ")" : "]");
+    return std::string(min_open ? "(" : "[") + shortest_double(*min) + ", " +
+           shortest_double(*max) + (max_open ? ")" : "]");
   if (min) return std::string(min_open ? "> " : ">= ") + shortest_double(*min);
   if (max) return std::string(max_open ? "< " : "<= ") + shortest_double(*max);
   return "";
@@ -82,8 +82,8 @@ Value check_param(const ParamSpec& spec, const Value& v) {
                         : v;
   const std::size_t want = traits(spec.type).alternative;
   if (out.index() != want)
-    throw param_error(spec.name, "expected " + std::string(value_nouns[want]) + ", got " +
-                                     type_of(v));
+    throw param_error(spec.name,
+                      "expected " + std::string(value_nouns[want]) + ", got " + type_of(v));
   if (const auto* s = std::get_if<std::string>(&out)) {
     for (const auto& c : spec.choices)
       if (c == *s) return out;

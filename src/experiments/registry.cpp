@@ -51,8 +51,9 @@ void register_experiments(std::vector<Experiment> kinds) {
     const Experiment& k = kinds[i];
     const std::string what = "your experiment kind '" + k.name + "'";
     if (!is_identifier(k.name))
-      throw input_error("", what + ": a kind's name must be an identifier "
-                                   "([A-Za-z_][A-Za-z0-9_]*)");
+      throw input_error("", what +
+                                ": a kind's name must be an identifier "
+                                "([A-Za-z_][A-Za-z0-9_]*)");
     if (!k.run) throw input_error("", what + " has no run function");
     for (auto reserved : reserved_names)
       if (k.name == reserved)

@@ -98,8 +98,7 @@ class Master {
             if (scheduler_.in_flight(w) == 0) top_up(w);
         break;
       }
-      default:
-        break;
+      default: break;
     }
   }
 

@@ -158,8 +158,8 @@ class MpiContext final : public Context {
 
   int default_worker_threads() override {
     MPI_Comm node;
-    MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL,
-                                  &node));
+    MPI_CHECK(
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
     int local = 0, has_master = rank_ == 0 ? 1 : 0, master_here = 0;
     MPI_CHECK(MPI_Comm_size(node, &local));
     MPI_CHECK(MPI_Allreduce(&has_master, &master_here, 1, MPI_INT, MPI_MAX, node));
@@ -189,6 +189,5 @@ class MpiContext final : public Context {
 std::unique_ptr<Context> make_mpi_context(int& argc, char**& argv) {
   return std::make_unique<MpiContext>(argc, argv);
 }
-
 
 }  // namespace mpisweep::runtime

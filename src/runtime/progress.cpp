@@ -19,8 +19,9 @@ double steady_seconds() {
 std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, double rate) {
   char buf[160];
   const std::size_t left = total > done + failed ? total - done - failed : 0;
-  const std::string eta =
-      left == 0 ? "0s" : rate > 0 ? format_duration(double(left) / rate) : std::string("?");
+  const std::string eta = left == 0  ? "0s"
+                          : rate > 0 ? format_duration(double(left) / rate)
+                                     : std::string("?");
   std::snprintf(buf, sizeof buf, "%zu/%zu done, %zu failed, %.3g tasks/s, ETA %s", done, total,
                 failed, rate, eta.c_str());
   return buf;

@@ -26,7 +26,8 @@ template <class Archive, std::size_t... I>
 void load_alternative(Archive& ar, mpisweep::Value& v, std::size_t index,
                       std::index_sequence<I...>) {
   const bool known = ((index == I ? (ar >> v.template emplace<I>(), true) : false) || ...);
-  if (!known) throw mpisweep::internal_error("protocol: unknown value type " + std::to_string(index));
+  if (!known)
+    throw mpisweep::internal_error("protocol: unknown value type " + std::to_string(index));
 }
 
 template <class Archive>
@@ -41,7 +42,6 @@ template <class Archive>
 void serialize(Archive& ar, mpisweep::Value& v, unsigned version) {
   split_free(ar, v, version);
 }
-
 
 template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
@@ -101,12 +101,12 @@ struct Hello {
   }
 };
 
-
 template <class T>
 std::string pack(const T& value) {
   std::ostringstream out(std::ios::binary);
   {
-    boost::archive::binary_oarchive ar(out, boost::archive::no_header | boost::archive::no_tracking);
+    boost::archive::binary_oarchive ar(out,
+                                       boost::archive::no_header | boost::archive::no_tracking);
     ar << value;
   }
   return std::move(out).str();

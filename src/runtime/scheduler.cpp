@@ -46,8 +46,8 @@ void Scheduler::learn_cost(std::size_t task, double wall_seconds) {
   // Re-sort at 1, 2, 4, ... measured tasks (O(log n) sorts in all), and once a class is measured
   // for the first time as soon as a 64th of the queue has been measured since the last sort (each
   // sort of q tasks paid for by q/64 results), so a costly class learnt late still moves up.
-  const bool due = timed_ >= next_sort_ ||
-                   (unsorted_class_ && timed_ - last_sort_ >= queue_.size() / 64);
+  const bool due =
+      timed_ >= next_sort_ || (unsorted_class_ && timed_ - last_sort_ >= queue_.size() / 64);
   if (!due) return;
   next_sort_ = 2 * timed_;
   last_sort_ = timed_;
@@ -91,8 +91,8 @@ std::size_t Scheduler::batch_size() const {
   const double mean = expected_next_seconds();
   std::size_t b = 1;
   if (timed_ > 0 && mean > 0)
-    b = static_cast<std::size_t>(std::clamp(options_.target_batch_seconds / mean, 1.0,
-                                            double(options_.max_batch)));
+    b = static_cast<std::size_t>(
+        std::clamp(options_.target_batch_seconds / mean, 1.0, double(options_.max_batch)));
   else if (timed_ > 0)
     b = options_.max_batch;
   // Keep the tail balanced: never more than half of an even share of what is left.
@@ -118,8 +118,7 @@ std::vector<std::size_t> Scheduler::assign(int worker, double now) {
   if (it->second > (prefetch ? batch : 0)) return out;
   while (it->second < limit && !queue_.empty()) {
     // With cost classes a batch keeps to one class: it was sized for that class's cost.
-    if (!out.empty() && !class_of_.empty() && class_of_[queue_.front()] != class_of_[out[0]])
-      break;
+    if (!out.empty() && !class_of_.empty() && class_of_[queue_.front()] != class_of_[out[0]]) break;
     out.push_back(queue_.front());
     queue_.pop_front();
     ++it->second;

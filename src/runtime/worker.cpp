@@ -111,11 +111,8 @@ class Worker {
         }
         return false;
       }
-      case Tag::stop:
-        code = unpack<std::int32_t>(m.bytes);
-        return true;
-      default:
-        return false;
+      case Tag::stop: code = unpack<std::int32_t>(m.bytes); return true;
+      default: return false;
     }
   }
 

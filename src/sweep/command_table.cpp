@@ -22,7 +22,7 @@ enum class Kind { boolean, integer, real, string };
 
 struct Declared {
   std::string where;
-  std::vector<Value> values;   // every value the file gives it, in order
+  std::vector<Value> values;  // every value the file gives it, in order
   std::set<Kind> kinds;
 };
 
@@ -50,7 +50,7 @@ class TableReader {
   std::string path_;
   const std::function<std::string(const toml::node&)>& where_;
   std::map<std::string, Declared> params_;
-  std::vector<std::string> order_;   // parameters in the order the file names them
+  std::vector<std::string> order_;  // parameters in the order the file names them
 };
 
 void TableReader::note(const std::string& key, const toml::node& n, const std::string& w) {
@@ -86,9 +86,10 @@ void TableReader::declare_params() {
       if (std::string_view(section) == "random" && key == "count") continue;
       const std::string w = where_(node);
       if (!identifier(key))
-        throw input_error(w, "parameter '" + key + "': a command's parameter names are "
-                                 "identifiers (letters, digits, '_'), since {" + key +
-                                 "} must be able to name it");
+        throw input_error(w, "parameter '" + key +
+                                 "': a command's parameter names are "
+                                 "identifiers (letters, digits, '_'), since {" +
+                                 key + "} must be able to name it");
       for (const char* builtin : command::builtin_placeholders)
         if (key == builtin)
           throw input_error(w, "parameter '" + key + "': the name is reserved for the {" + key +
@@ -130,7 +131,8 @@ std::vector<std::string> TableReader::strings(const toml::node& n, const std::st
 template <class Spec>
 std::vector<Spec> TableReader::outputs(const toml::node& n, const std::string& key) const {
   const toml::array* a = n.as_array();
-  const std::string usage = "'" + key + "': expected a list of names or { name = \"...\", unit = "
+  const std::string usage = "'" + key +
+                            "': expected a list of names or { name = \"...\", unit = "
                             "\"...\", help = \"...\" } tables";
   if (!a) fail(n, usage);
   std::vector<Spec> out;
@@ -156,7 +158,8 @@ std::vector<Spec> TableReader::outputs(const toml::node& n, const std::string& k
       fail(n, usage);
     }
     if (!identifier(s.name))
-      fail(n, "'" + key + "': '" + s.name + "' is not an identifier (letters, digits, '_', not "
+      fail(n, "'" + key + "': '" + s.name +
+                  "' is not an identifier (letters, digits, '_', not "
                   "starting with a digit)");
     for (const auto& o : out)
       if (o.name == s.name) fail(n, "'" + key + "': '" + s.name + "' is listed twice");
@@ -205,8 +208,9 @@ CommandKind TableReader::read() {
       run_node = &v;
       spec.run = strings(v, key);
       if (spec.run.empty() || spec.run[0].empty())
-        fail(v, "'run': expected the program and its arguments, e.g. "
-                "[\"./sim\", \"--lr\", \"{lr}\"]");
+        fail(v,
+             "'run': expected the program and its arguments, e.g. "
+             "[\"./sim\", \"--lr\", \"{lr}\"]");
       for (const auto& a : spec.run) check_template(a, v, key, used);
     } else if (key == "metrics") {
       spec.metrics = outputs<MetricSpec>(v, key);
@@ -236,8 +240,9 @@ CommandKind TableReader::read() {
         fail(v, "'kill_grace': expected seconds (a number >= 0)");
       spec.kill_grace = v.value<double>().value();
     } else {
-      fail(v, "unknown key '" + key + "' in [command]; expected run, metrics, series, workdir, "
-              "env or kill_grace");
+      fail(v, "unknown key '" + key +
+                  "' in [command]; expected run, metrics, series, workdir, "
+                  "env or kill_grace");
     }
   }
   if (!run_node) fail(*node, "[command] needs run = [\"program\", \"arg\", ...]");
@@ -250,24 +255,27 @@ CommandKind TableReader::read() {
     for (const auto& name : order_)
       if (!used.count(name))
         throw input_error(params_.at(name).where,
-                          "parameter '" + name + "' is used nowhere: `run` passes other "
-                          "parameters as {placeholders} but not {" + name + "}; add it to run "
-                          "(or env), or pass none and read all from MPISWEEP_PARAMS/stdin");
+                          "parameter '" + name +
+                              "' is used nowhere: `run` passes other "
+                              "parameters as {placeholders} but not {" +
+                              name +
+                              "}; add it to run "
+                              "(or env), or pass none and read all from MPISWEEP_PARAMS/stdin");
 
   for (const auto& name : order_) {
     const Declared& d = params_.at(name);
     ParamSpec p;
     p.name = name;
     p.help = "given in the sweep file";
-    const bool numeric = std::all_of(d.kinds.begin(), d.kinds.end(), [](Kind k) {
-      return k == Kind::integer || k == Kind::real;
-    });
-    if (d.kinds.empty()) continue;   // malformed; the main parser says where
+    const bool numeric = std::all_of(d.kinds.begin(), d.kinds.end(),
+                                     [](Kind k) { return k == Kind::integer || k == Kind::real; });
+    if (d.kinds.empty()) continue;  // malformed; the main parser says where
     if (d.kinds.size() > 1 && !numeric)
-      throw input_error(d.where, "parameter '" + name + "': values of different types; give it "
-                                 "all booleans, all numbers or all strings");
+      throw input_error(d.where, "parameter '" + name +
+                                     "': values of different types; give it "
+                                     "all booleans, all numbers or all strings");
     const Kind k = d.kinds.size() > 1 ? Kind::real : *d.kinds.begin();
-    p.type = k == Kind::boolean ? ParamType::boolean
+    p.type = k == Kind::boolean   ? ParamType::boolean
              : k == Kind::integer ? ParamType::integer
              : k == Kind::real    ? ParamType::real
                                   : ParamType::choice;

@@ -13,8 +13,8 @@ namespace mpisweep::sweep::detail {
 
 struct CommandKind {
   command::CommandSpec spec;
-  Experiment experiment;   // make_command_experiment(spec)
-  std::string identity;    // mixed into every task id in place of the experiment's name
+  Experiment experiment;  // make_command_experiment(spec)
+  std::string identity;   // mixed into every task id in place of the experiment's name
 };
 
 // Reads [command] from `root` (after --set overrides) and infers each parameter's type from the

@@ -99,7 +99,8 @@ std::vector<std::pair<std::string, const toml::node*>> Parser::in_file_order(
 const toml::table* Parser::section(toml::table& root, std::string_view name) const {
   toml::node* n = root.get(name);
   if (!n) return nullptr;
-  if (!n->is_table()) fail(*n, "'" + std::string(name) + "' must be a table ([" + std::string(name) + "])");
+  if (!n->is_table())
+    fail(*n, "'" + std::string(name) + "' must be a table ([" + std::string(name) + "])");
   return n->as_table();
 }
 
@@ -108,8 +109,7 @@ const toml::table* Parser::section(toml::table& root, std::string_view name) con
 void Parser::apply_overrides(toml::table& root) {
   for (const auto& o : overrides_) {
     const auto eq = o.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw input_error("--set " + o, "expected KEY=VALUE");
+    if (eq == std::string::npos || eq == 0) throw input_error("--set " + o, "expected KEY=VALUE");
     std::string key = o.substr(0, eq), text = o.substr(eq + 1);
     toml::table parsed;
     try {
@@ -120,7 +120,8 @@ void Parser::apply_overrides(toml::table& root) {
     toml::node& value = *parsed.get("v");
     auto ensure = [&](const char* name) -> toml::table& {
       if (!root.contains(name)) root.insert(name, toml::table{});
-      if (!root.get(name)->is_table()) throw input_error(path_, std::string("'") + name + "' must be a table");
+      if (!root.get(name)->is_table())
+        throw input_error(path_, std::string("'") + name + "' must be a table");
       return *root.get(name)->as_table();
     };
     if (key.rfind("sweep.", 0) == 0) {
@@ -158,8 +159,8 @@ Spec Parser::parse(const std::string& text) {
   };
 
   for (auto&& [k, v] : root) {
-    static const std::unordered_set<std::string_view> known = {"sweep", "params", "grid", "zip",
-                                                               "random", "command"};
+    static const std::unordered_set<std::string_view> known = {"sweep", "params", "grid",
+                                                               "zip",   "random", "command"};
     if (!known.count(k.str()))
       fail(v, "unknown section '" + std::string(k.str()) +
                   "'; expected [sweep], [params], [grid], [zip], [random] or [command]");
@@ -191,11 +192,10 @@ Spec Parser::parse(const std::string& text) {
     };
     if (key == "name") {
       spec.name = need_string();
-      const bool ok = !spec.name.empty() &&
-                      std::all_of(spec.name.begin(), spec.name.end(), [](char c) {
-                        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                               c == '_' || c == '.';
-                      });
+      const bool ok =
+          !spec.name.empty() && std::all_of(spec.name.begin(), spec.name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+          });
       if (!ok) throw input_error(w, "'name': use letters, digits, '-', '_' and '.' only");
     } else if (key == "experiment") {
       spec.experiment = need_string();
@@ -225,9 +225,10 @@ Spec Parser::parse(const std::string& text) {
     } else if (key == "retries") {
       spec.retries = static_cast<int>(need_int(0));
     } else {
-      throw input_error(w, "unknown key '" + key +
-                               "' in [sweep]; expected name, experiment, archive, seeds, base_seed, "
-                               "task_timeout, retries or description");
+      throw input_error(w,
+                        "unknown key '" + key +
+                            "' in [sweep]; expected name, experiment, archive, seeds, base_seed, "
+                            "task_timeout, retries or description");
     }
   }
   if (spec.name.empty()) throw input_error(where(*sw), "[sweep] needs name = \"...\"");
@@ -318,8 +319,8 @@ Spec Parser::parse(const std::string& text) {
         len = arr->size();
         f.resize(len);
       } else if (arr->size() != len) {
-        throw input_error(w, "'" + key + "' has " + std::to_string(arr->size()) +
-                                 " values but '" + first + "' has " + std::to_string(len) +
+        throw input_error(w, "'" + key + "' has " + std::to_string(arr->size()) + " values but '" +
+                                 first + "' has " + std::to_string(len) +
                                  "; [zip] lists must have equal lengths");
       }
       for (std::size_t i = 0; i < len; ++i) f[i].push_back({key, {to_value(*arr->get(i), key), w}});

@@ -102,20 +102,20 @@ TEST(Archive, CloseCompactsAfterManySmallFlushes) {
   EXPECT_LT(after * 2, before);
   EXPECT_EQ(h5dump_exit(path), 0);
   {
-  Reader r = Reader::open(path);
-  ASSERT_EQ(r.rows(), n);
-  auto value = r.metric("value");
-  auto loss = r.metric("loss");
-  for (std::size_t i = 0; i < n; ++i) {
-    ASSERT_EQ(value[i], double(i));
-    ASSERT_EQ(loss[i], std::sin(double(i)) * 1e6);
-    ASSERT_EQ(r.series("curve", i).size(), i % 2 == 0 ? i % 7 : 0u);
-  }
-  EXPECT_EQ(r.param("mode").at(3), Value{std::string("extension")});
-  EXPECT_EQ(r.info().spec_toml, make_layout().spec_toml);
-  ASSERT_EQ(r.runs().size(), 1u);
-  EXPECT_EQ(r.runs()[0].hosts, "h1,h2");
-  EXPECT_EQ(r.runs()[0].exit_status, 0);
+    Reader r = Reader::open(path);
+    ASSERT_EQ(r.rows(), n);
+    auto value = r.metric("value");
+    auto loss = r.metric("loss");
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(value[i], double(i));
+      ASSERT_EQ(loss[i], std::sin(double(i)) * 1e6);
+      ASSERT_EQ(r.series("curve", i).size(), i % 2 == 0 ? i % 7 : 0u);
+    }
+    EXPECT_EQ(r.param("mode").at(3), Value{std::string("extension")});
+    EXPECT_EQ(r.info().spec_toml, make_layout().spec_toml);
+    ASSERT_EQ(r.runs().size(), 1u);
+    EXPECT_EQ(r.runs()[0].hosts, "h1,h2");
+    EXPECT_EQ(r.runs()[0].exit_status, 0);
   }
   // Still resumable (a Reader of the same file must be closed first: HDF5 shares one open file
   // per process and refuses to reopen it read-write).

@@ -45,7 +45,9 @@ TEST(ArchivePerf, MillionRowsRecordAndFlush) {
       {.name = "payload", .type = ParamType::integer, .default_value = std::int64_t{0}},
       {.name = "fail_rate", .type = ParamType::real, .default_value = 0.0},
       {.name = "flag", .type = ParamType::boolean, .default_value = false},
-      {.name = "mode", .type = ParamType::choice, .default_value = std::string("a"),
+      {.name = "mode",
+       .type = ParamType::choice,
+       .default_value = std::string("a"),
        .choices = {"a", "bb", "ccc"}},
   };
   for (int k = 0; k < 8; ++k) layout.metrics.push_back({"m" + std::to_string(k), "", ""});
@@ -85,8 +87,10 @@ TEST(ArchivePerf, MillionRowsRecordAndFlush) {
     o.wall_seconds = 1e-3;
     o.worker = int(i % 63) + 1;
     o.metrics[0] = double(i);
-    if (i % 10'000 == 0) o.error = "failed: something";
-    else o.error.clear();
+    if (i % 10'000 == 0)
+      o.error = "failed: something";
+    else
+      o.error.clear();
     o.status = o.error.empty() ? TaskStatus::done : TaskStatus::failed;
     w.record(row, o);
     if ((i + 1) % per_flush == 0) {
@@ -107,14 +111,16 @@ TEST(ArchivePerf, MillionRowsRecordAndFlush) {
   double rate = double(n) / total;
   double file_mib = double(fs::file_size(path)) / (1024.0 * 1024.0);
   std::printf("[archive perf] add_tasks+first flush of %zu rows: %.2f s\n", n, t_add);
-  std::printf("[archive perf] record: %.3f s (%.0f rows/s alone); flush: %.3f s total, %.3f s max "
-              "per 200k rows\n",
-              record_s, double(n) / record_s, flush_s, flush_max);
+  std::printf(
+      "[archive perf] record: %.3f s (%.0f rows/s alone); flush: %.3f s total, %.3f s max "
+      "per 200k rows\n",
+      record_s, double(n) / record_s, flush_s, flush_max);
   std::printf("[archive perf] record+flush: %.0f rows/s; close %.3f s\n", rate, close_s);
-  std::printf("[archive perf] memory: %.1f MiB heap growth = %.0f bytes/row; file %.1f MiB "
-              "(%.0f bytes/row)\n",
-              rss1 - rss0, (rss1 - rss0) * 1048576.0 / double(n), file_mib,
-              file_mib * 1048576.0 / double(n));
+  std::printf(
+      "[archive perf] memory: %.1f MiB heap growth = %.0f bytes/row; file %.1f MiB "
+      "(%.0f bytes/row)\n",
+      rss1 - rss0, (rss1 - rss0) * 1048576.0 / double(n), file_mib,
+      file_mib * 1048576.0 / double(n));
 #if !defined(__SANITIZE_ADDRESS__)
   EXPECT_GT(rate, 50'000.0);
 #endif

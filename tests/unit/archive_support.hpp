@@ -21,7 +21,8 @@ namespace mpisweep::archive::test_support {
 namespace fs = std::filesystem;
 
 inline fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("mpisweep_archive_" + name + "_" + std::to_string(getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("mpisweep_archive_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -36,11 +37,17 @@ inline Layout make_layout() {
   l.spec_hash = 0x1234abcd5678ef00ULL;
   l.params = {
       {.name = "flag", .type = ParamType::boolean, .default_value = false, .help = "a flag"},
-      {.name = "n", .type = ParamType::integer, .default_value = std::int64_t{3}, .help = "count",
+      {.name = "n",
+       .type = ParamType::integer,
+       .default_value = std::int64_t{3},
+       .help = "count",
        .unit = "1"},
       {.name = "lr", .type = ParamType::real, .default_value = 0.1, .help = "rate"},
-      {.name = "mode", .type = ParamType::choice, .default_value = std::string("shear"),
-       .help = "flow", .choices = {"shear", "extension"}},
+      {.name = "mode",
+       .type = ParamType::choice,
+       .default_value = std::string("shear"),
+       .help = "flow",
+       .choices = {"shear", "extension"}},
   };
   l.metrics = {{"value", "a value", ""}, {"loss", "the loss", "nats"}};
   l.series = {{"curve", "a curve", "m", "iteration"}};

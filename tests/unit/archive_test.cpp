@@ -13,13 +13,26 @@ TEST(Archive, RoundTrip) {
     for (std::size_t i = 0; i < 5; ++i) tasks.push_back(make_task(i));
     EXPECT_EQ(w.add_tasks(tasks), 0u);
     auto run = w.begin_run({.start = 10, .ranks = 4, .threads_per_worker = 2, .hosts = "a,b"});
-    w.record(1, {.status = TaskStatus::done, .attempts = 1, .worker = 2, .host = "node1",
-                 .started = 5.0, .wall_seconds = 1.5, .metrics = {0.25, NAN},
+    w.record(1, {.status = TaskStatus::done,
+                 .attempts = 1,
+                 .worker = 2,
+                 .host = "node1",
+                 .started = 5.0,
+                 .wall_seconds = 1.5,
+                 .metrics = {0.25, NAN},
                  .series = {{1.0, 2.0, 3.0}}});
-    w.record(3, {.status = TaskStatus::failed, .attempts = 2, .worker = 1, .host = "node2",
-                 .error = "boom", .metrics = {}, .series = {}});
+    w.record(3, {.status = TaskStatus::failed,
+                 .attempts = 2,
+                 .worker = 1,
+                 .host = "node2",
+                 .error = "boom",
+                 .metrics = {},
+                 .series = {}});
     w.flush();
-    w.record(4, {.status = TaskStatus::done, .worker = 1, .host = "node1", .metrics = {1, 2},
+    w.record(4, {.status = TaskStatus::done,
+                 .worker = 1,
+                 .host = "node1",
+                 .metrics = {1, 2},
                  .series = {{4.0}}});
     w.end_run(run, 20, 0);
     w.close();
@@ -237,8 +250,9 @@ TEST(Archive, RetryReplacesOutcomeAndClearsError) {
     Writer w = Writer::create(path, make_layout());
     std::vector<TaskDef> tasks = {make_task(0), make_task(1)};
     w.add_tasks(tasks);
-    w.record(1, {.status = TaskStatus::timeout, .attempts = 1, .error = "too slow",
-                 .series = {{9, 9, 9}}});
+    w.record(
+        1,
+        {.status = TaskStatus::timeout, .attempts = 1, .error = "too slow", .series = {{9, 9, 9}}});
     w.flush();
     w.record(1, make_outcome(1));  // second attempt succeeds, no series
     w.close();
@@ -259,10 +273,18 @@ TEST(Archive, StoresTheDeclaredSchema) {
   const std::string path = (dir / "a.h5").string();
   Layout l = make_layout();
   l.metrics[1].timing = true;
-  l.series = {{.name = "curve", .help = "a curve", .unit = "m", .axis = "round",
-               .x_start = 10, .x_step = 5},
-              {.name = "policy", .help = "greedy action", .unit = "", .axis = "",
-               .shape = {3, 4}, .axes = {"position", "velocity"}}};
+  l.series = {{.name = "curve",
+               .help = "a curve",
+               .unit = "m",
+               .axis = "round",
+               .x_start = 10,
+               .x_step = 5},
+              {.name = "policy",
+               .help = "greedy action",
+               .unit = "",
+               .axis = "",
+               .shape = {3, 4},
+               .axes = {"position", "velocity"}}};
   l.plots = {{.title = "loss vs n", .x = "n", .y = "loss", .group_by = "mode", .logy = true},
              {.title = "policy", .series = "policy", .heatmap = true}};
   {

@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() /
-               ("mpisweep_browse_" + name + "_" + std::to_string(getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("mpisweep_browse_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -35,10 +35,16 @@ std::string write_golden(const fs::path& dir) {
   l.experiment = "golden_unregistered";
   l.spec_toml = "[sweep]\nname = \"golden\"\n";
   l.params = {
-      {.name = "M", .type = ParamType::integer, .default_value = std::int64_t{1}, .help = "experts"},
+      {.name = "M",
+       .type = ParamType::integer,
+       .default_value = std::int64_t{1},
+       .help = "experts"},
       {.name = "gating", .type = ParamType::boolean, .default_value = false, .help = "gate"},
-      {.name = "mode", .type = ParamType::choice, .default_value = std::string("a"),
-       .help = "mode", .choices = {"a", "b"}},
+      {.name = "mode",
+       .type = ParamType::choice,
+       .default_value = std::string("a"),
+       .help = "mode",
+       .choices = {"a", "b"}},
       {.name = "lr", .type = ParamType::real, .default_value = 0.5, .help = "rate"},
   };
   l.metrics = {{"err", "an error", "nats"}, {"acc", "an accuracy", ""}};
@@ -50,7 +56,8 @@ std::string write_golden(const fs::path& dir) {
   for (std::int64_t M : {1, 4, 8})
     for (bool gating : {false, true})
       for (std::uint64_t s = 0; s < 3; ++s)
-        tasks.push_back({.id = id++, .seed = s,
+        tasks.push_back({.id = id++,
+                         .seed = s,
                          .params = {Value{M}, Value{gating}, Value{std::string("a")}, Value{0.5}}});
   w.add_tasks(tasks);
   for (std::size_t row = 0; row < tasks.size(); ++row) {
@@ -63,7 +70,8 @@ std::string write_golden(const fs::path& dir) {
     }
     double acc = 10.0 * gating + s;
     if (M == 4 && !gating && tasks[row].seed == 1) acc = std::nan("");
-    w.record(row, {.status = TaskStatus::done, .metrics = {double(M) + s, acc},
+    w.record(row, {.status = TaskStatus::done,
+                   .metrics = {double(M) + s, acc},
                    .series = {{s, 2 * s, 3 * s}}});
   }
   w.close();
@@ -288,7 +296,7 @@ TEST(BrowseAggregate, WhereMetricsStatusSeedAndDepth) {
   // Nesting is bounded: deep input is one input_error, never a stack overflow.
   EXPECT_EQ(rows(std::string(63, '(') + "M > 1" + std::string(63, ')')), "011");
   for (const std::string& deep : {std::string(20000, '!') + "M > 1",
-                                 std::string(20000, '(') + "M > 1" + std::string(20000, ')')}) {
+                                  std::string(20000, '(') + "M > 1" + std::string(20000, ')')}) {
     try {
       Where::parse(deep, t);
       ADD_FAILURE() << "no error for deep nesting";

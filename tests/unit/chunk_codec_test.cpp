@@ -52,8 +52,8 @@ hid_t create_values(hid_t file, const std::string& name, const SeriesStorage& st
        "H5Pset_filter");
   }
   hid_t type = storage.float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
-  hid_t d = ok(H5Dcreate2(file, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-               "H5Dcreate2");
+  hid_t d =
+      ok(H5Dcreate2(file, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2");
   H5Pclose(dcpl);
   H5Sclose(space);
   return d;
@@ -94,10 +94,14 @@ std::vector<double> make(const std::string& kind, std::size_t n, std::uint64_t s
   std::uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
   for (std::size_t i = 0; i < n; ++i) {
     s ^= s << 13, s ^= s >> 7, s ^= s << 17;  // xorshift64 (Marsaglia 2003)
-    if (kind == "bits") std::memcpy(&v[i], &s, 8);  // every byte random: nothing to compress
-    else if (kind == "random") v[i] = static_cast<double>(s >> 11) * 0x1p-53 - 0.5;
-    else if (kind == "smooth") v[i] = std::sin(0.001 * static_cast<double>(i)) * 3.0;
-    else v[i] = static_cast<double>((i / 7) % 5);
+    if (kind == "bits")
+      std::memcpy(&v[i], &s, 8);  // every byte random: nothing to compress
+    else if (kind == "random")
+      v[i] = static_cast<double>(s >> 11) * 0x1p-53 - 0.5;
+    else if (kind == "smooth")
+      v[i] = std::sin(0.001 * static_cast<double>(i)) * 3.0;
+    else
+      v[i] = static_cast<double>((i / 7) % 5);
   }
   return v;
 }
@@ -135,20 +139,20 @@ std::vector<Storage> all_storages() {
 
 TEST(ChunkCodec, ChunkRuleFollowsLengthAndShape) {
   SeriesSpec curve;
-  EXPECT_EQ(cc::chunk_elements(curve), 8192);                 // unknown length: 64 KiB
-  EXPECT_EQ(cc::chunk_elements(curve, 100000), 100000);       // one chunk per task (800 KB)
-  EXPECT_EQ(cc::chunk_elements(curve, 1000), 8000);           // 8 whole arrays in 64 KiB
-  EXPECT_EQ(cc::chunk_elements(curve, 5000), 5000);           // 1 array: 2 would pass 64 KiB
-  EXPECT_EQ(cc::chunk_elements(curve, 1'000'000), 131072);    // capped at 1 MiB
+  EXPECT_EQ(cc::chunk_elements(curve), 8192);               // unknown length: 64 KiB
+  EXPECT_EQ(cc::chunk_elements(curve, 100000), 100000);     // one chunk per task (800 KB)
+  EXPECT_EQ(cc::chunk_elements(curve, 1000), 8000);         // 8 whole arrays in 64 KiB
+  EXPECT_EQ(cc::chunk_elements(curve, 5000), 5000);         // 1 array: 2 would pass 64 KiB
+  EXPECT_EQ(cc::chunk_elements(curve, 1'000'000), 131072);  // capped at 1 MiB
   curve.storage.float32 = true;
   EXPECT_EQ(cc::chunk_elements(curve), 16384);
   EXPECT_EQ(cc::chunk_elements(curve, 1'000'000), 262144);
   SeriesSpec field;
   field.shape = {64, 64};
-  EXPECT_EQ(cc::chunk_elements(field, 7), 8192);              // shape wins: two fields a chunk
-  field.shape = {1000, 300};                                  // 2.4 MB: whole rows of 300
+  EXPECT_EQ(cc::chunk_elements(field, 7), 8192);  // shape wins: two fields a chunk
+  field.shape = {1000, 300};                      // 2.4 MB: whole rows of 300
   EXPECT_EQ(cc::chunk_elements(field), 131072 / 300 * 300);
-  field.shape = {2, 200000};                                  // a row over 1 MiB: the cap
+  field.shape = {2, 200000};  // a row over 1 MiB: the cap
   EXPECT_EQ(cc::chunk_elements(field), 131072);
 }
 
@@ -200,9 +204,9 @@ TEST(ChunkCodec, RandomIsStoredRawSmoothIsCompressed) {
 // smooth curve (with shuffle) and a repetitive field are deflated, a padded last chunk always is.
 TEST(ChunkCodec, ProbeStoresRandomRawKeepsSmoothCompressed) {
   const std::int64_t c = 8192;
-  for (const Storage& st : {Storage{Compression::shuffle_deflate, 1, false},
-                            Storage{Compression::deflate, 1, false},
-                            Storage{Compression::shuffle_deflate, 1, true}}) {
+  for (const Storage& st :
+       {Storage{Compression::shuffle_deflate, 1, false}, Storage{Compression::deflate, 1, false},
+        Storage{Compression::shuffle_deflate, 1, true}}) {
     SCOPED_TRACE(st.name());
     const std::uint32_t raw_mask = st.compression == Compression::shuffle_deflate ? 3u : 1u;
     const auto r = make("random", 3 * c + 100);
@@ -243,27 +247,27 @@ TEST(ChunkCodec, DirectChunkWriteReadsBackBitExact) {
   for (const auto& st : all_storages()) {
     for (std::int64_t n : {std::int64_t{0}, std::int64_t{1}, c - 1, c, c + 1, 7 * c + 13}) {
       for (const char* kind : {"random", "smooth", "repetitive"}) {
-       for (double min_ratio : {1.0, cc::default_min_ratio}) {
-        const std::string name = st.name() + "_" + kind + "_" + std::to_string(n) +
-                                 (min_ratio > 1 ? "_probed" : "");
-        SCOPED_TRACE(name);
-        const auto a = make(kind, static_cast<std::size_t>(n), 1);
-        const auto b = make(kind, static_cast<std::size_t>(n) + 5, 2);
-        hid_t d = create_values(file, name, st.get(), c);
-        write_encoded(d, 0, cc::encode(a, st.get(), c, min_ratio));
-        const std::int64_t second = (n + c - 1) / c * c;
-        write_encoded(d, second, cc::encode(b, st.get(), c, min_ratio));
-        const auto back = read_all(d);
-        H5Dclose(d);
-        ASSERT_EQ(back.size(), static_cast<std::size_t>(second) + b.size());
-        for (std::size_t i = 0; i < a.size(); ++i)
-          ASSERT_EQ(bits(back[i]), bits(expected(a[i], st.float32))) << "a[" << i << "]";
-        for (std::size_t i = a.size(); i < static_cast<std::size_t>(second); ++i)
-          ASSERT_EQ(bits(back[i]), 0u) << "padding " << i;
-        for (std::size_t i = 0; i < b.size(); ++i)
-          ASSERT_EQ(bits(back[second + i]), bits(expected(b[i], st.float32))) << "b[" << i << "]";
-        names.push_back(name);
-       }
+        for (double min_ratio : {1.0, cc::default_min_ratio}) {
+          const std::string name =
+              st.name() + "_" + kind + "_" + std::to_string(n) + (min_ratio > 1 ? "_probed" : "");
+          SCOPED_TRACE(name);
+          const auto a = make(kind, static_cast<std::size_t>(n), 1);
+          const auto b = make(kind, static_cast<std::size_t>(n) + 5, 2);
+          hid_t d = create_values(file, name, st.get(), c);
+          write_encoded(d, 0, cc::encode(a, st.get(), c, min_ratio));
+          const std::int64_t second = (n + c - 1) / c * c;
+          write_encoded(d, second, cc::encode(b, st.get(), c, min_ratio));
+          const auto back = read_all(d);
+          H5Dclose(d);
+          ASSERT_EQ(back.size(), static_cast<std::size_t>(second) + b.size());
+          for (std::size_t i = 0; i < a.size(); ++i)
+            ASSERT_EQ(bits(back[i]), bits(expected(a[i], st.float32))) << "a[" << i << "]";
+          for (std::size_t i = a.size(); i < static_cast<std::size_t>(second); ++i)
+            ASSERT_EQ(bits(back[i]), 0u) << "padding " << i;
+          for (std::size_t i = 0; i < b.size(); ++i)
+            ASSERT_EQ(bits(back[second + i]), bits(expected(b[i], st.float32))) << "b[" << i << "]";
+          names.push_back(name);
+        }
       }
     }
   }
@@ -276,13 +280,28 @@ TEST(ChunkCodec, DirectChunkWriteReadsBackBitExact) {
 // dataset; those stored bits equal the codec's raw chunk, for ties, subnormals, overflow, NaN.
 TEST(ChunkCodec, Float32RoundingMatchesHdf5Conversion) {
   const double flt_max = std::numeric_limits<float>::max();
-  std::vector<double> v = {0.1, 1.0 / 3.0, -0.0, 1.0 + 0x1p-24, 1.0 + 0x1p-24 + 0x1p-52,
-                           1.0 + 3 * 0x1p-24, 1e-40, -1e-45, 1e-46, 0x1p-150, 0x1p-149 * 1.5,
-                           flt_max, -flt_max, std::nextafter(flt_max, 1e300),
-                           flt_max * (1 + 0x1p-25), 1e39, -1e300,
+  std::vector<double> v = {0.1,
+                           1.0 / 3.0,
+                           -0.0,
+                           1.0 + 0x1p-24,
+                           1.0 + 0x1p-24 + 0x1p-52,
+                           1.0 + 3 * 0x1p-24,
+                           1e-40,
+                           -1e-45,
+                           1e-46,
+                           0x1p-150,
+                           0x1p-149 * 1.5,
+                           flt_max,
+                           -flt_max,
+                           std::nextafter(flt_max, 1e300),
+                           flt_max * (1 + 0x1p-25),
+                           1e39,
+                           -1e300,
                            std::numeric_limits<double>::infinity(),
                            -std::numeric_limits<double>::infinity(),
-                           std::numeric_limits<double>::quiet_NaN(), 123456789.123, -2.5e-10};
+                           std::numeric_limits<double>::quiet_NaN(),
+                           123456789.123,
+                           -2.5e-10};
   const auto more = make("random", 200, 9);
   for (double x : more) v.push_back(x * 1e6);
   const std::int64_t n = static_cast<std::int64_t>(v.size());
@@ -291,8 +310,8 @@ TEST(ChunkCodec, Float32RoundingMatchesHdf5Conversion) {
   hid_t file = ok(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "H5Fcreate");
   hsize_t dims = static_cast<hsize_t>(n);
   hid_t space = ok(H5Screate_simple(1, &dims, nullptr), "H5Screate_simple");
-  hid_t d = ok(H5Dcreate2(file, "f", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                          H5P_DEFAULT), "H5Dcreate2");
+  hid_t d = ok(H5Dcreate2(file, "f", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+               "H5Dcreate2");
   ok(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "H5Dwrite");
   std::vector<float> hdf5(v.size());
   ok(H5Dread(d, H5T_IEEE_F32LE, H5S_ALL, H5S_ALL, H5P_DEFAULT, hdf5.data()), "H5Dread");
@@ -368,8 +387,9 @@ TEST(ChunkCodec, H5pyReadsDirectChunks) {
   // The reference: plain contiguous float64 written by H5Dwrite.
   hsize_t dims = static_cast<hsize_t>(n);
   hid_t space = ok(H5Screate_simple(1, &dims, nullptr), "H5Screate_simple");
-  hid_t d = ok(H5Dcreate2(file, "reference", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                          H5P_DEFAULT), "H5Dcreate2");
+  hid_t d = ok(
+      H5Dcreate2(file, "reference", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      "H5Dcreate2");
   ok(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "H5Dwrite");
   H5Dclose(d);
   H5Sclose(space);

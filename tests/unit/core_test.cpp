@@ -21,10 +21,17 @@ TEST(Value, CanonicalFormIsExactAndTyped) {
 
 TEST(Params, ResolveFillsDefaultsPromotesAndChecks) {
   const std::vector<ParamSpec> schema = {
-      {.name = "gamma", .type = ParamType::real, .default_value = 0.9, .min = 0.0, .max = 1.0,
-       .min_open = true, .max_open = true},
+      {.name = "gamma",
+       .type = ParamType::real,
+       .default_value = 0.9,
+       .min = 0.0,
+       .max = 1.0,
+       .min_open = true,
+       .max_open = true},
       {.name = "n", .type = ParamType::integer, .default_value = std::int64_t{3}, .min = 1.0},
-      {.name = "env", .type = ParamType::choice, .default_value = std::string("a"),
+      {.name = "env",
+       .type = ParamType::choice,
+       .default_value = std::string("a"),
        .choices = {"a", "b"}},
   };
   Params given;
@@ -62,8 +69,8 @@ TEST(Rng, DeterministicAndRoughlyNormal) {
     s += x;
     s2 += x * x;
   }
-  EXPECT_NEAR(s / n, 0.0, 0.01);     // standard error 0.0022
-  EXPECT_NEAR(s2 / n, 1.0, 0.015);   // standard error 0.0032
+  EXPECT_NEAR(s / n, 0.0, 0.01);    // standard error 0.0022
+  EXPECT_NEAR(s2 / n, 1.0, 0.015);  // standard error 0.0032
   EXPECT_NE(derive_seed(1, 0), derive_seed(1, 1));
   EXPECT_NE(derive_seed(1, 0), derive_seed(2, 0));
   for (int i = 0; i < 1000; ++i) EXPECT_LT(r.below(7), 7u);
@@ -79,9 +86,10 @@ TEST(ThreadPool, SameSumForAnyThreadCountAndPropagatesErrors) {
     });
     double sum = std::accumulate(out.begin(), out.end(), 0.0);
     EXPECT_DOUBLE_EQ(sum, 21065.833110879048) << threads;
-    EXPECT_THROW(pool.parallel_for(10, [](std::size_t, std::size_t e) {
-                   if (e == 10) throw std::runtime_error("x");
-                 }),
+    EXPECT_THROW(pool.parallel_for(10,
+                                   [](std::size_t, std::size_t e) {
+                                     if (e == 10) throw std::runtime_error("x");
+                                   }),
                  std::runtime_error);
   }
 }

@@ -16,7 +16,9 @@ archive::Layout layout() {
   l.params = {{.name = "flag", .type = ParamType::boolean, .default_value = false},
               {.name = "n", .type = ParamType::integer, .default_value = std::int64_t{0}},
               {.name = "x", .type = ParamType::real, .default_value = 0.0},
-              {.name = "mode", .type = ParamType::choice, .default_value = std::string("ab"),
+              {.name = "mode",
+               .type = ParamType::choice,
+               .default_value = std::string("ab"),
                .choices = {"ab", "cdef"}}};
   l.metrics = {{.name = "m0"}, {.name = "m1"}};
   l.series = {{.name = "s"}};
@@ -24,8 +26,10 @@ archive::Layout layout() {
 }
 
 TaskRecord task(std::uint64_t id) {
-  return {id, id * 10, {Value{id % 2 == 0}, Value{std::int64_t(id)}, Value{std::int64_t{3}},
-                        Value{std::string(id % 2 ? "ab" : "cdef")}}};
+  return {id,
+          id * 10,
+          {Value{id % 2 == 0}, Value{std::int64_t(id)}, Value{std::int64_t{3}},
+           Value{std::string(id % 2 ? "ab" : "cdef")}}};
 }
 }  // namespace
 

@@ -109,10 +109,9 @@ TEST(Runtime, ARetriedTaskCountsItsAttempts) {
 TEST(Runtime, TheErrorGuardPrintsOneLineAndMapsTheExitCode) {
   auto ctx = runtime::make_local_context();
   testing::internal::CaptureStderr();
-  const int bad_input = runtime::guarded(*ctx, [] () -> int {
-    throw input_error("f.toml:3", "expected a number");
-  });
-  const int failure = runtime::guarded(*ctx, [] () -> int { throw error("disk full"); });
+  const int bad_input =
+      runtime::guarded(*ctx, []() -> int { throw input_error("f.toml:3", "expected a number"); });
+  const int failure = runtime::guarded(*ctx, []() -> int { throw error("disk full"); });
   const std::string printed = testing::internal::GetCapturedStderr();
   EXPECT_EQ(bad_input, 2);
   EXPECT_EQ(failure, 3);

@@ -98,7 +98,9 @@ TEST(Scheduler, StopsAndDeadlines) {
 
 TEST(Protocol, TasksAndResultsRoundTrip) {
   std::vector<runtime::TaskMessage> tasks(2);
-  tasks[0] = {3, 42, 0xfeedbeefcafe0001ULL,
+  tasks[0] = {3,
+              42,
+              0xfeedbeefcafe0001ULL,
               {Value{true}, Value{std::int64_t{-5}}, Value{0.1}, Value{std::string("shear")}}};
   auto back = runtime::unpack<std::vector<runtime::TaskMessage>>(runtime::pack(tasks));
   ASSERT_EQ(back.size(), 2u);
@@ -228,7 +230,9 @@ TEST(Scheduler, MeasuredCostSizesBatchesByClass) {
   for (std::size_t t = 1001; t < 2000; ++t) {
     s.on_result(2, t, TaskStatus::done, 1.0);
     auto b = s.assign(2, 0);
-    if (t + 1 < 2000) ASSERT_EQ(b, (std::vector<std::size_t>{t + 1}));
-    else EXPECT_GT(b.size(), 1u) << "1 ms tasks batched once they are at the front";
+    if (t + 1 < 2000)
+      ASSERT_EQ(b, (std::vector<std::size_t>{t + 1}));
+    else
+      EXPECT_GT(b.size(), 1u) << "1 ms tasks batched once they are at the front";
   }
 }

@@ -47,7 +47,8 @@ TEST(Sweep, TaskIdsAreStableAndIgnoreHowAValueIsWritten) {
   // The same task written as a default, a [params] entry or a grid value has the same id, and
   // adding grid values keeps every old id.
   auto a = parse_spec(std::string(head) + "[grid]\nwork_us = [0, 5]\n", "a.toml");
-  auto b = parse_spec(std::string(head) + "[grid]\nwork_us = [5, 0, 9]\n[params]\nfail_rate = 0\n", "b.toml");
+  auto b = parse_spec(std::string(head) + "[grid]\nwork_us = [5, 0, 9]\n[params]\nfail_rate = 0\n",
+                      "b.toml");
   EXPECT_EQ(a.tasks[0].id, b.tasks[1].id);
   EXPECT_EQ(a.tasks[1].id, b.tasks[0].id);
   // Pinned value: changing the hash function would orphan every existing archive.
@@ -59,9 +60,10 @@ TEST(Sweep, TaskIdsAreStableAndIgnoreHowAValueIsWritten) {
 }
 
 TEST(Sweep, RandomPointsAreReproducibleAndInRange) {
-  const std::string text = std::string(head) +
-                           "base_seed = 3\n[random]\ncount = 50\nfail_rate = { log_uniform = [1e-3, 1e-1] }\n"
-                           "work_us = { int_uniform = [2, 4] }\n";
+  const std::string text =
+      std::string(head) +
+      "base_seed = 3\n[random]\ncount = 50\nfail_rate = { log_uniform = [1e-3, 1e-1] }\n"
+      "work_us = { int_uniform = [2, 4] }\n";
   auto a = parse_spec(text, "f.toml"), b = parse_spec(text, "f.toml");
   ASSERT_EQ(a.points.size(), 50u);
   EXPECT_EQ(a.points, b.points);
@@ -88,13 +90,16 @@ TEST(Sweep, OverridesReplaceOrAddAxes) {
 TEST(Sweep, ErrorsNameFileLineAndWhat) {
   EXPECT_EQ(error_of(std::string(head) + "[params]\nwork_us = -1\n"),
             "f.toml:5: parameter 'work_us': -1 is out of range >= 0");
-  EXPECT_EQ(error_of(std::string(head) + "seeds = [1, 1]\n"), "f.toml:4: 'seeds': seed 1 is listed twice");
+  EXPECT_EQ(error_of(std::string(head) + "seeds = [1, 1]\n"),
+            "f.toml:4: 'seeds': seed 1 is listed twice");
   EXPECT_EQ(error_of(std::string(head) + "seeds = 0\n"), "f.toml:4: 'seeds': expected at least 1");
-  EXPECT_EQ(error_of(std::string(head) + "[grid]\nwork_us = [1, 1]\n"),
-            "f.toml: the sweep lists the same parameter point twice (work_us=1, payload=0, fail_rate=0)");
+  EXPECT_EQ(
+      error_of(std::string(head) + "[grid]\nwork_us = [1, 1]\n"),
+      "f.toml: the sweep lists the same parameter point twice (work_us=1, payload=0, fail_rate=0)");
   EXPECT_EQ(error_of(std::string(head) + "[params]\nwork_us = [1]\n"),
             "f.toml:5: 'work_us': [params] takes single values; put lists under [grid]");
-  EXPECT_EQ(error_of(head, {"payload=-2"}), "--set payload=-2: parameter 'payload': -2 is out of range [0, 1e+08]");
+  EXPECT_EQ(error_of(head, {"payload=-2"}),
+            "--set payload=-2: parameter 'payload': -2 is out of range [0, 1e+08]");
   EXPECT_EQ(error_of(std::string(head) + "[random]\nfail_rate = { uniform = [0, 1] }\n"),
             "f.toml:4: [random] needs count = N");
   EXPECT_EQ(error_of("[sweep]\nname = \"a b\"\nexperiment = \"noop\"\n"),

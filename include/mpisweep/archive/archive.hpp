@@ -50,13 +50,13 @@ using mpisweep::TaskStatus;
 struct Layout {
   std::string sweep_name;
   std::string experiment;
-  std::string spec_toml;      // exact text of the sweep file at creation
+  std::string spec_toml;  // exact text of the sweep file at creation
   std::string command_line;
   std::uint64_t spec_hash = 0;
-  std::vector<ParamSpec> params;     // one typed column each, in this order
-  std::vector<MetricSpec> metrics;   // one float64 column each, in this order
-  std::vector<SeriesSpec> series;    // one ragged series each, in this order
-  std::vector<PlotSpec> plots;       // the standard figures of `report`, stored in /sweep/plots
+  std::vector<ParamSpec> params;    // one typed column each, in this order
+  std::vector<MetricSpec> metrics;  // one float64 column each, in this order
+  std::vector<SeriesSpec> series;   // one ragged series each, in this order
+  std::vector<PlotSpec> plots;      // the standard figures of `report`, stored in /sweep/plots
 };
 
 // A row is a core TaskRecord (written as a pending row: params in Layout::params order) and
@@ -68,17 +68,17 @@ using TaskDef = TaskRecord;
 using TaskOutcome = Outcome;
 
 struct RunRecord {
-  double start = 0, end = 0;          // unix time; end 0 while running
+  double start = 0, end = 0;  // unix time; end 0 while running
   std::int32_t ranks = 0;
   std::int32_t threads_per_worker = 0;
-  std::string hosts;                  // comma-separated
+  std::string hosts;  // comma-separated
   std::string git_commit;
   std::string mpisweep_version;
-  std::string slurm_job_id;           // empty outside SLURM
+  std::string slurm_job_id;  // empty outside SLURM
   std::string slurm_nodelist;
   std::string command_line;
   std::uint64_t spec_hash = 0;
-  std::int32_t exit_status = -1;      // -1 while running
+  std::int32_t exit_status = -1;  // -1 while running
 };
 
 // Single writer (the master). Every structural object (groups, datasets, attributes) is created
@@ -99,7 +99,7 @@ class Writer {
   Writer& operator=(Writer&&) noexcept;
   ~Writer();  // closes; never throws
 
-  const std::vector<RowState>& rows() const;   // every row, in file order
+  const std::vector<RowState>& rows() const;  // every row, in file order
   // Appends pending rows; returns the index of the first. Visible to readers after flush(). Ids
   // must be non-zero (0 is the fill value that marks a torn tail after a kill).
   std::size_t add_tasks(std::span<const TaskRecord> tasks);
@@ -108,7 +108,7 @@ class Writer {
   // Writes everything buffered and flushes it to disk. The master calls this about every second.
   void flush();
 
-  std::size_t begin_run(const RunRecord& run);           // appends a /runs row
+  std::size_t begin_run(const RunRecord& run);  // appends a /runs row
   void end_run(std::size_t run, double end, std::int32_t exit_status);
 
   // Flushes, ends SWMR and closes: afterwards h5dump and every HDF5 tool open the file. If the
@@ -170,7 +170,7 @@ class Reader {
   std::vector<std::string> errors() const;
   std::vector<std::string> hosts() const;
 
-  std::vector<ColumnInfo> params() const;     // in column order
+  std::vector<ColumnInfo> params() const;  // in column order
   ParamColumn param(const std::string& name) const;
   std::vector<ColumnInfo> metrics() const;
   std::vector<double> metric(const std::string& name) const;

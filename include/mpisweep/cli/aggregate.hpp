@@ -31,9 +31,9 @@ struct MetricInfo {
 struct TaskTable {
   std::string experiment;
   std::vector<ParamInfo> params;
-  std::vector<std::vector<Value>> param_values;   // [param][row]
+  std::vector<std::vector<Value>> param_values;  // [param][row]
   std::vector<MetricInfo> metrics;
-  std::vector<std::vector<double>> metric_values; // [metric][row], NaN where absent
+  std::vector<std::vector<double>> metric_values;  // [metric][row], NaN where absent
   std::vector<archive::TaskStatus> status;
   std::vector<std::uint64_t> seeds;
 
@@ -96,10 +96,10 @@ struct Counts {
 
 // One row of the summary: the tasks that share the values of the key parameters.
 struct Group {
-  std::vector<Value> key;           // values of Summary::key_params, in that order
+  std::vector<Value> key;  // values of Summary::key_params, in that order
   Counts counts;
-  std::vector<Stat> stats;          // per Summary::metrics, over the group's done tasks
-  std::vector<std::size_t> rows;    // the group's table rows (every status)
+  std::vector<Stat> stats;        // per Summary::metrics, over the group's done tasks
+  std::vector<std::size_t> rows;  // the group's table rows (every status)
 };
 
 struct Summary {

@@ -75,9 +75,9 @@ std::int64_t chunk_elements(const SeriesSpec& spec, std::int64_t expected_length
 // The encoded chunks of one array, in one buffer (what a worker sends to the master).
 struct Encoded {
   std::int64_t chunk_elements = 0;
-  std::int64_t length = 0;             // values encoded; the last chunk is padded with zeros
-  std::vector<std::uint32_t> masks;    // per chunk: filters skipped
-  std::vector<std::uint64_t> ends;     // per chunk: end of its bytes in `bytes`
+  std::int64_t length = 0;           // values encoded; the last chunk is padded with zeros
+  std::vector<std::uint32_t> masks;  // per chunk: filters skipped
+  std::vector<std::uint64_t> ends;   // per chunk: end of its bytes in `bytes`
   std::vector<unsigned char> bytes;
 
   std::size_t chunks() const { return masks.size(); }

@@ -25,10 +25,10 @@ class Rng {
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return std::numeric_limits<result_type>::max(); }
 
-  double uniform();                          // [0, 1), 53 random bits
-  double uniform(double lo, double hi);      // [lo, hi)
-  std::uint64_t below(std::uint64_t n);      // uniform integer in [0, n), unbiased
-  double normal();                           // N(0, 1), Marsaglia polar method
+  double uniform();                      // [0, 1), 53 random bits
+  double uniform(double lo, double hi);  // [lo, hi)
+  std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n), unbiased
+  double normal();                       // N(0, 1), Marsaglia polar method
   double normal(double mean, double sd) { return mean + sd * normal(); }
 
  private:

@@ -22,16 +22,16 @@ struct MetricSpec {
 struct SeriesStorage {
   enum class Compression { none, deflate, shuffle_deflate };
   Compression compression = Compression::shuffle_deflate;
-  int level = 1;          // deflate level 1..9 where compression uses deflate
-  bool float32 = false;   // values need no more than float32 precision
+  int level = 1;         // deflate level 1..9 where compression uses deflate
+  bool float32 = false;  // values need no more than float32 precision
 };
 
 // A per-task array (a curve, a field), stored ragged in the archive.
 struct SeriesSpec {
   std::string name;
   std::string help;
-  std::string unit;   // of the values
-  std::string axis;   // what the index means, e.g. "iteration" or "round"
+  std::string unit;  // of the values
+  std::string axis;  // what the index means, e.g. "iteration" or "round"
   // The x value of element i of a 1-D series is x_start + i * x_step (e.g. the real round when
   // a curve is recorded every 10 rounds).
   double x_start = 0.0;

@@ -24,22 +24,22 @@ std::string_view to_string(TaskStatus s);
 
 // A task as the sweep defines it.
 struct TaskRecord {
-  std::uint64_t id = 0;        // stable hash of (experiment, parameter values, seed); never 0
+  std::uint64_t id = 0;  // stable hash of (experiment, parameter values, seed); never 0
   std::uint64_t seed = 0;
-  std::vector<Value> params;   // in the experiment's schema order, already checked
+  std::vector<Value> params;  // in the experiment's schema order, already checked
 };
 
 // What one attempt at a task produced.
 struct Outcome {
   TaskStatus status = TaskStatus::done;
-  std::int32_t attempts = 1;   // including this one
-  std::int32_t worker = 0;     // MPI rank that ran it
+  std::int32_t attempts = 1;  // including this one
+  std::int32_t worker = 0;    // MPI rank that ran it
   std::string host;
-  double started = 0;          // unix time, seconds
+  double started = 0;  // unix time, seconds
   double wall_seconds = 0;
-  std::string error;           // empty when done
-  std::vector<double> metrics;               // the declared order; NaN where absent
-  std::vector<std::vector<double>> series;   // the declared order; empty where absent
+  std::string error;                        // empty when done
+  std::vector<double> metrics;              // the declared order; NaN where absent
+  std::vector<std::vector<double>> series;  // the declared order; empty where absent
 };
 
 // Where a task stands in an archive (its row's id, status and attempts), for resume.

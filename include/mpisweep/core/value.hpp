@@ -23,10 +23,10 @@ struct ParamSpec {
   std::string name;
   ParamType type = ParamType::real;
   Value default_value;
-  std::string help;                    // one line of meaning
-  std::optional<double> min, max;      // inclusive unless *_open
+  std::string help;                // one line of meaning
+  std::optional<double> min, max;  // inclusive unless *_open
   bool min_open = false, max_open = false;
-  std::vector<std::string> choices;    // for ParamType::choice
+  std::vector<std::string> choices;  // for ParamType::choice
   std::string unit;
 
   // "[0, 1)", "> 0", "{extension, shear}", or "" when unconstrained.

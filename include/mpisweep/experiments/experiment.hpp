@@ -16,16 +16,16 @@
 namespace mpisweep {
 
 struct Result {
-  std::map<std::string, double> metrics;               // names must be declared
-  std::map<std::string, std::vector<double>> series;   // names must be declared
+  std::map<std::string, double> metrics;              // names must be declared
+  std::map<std::string, std::vector<double>> series;  // names must be declared
 };
 
 struct RunContext {
   std::uint64_t seed = 0;
-  std::uint64_t task_id = 0;   // the task's stable id (the command kind's {task_id})
-  int threads = 1;                                   // the task's thread budget
-  const std::atomic<bool>* cancel_flag = nullptr;    // set by the runtime to stop the task
-  std::function<void(double)> on_progress;           // fraction done in [0, 1]; may be empty
+  std::uint64_t task_id = 0;  // the task's stable id (the command kind's {task_id})
+  int threads = 1;            // the task's thread budget
+  const std::atomic<bool>* cancel_flag = nullptr;  // set by the runtime to stop the task
+  std::function<void(double)> on_progress;         // fraction done in [0, 1]; may be empty
 
   bool cancelled() const { return cancel_flag && cancel_flag->load(std::memory_order_relaxed); }
   void throw_if_cancelled() const {
@@ -37,8 +37,8 @@ struct RunContext {
 };
 
 struct Experiment {
-  std::string name;      // registered kind, e.g. "moe_cl"
-  std::string summary;   // one line
+  std::string name;     // registered kind, e.g. "moe_cl"
+  std::string summary;  // one line
   std::vector<ParamSpec> params;
   std::vector<MetricSpec> metrics;
   std::vector<SeriesSpec> series;

@@ -21,10 +21,10 @@ class mpi_error : public error {
 
 // What every rank needs to know before the sweep starts; rank 0 decides it.
 struct SweepConfig {
-  std::int32_t status = 0;         // 0: go; otherwise every rank returns this exit code at once
+  std::int32_t status = 0;  // 0: go; otherwise every rank returns this exit code at once
   std::string experiment;
   std::int32_t threads_per_worker = 0;  // 0: the cores each worker owns
-  double task_timeout = 0;         // seconds; 0: none
+  double task_timeout = 0;              // seconds; 0: none
 };
 
 class Context {

@@ -17,7 +17,7 @@
 namespace mpisweep::runtime {
 
 struct SchedulerOptions {
-  int retries = 0;                    // extra attempts for failed or timed-out tasks
+  int retries = 0;  // extra attempts for failed or timed-out tasks
   double target_batch_seconds = 0.02;
   std::size_t max_batch = 1024;
   double prefetch_below_seconds = 0.05;  // mean task time under which workers keep a reserve
@@ -88,7 +88,7 @@ class Scheduler {
   std::vector<std::size_t> class_timed_;
   std::size_t next_sort_ = 1, last_sort_ = 0;
   double max_class_seconds_ = 0;  // the largest class mean seen
-  bool unsorted_class_ = false;  // a class measured for the first time since the last sort
+  bool unsorted_class_ = false;   // a class measured for the first time since the last sort
   bool stopping_ = false;
   bool deadline_reached_ = false;
 };

@@ -4,7 +4,7 @@
 namespace mpisweep::runtime {
 
 void install_stop_handlers();
-int stop_signal();          // the first signal received, 0 if none
-int stop_signal_count();    // how many were received
+int stop_signal();        // the first signal received, 0 if none
+int stop_signal_count();  // how many were received
 
 }  // namespace mpisweep::runtime

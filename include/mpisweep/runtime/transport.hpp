@@ -10,7 +10,13 @@
 namespace mpisweep::runtime {
 
 enum class Tag : int {
-  hello = 1, tasks = 2, results = 3, drain = 4, cancel = 5, stop = 6, progress = 7
+  hello = 1,
+  tasks = 2,
+  results = 3,
+  drain = 4,
+  cancel = 5,
+  stop = 6,
+  progress = 7
 };
 
 struct Envelope {

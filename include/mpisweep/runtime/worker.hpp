@@ -8,8 +8,8 @@
 namespace mpisweep::runtime {
 
 struct WorkerOptions {
-  int threads = 1;             // the thread budget each task gets
-  double task_timeout = 0;     // seconds; 0: none
+  int threads = 1;          // the thread budget each task gets
+  double task_timeout = 0;  // seconds; 0: none
   std::string host;
   // Least seconds between two progress reports of a running task (RunContext::progress).
   double progress_interval = 1.0;

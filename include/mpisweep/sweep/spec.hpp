@@ -15,24 +15,24 @@ namespace mpisweep::sweep {
 // One task: a parameter point run with one seed. Tasks are compact (points are shared), so a
 // million-task sweep costs the master tens of megabytes.
 struct Task {
-  std::uint64_t id = 0;     // stable hash of (experiment, canonical parameter values, seed)
+  std::uint64_t id = 0;  // stable hash of (experiment, canonical parameter values, seed)
   std::uint64_t seed = 0;
   std::uint32_t point = 0;  // index into Spec::points
 };
 
 struct Spec {
-  std::string path;          // as given on the command line
-  std::string text;          // exact file contents
-  std::uint64_t hash = 0;    // of the text and the --set overrides
+  std::string path;        // as given on the command line
+  std::string text;        // exact file contents
+  std::uint64_t hash = 0;  // of the text and the --set overrides
   std::string name;
   std::string experiment;
-  std::string archive;       // default results/<name>.h5
+  std::string archive;  // default results/<name>.h5
   std::vector<std::uint64_t> seeds;
-  std::optional<double> task_timeout;   // seconds, [sweep] task_timeout
-  std::optional<int> retries;           // [sweep] retries
-  std::vector<std::string> param_names;          // the experiment's schema order
-  std::vector<std::vector<Value>> points;        // resolved values in param_names order
-  std::vector<Task> tasks;                       // seed-major: every point with the first seed, ...
+  std::optional<double> task_timeout;      // seconds, [sweep] task_timeout
+  std::optional<int> retries;              // [sweep] retries
+  std::vector<std::string> param_names;    // the experiment's schema order
+  std::vector<std::vector<Value>> points;  // resolved values in param_names order
+  std::vector<Task> tasks;                 // seed-major: every point with the first seed, ...
   // experiment = "command": the file's own [command] (the kind is not in the registry).
   std::optional<command::CommandSpec> command;
 };

@@ -135,8 +135,8 @@ std::string to_wire(const CommandSpec& spec) {
   params += "]";
   return "{\"run\":" + json_strings(spec.run) + ",\"metrics\":" + outputs(spec.metrics) +
          ",\"series\":" + outputs(spec.series) + ",\"workdir\":" + json_quote(spec.workdir) +
-         ",\"env\":" + env + ",\"params\":" + params + ",\"kill_grace\":" +
-         json_real(spec.kill_grace) + "}";
+         ",\"env\":" + env + ",\"params\":" + params +
+         ",\"kill_grace\":" + json_real(spec.kill_grace) + "}";
 }
 
 CommandSpec from_wire(const std::string& text) {

@@ -99,7 +99,7 @@ Result run_task(const CommandSpec& spec, const Params& params, const RunContext&
     for (std::size_t i = 0; i < l.argv.size(); ++i) {
       const std::string& a = spec.run[i];
       if (a.empty() || a[0] == '/' || a[0] == '-' || a.find('{') != std::string::npos) continue;
-      if (i == 0 && a.find('/') == std::string::npos) continue;   // a program found on PATH
+      if (i == 0 && a.find('/') == std::string::npos) continue;  // a program found on PATH
       std::error_code ec;
       if (fs::is_regular_file(a, ec))
         l.argv[i] = (fs::current_path() / a).lexically_normal().string();

@@ -148,10 +148,9 @@ Exit run_process(const Launch& l) {
   envp.push_back(nullptr);
   pid_t pid = -1;
   const bool search = l.argv[0].find('/') == std::string::npos;
-  const int rc = search ? ::posix_spawnp(&pid, argv[0], &sa.actions, &sa.attr, argv.data(),
-                                         envp.data())
-                        : ::posix_spawn(&pid, argv[0], &sa.actions, &sa.attr, argv.data(),
-                                        envp.data());
+  const int rc =
+      search ? ::posix_spawnp(&pid, argv[0], &sa.actions, &sa.attr, argv.data(), envp.data())
+             : ::posix_spawn(&pid, argv[0], &sa.actions, &sa.attr, argv.data(), envp.data());
   if (rc != 0) {
     if (rc == ENOENT && !l.cwd.empty() && ::access(l.cwd.c_str(), F_OK) != 0)
       fail_errno("cannot enter the task's workdir '" + l.cwd + "'", rc);

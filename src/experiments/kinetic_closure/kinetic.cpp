@@ -17,7 +17,7 @@ std::pair<Eigen::Index, Eigen::Index> chunk_cols(std::size_t ch, std::size_t nk)
   const std::size_t first = ch * chunk_width;
   return {Eigen::Index(first), Eigen::Index(std::min(chunk_width, nk - first))};
 }
-}
+}  // namespace
 
 KineticSolver::KineticSolver(const KineticConfig& cfg, ThreadPool& pool)
     : cfg_(cfg), pool_(pool), grid_(cfg.N, cfg.L), M_((cfg.Ntheta - 1) / 2) {

@@ -131,9 +131,9 @@ ControlTask::State ControlTask::step(const State& s, double a, double eps) const
               clip(s[1] + dt * (std::sin(s[0]) - s[1] + a) + sigma * eps, lo_[1], hi_[1])};
     }
     case Env::mountain_car: {
-      const double v2 = clip(s[1] + 0.001 * a - 0.0025 * std::cos(3 * s[0]) +
-                                 mountain_car_noise_scale * sigma * eps,
-                             lo_[1], hi_[1]);
+      const double v2 = clip(
+          s[1] + 0.001 * a - 0.0025 * std::cos(3 * s[0]) + mountain_car_noise_scale * sigma * eps,
+          lo_[1], hi_[1]);
       return {clip(s[0] + v2, lo_[0], hi_[0]), v2};
     }
     case Env::cartpole: {

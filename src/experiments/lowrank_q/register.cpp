@@ -15,9 +15,9 @@ namespace mpisweep {
 namespace {
 using namespace lowrank_q;
 
-constexpr int rollout_count = 100;     // spec "Metrics": 100 rollouts of 200 steps
+constexpr int rollout_count = 100;  // spec "Metrics": 100 rollouts of 200 steps
 constexpr int rollout_steps = 200;
-constexpr int heatmap_points = 50;     // the policy heatmaps' raster per axis
+constexpr int heatmap_points = 50;  // the policy heatmaps' raster per axis
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -93,17 +93,17 @@ Result run_lowrank_q(const Params& p, const RunContext& ctx) {
     samples.assign(err.size(), 0.0);
     q_final = q_star;
   } else {
-    McOptions mo{.gamma = gamma,
-                 .iterations = iterations,
-                 .samples = static_cast<int>(p.get_int("samples")),
-                 .lowrank = method == "lowrank",
-                 .anchors = static_cast<int>(p.get_int("anchors")),
-                 .rank = static_cast<int>(p.get_int("rank")),
-                 .anchor_rule = p.get_string("anchor_rule") == "spread" ? AnchorRule::spread
-                                                                        : AnchorRule::random,
-                 .estimator = p.get_string("estimator") == "paper" ? Estimator::paper
-                                                                   : Estimator::truncated,
-                 .seed = ctx.seed};
+    McOptions mo{
+        .gamma = gamma,
+        .iterations = iterations,
+        .samples = static_cast<int>(p.get_int("samples")),
+        .lowrank = method == "lowrank",
+        .anchors = static_cast<int>(p.get_int("anchors")),
+        .rank = static_cast<int>(p.get_int("rank")),
+        .anchor_rule =
+            p.get_string("anchor_rule") == "spread" ? AnchorRule::spread : AnchorRule::random,
+        .estimator = p.get_string("estimator") == "paper" ? Estimator::paper : Estimator::truncated,
+        .seed = ctx.seed};
     McResult mc = mc_value_iteration(task, mo, pool, [&](int t, const QMatrix& q) {
       ctx.throw_if_cancelled();
       err.push_back((q - q_star).cwiseAbs().maxCoeff());
@@ -192,54 +192,97 @@ void check_lowrank_q(const Params& p) {
 Experiment make_lowrank_q_experiment() {
   Experiment e;
   e.name = "lowrank_q";
-  e.summary = "Q-value iteration with low-rank matrix estimation vs full Monte Carlo "
-              "(Shah et al., NeurIPS 2020)";
+  e.summary =
+      "Q-value iteration with low-rank matrix estimation vs full Monte Carlo "
+      "(Shah et al., NeurIPS 2020)";
   using S = std::string;
   using I = std::int64_t;
   e.params = {
-      {.name = "env", .type = ParamType::choice, .default_value = S("double_integrator"),
+      {.name = "env",
+       .type = ParamType::choice,
+       .default_value = S("double_integrator"),
        .help = "control task on a grid of n_s points per state dimension (cartpole: 4-D)",
        .choices = {"double_integrator", "pendulum", "mountain_car", "cartpole"}},
-      {.name = "preset", .type = ParamType::choice, .default_value = S("none"),
+      {.name = "preset",
+       .type = ParamType::choice,
+       .default_value = S("none"),
        .help = "svrl: SV-RL's grid, 1000 actions, gamma 0.95, noise and pendulum dt for env "
                "(n_s, n_a, gamma, sigma must then stay unset); none: the parameters below",
        .choices = {"none", "svrl"}},
-      {.name = "n_s", .type = ParamType::integer, .default_value = I{25},
-       .help = "grid points per state dimension (|S| = n_s^2, cartpole n_s^4)", .min = 2.0,
+      {.name = "n_s",
+       .type = ParamType::integer,
+       .default_value = I{25},
+       .help = "grid points per state dimension (|S| = n_s^2, cartpole n_s^4)",
+       .min = 2.0,
        .max = 400.0},
-      {.name = "n_a", .type = ParamType::integer, .default_value = I{50},
-       .help = "actions, evenly spaced in [-1, 1] (cartpole: force in [-10, 10])", .min = 2.0,
+      {.name = "n_a",
+       .type = ParamType::integer,
+       .default_value = I{50},
+       .help = "actions, evenly spaced in [-1, 1] (cartpole: force in [-10, 10])",
+       .min = 2.0,
        .max = 10000.0},
-      {.name = "gamma", .type = ParamType::real, .default_value = 0.9, .help = "discount factor",
-       .min = 0.0, .max = 1.0, .min_open = true, .max_open = true},
-      {.name = "sigma", .type = ParamType::real, .default_value = 0.2,
-       .help = "std. dev. of the velocity noise (mountain_car uses 0.01*sigma)", .min = 0.0,
+      {.name = "gamma",
+       .type = ParamType::real,
+       .default_value = 0.9,
+       .help = "discount factor",
+       .min = 0.0,
+       .max = 1.0,
+       .min_open = true,
+       .max_open = true},
+      {.name = "sigma",
+       .type = ParamType::real,
+       .default_value = 0.2,
+       .help = "std. dev. of the velocity noise (mountain_car uses 0.01*sigma)",
+       .min = 0.0,
        .max = 100.0},
-      {.name = "quadrature", .type = ParamType::integer, .default_value = I{16},
+      {.name = "quadrature",
+       .type = ParamType::integer,
+       .default_value = I{16},
        .help = "Gauss-Hermite nodes for the expectation over the noise in Q* and in the exact "
                "policy evaluation; Q* is also computed with twice as many "
                "(qstar_quadrature_error)",
-       .min = 1.0, .max = 512.0},
-      {.name = "method", .type = ParamType::choice, .default_value = S("lowrank"),
+       .min = 1.0,
+       .max = 512.0},
+      {.name = "method",
+       .type = ParamType::choice,
+       .default_value = S("lowrank"),
        .help = "exact: Q* itself (policy iteration, quadrature); full: Monte Carlo VI on all "
                "(s,a); lowrank: Monte Carlo on anchor rows/columns + matrix estimation",
        .choices = {"exact", "full", "lowrank"}},
-      {.name = "iterations", .type = ParamType::integer, .default_value = I{60},
-       .help = "Monte Carlo value-iteration rounds T (full, lowrank)", .min = 1.0, .max = 1e6},
-      {.name = "samples", .type = ParamType::integer, .default_value = I{5},
-       .help = "next states N drawn per evaluated (s,a) entry and round", .min = 1.0, .max = 1e6},
-      {.name = "anchors", .type = ParamType::integer, .default_value = I{8},
+      {.name = "iterations",
+       .type = ParamType::integer,
+       .default_value = I{60},
+       .help = "Monte Carlo value-iteration rounds T (full, lowrank)",
+       .min = 1.0,
+       .max = 1e6},
+      {.name = "samples",
+       .type = ParamType::integer,
+       .default_value = I{5},
+       .help = "next states N drawn per evaluated (s,a) entry and round",
+       .min = 1.0,
+       .max = 1e6},
+      {.name = "anchors",
+       .type = ParamType::integer,
+       .default_value = I{8},
        .help = "anchor states and anchor actions K drawn per round (lowrank); <= |A|, |S|",
-       .min = 1.0, .max = 1e6},
-      {.name = "rank", .type = ParamType::integer, .default_value = I{3},
+       .min = 1.0,
+       .max = 1e6},
+      {.name = "rank",
+       .type = ParamType::integer,
+       .default_value = I{3},
        .help = "singular values kept by the truncated pseudo-inverse (lowrank); <= anchors",
-       .min = 1.0, .max = 1e6},
-      {.name = "estimator", .type = ParamType::choice, .default_value = S("truncated"),
+       .min = 1.0,
+       .max = 1e6},
+      {.name = "estimator",
+       .type = ParamType::choice,
+       .default_value = S("truncated"),
        .help = "lowrank completion: paper = inverse of the K x K anchor block (Shah et al. "
                "Alg. 1, K = r, rank unused; Moore-Penrose where singular); truncated = "
                "pseudo-inverse truncated to rank",
        .choices = {"paper", "truncated"}},
-      {.name = "anchor_rule", .type = ParamType::choice, .default_value = S("random"),
+      {.name = "anchor_rule",
+       .type = ParamType::choice,
+       .default_value = S("random"),
        .help = "random: K uniform without replacement; spread: one uniform draw in each of K "
                "equal index blocks",
        .choices = {"random", "spread"}},
@@ -255,7 +298,8 @@ Experiment make_lowrank_q_experiment() {
        .help = "||Q_T - Q*||_inf; mostly the state-only part of the error, which does not change "
                "the policy: rank methods by policy_loss"},
       {.name = "q_error_rel", .help = "||Q_T - Q*||_inf / ||Q*||_inf"},
-      {.name = "samples_total", .help = "simulator calls (next-state draws) of the run",
+      {.name = "samples_total",
+       .help = "simulator calls (next-state draws) of the run",
        .unit = "calls"},
       {.name = "policy_agreement",
        .help = "fraction of grid states where Q_T's greedy action is optimal for Q* (up to ties)"},
@@ -268,42 +312,70 @@ Experiment make_lowrank_q_experiment() {
        .help = "singular values of Q* holding 99.9% of its Frobenius energy"},
       {.name = "qstar_quadrature_error",
        .help = "||Q*_2n - Q*_n||_inf / ||Q*_2n||_inf for n = quadrature nodes (0: deterministic)"},
-      {.name = "qstar_seconds", .help = "wall time of computing Q* (policy iteration)",
-       .unit = "s", .timing = true},
+      {.name = "qstar_seconds",
+       .help = "wall time of computing Q* (policy iteration)",
+       .unit = "s",
+       .timing = true},
       {.name = "return_mean",
        .help = "mean discounted return of Q_T's greedy policy, 100 rollouts x 200 steps"},
   };
   e.series = {
       {.name = "error_by_iteration",
        .help = "||Q_t - Q*||_inf after each round (exact: policy-iteration step)",
-       .axis = "iteration", .x_start = 1.0},
-      {.name = "samples_by_iteration", .help = "cumulative simulator calls after each round",
-       .unit = "calls", .axis = "iteration", .x_start = 1.0},
-      {.name = "qstar_singular_values", .help = "singular values of Q*, descending",
-       .axis = "index", .x_start = 1.0},
+       .axis = "iteration",
+       .x_start = 1.0},
+      {.name = "samples_by_iteration",
+       .help = "cumulative simulator calls after each round",
+       .unit = "calls",
+       .axis = "iteration",
+       .x_start = 1.0},
+      {.name = "qstar_singular_values",
+       .help = "singular values of Q*, descending",
+       .axis = "index",
+       .x_start = 1.0},
       {.name = "greedy_action",
        .help = "action of Q_T's greedy policy on a 50 x 50 raster of the first two state "
                "coordinates (the rest 0), the paper's policy heatmap",
-       .axis = "state", .shape = {heatmap_points, heatmap_points},
+       .axis = "state",
+       .shape = {heatmap_points, heatmap_points},
        .axes = {"position (x or theta)", "velocity (v or omega or theta_dot)"},
        .storage = {.float32 = true}},
-      {.name = "qstar_greedy_action", .help = "the same for Q*'s greedy (optimal) policy",
-       .axis = "state", .shape = {heatmap_points, heatmap_points},
+      {.name = "qstar_greedy_action",
+       .help = "the same for Q*'s greedy (optimal) policy",
+       .axis = "state",
+       .shape = {heatmap_points, heatmap_points},
        .axes = {"position (x or theta)", "velocity (v or omega or theta_dot)"},
        .storage = {.float32 = true}},
   };
   e.plots = {
-      {.title = "policy loss against samples", .x = "samples_total", .y = "policy_loss",
-       .group_by = "method", .logx = true},
-      {.title = "error against samples", .x = "samples_total", .y = "q_error_inf",
-       .group_by = "method", .logx = true, .logy = true},  // diverging runs span decades
-      {.title = "error by iteration", .y = "error_by_iteration", .group_by = "method",
-       .series = "error_by_iteration", .logy = true},
-      {.title = "spectrum of Q*", .y = "qstar_singular_values", .group_by = "env",
-       .series = "qstar_singular_values", .logy = true},
-      {.title = "greedy policy of Q_T", .y = "greedy_action", .series = "greedy_action",
+      {.title = "policy loss against samples",
+       .x = "samples_total",
+       .y = "policy_loss",
+       .group_by = "method",
+       .logx = true},
+      {.title = "error against samples",
+       .x = "samples_total",
+       .y = "q_error_inf",
+       .group_by = "method",
+       .logx = true,
+       .logy = true},  // diverging runs span decades
+      {.title = "error by iteration",
+       .y = "error_by_iteration",
+       .group_by = "method",
+       .series = "error_by_iteration",
+       .logy = true},
+      {.title = "spectrum of Q*",
+       .y = "qstar_singular_values",
+       .group_by = "env",
+       .series = "qstar_singular_values",
+       .logy = true},
+      {.title = "greedy policy of Q_T",
+       .y = "greedy_action",
+       .series = "greedy_action",
        .heatmap = true},
-      {.title = "optimal policy", .y = "qstar_greedy_action", .series = "qstar_greedy_action",
+      {.title = "optimal policy",
+       .y = "qstar_greedy_action",
+       .series = "qstar_greedy_action",
        .heatmap = true},
   };
   e.check = check_lowrank_q;

@@ -272,8 +272,8 @@ std::vector<int> draw_anchors(int n, int k, AnchorRule rule, Rng& rng) {
   } else {
     for (int i = 0; i < k; ++i) {
       const std::int64_t lo = std::int64_t{i} * n / k, hi = std::int64_t{i + 1} * n / k;
-      out[i] = static_cast<int>(lo + static_cast<std::int64_t>(
-                                         rng.below(static_cast<std::uint64_t>(hi - lo))));
+      out[i] = static_cast<int>(
+          lo + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(hi - lo))));
     }
   }
   std::sort(out.begin(), out.end());
@@ -302,7 +302,7 @@ McResult mc_value_iteration(const Mdp& mdp, const McOptions& opt, ThreadPool& po
   };
 
   const int k = opt.lowrank ? opt.anchors : 0;
-  Eigen::MatrixXd c, r;              // Q̂(S, A#), Q̂(S#, A)
+  Eigen::MatrixXd c, r;                                           // Q̂(S, A#), Q̂(S#, A)
   std::vector<int> anchor_row(static_cast<std::size_t>(ns), -1);  // s -> its row in R, or -1
   for (int t = 1; t <= opt.iterations; ++t) {
     const Eigen::VectorXd vt = state_values(res.q);

@@ -108,8 +108,7 @@ double cluster_coverage(const Eigen::MatrixXd& counts) {
     ++seen;
     covered += owned[static_cast<std::size_t>(n)];
   }
-  return seen > 0 ? static_cast<double>(covered) / seen
-                  : std::numeric_limits<double>::quiet_NaN();
+  return seen > 0 ? static_cast<double>(covered) / seen : std::numeric_limits<double>::quiet_NaN();
 }
 
 double expert_purity(const Eigen::MatrixXd& counts) {
@@ -220,9 +219,9 @@ Outcome simulate(const Config& c, const RunContext& ctx) {
 
   const int M = c.experts, N = c.clusters;
   const std::int64_t T1 = effective_T1(c);
-  Eigen::MatrixXd experts = Eigen::MatrixXd::Zero(c.d, M);  // w^(m), all zero at start
-  Eigen::MatrixXd theta = Eigen::MatrixXd::Zero(c.d, M);    // θ^(m), all zero at start
-  Eigen::MatrixXd counts = Eigen::MatrixXd::Zero(N, M);     // all rounds
+  Eigen::MatrixXd experts = Eigen::MatrixXd::Zero(c.d, M);    // w^(m), all zero at start
+  Eigen::MatrixXd theta = Eigen::MatrixXd::Zero(c.d, M);      // θ^(m), all zero at start
+  Eigen::MatrixXd counts = Eigen::MatrixXd::Zero(N, M);       // all rounds
   Eigen::MatrixXd counts_late = Eigen::MatrixXd::Zero(N, M);  // rounds t > T/2
   Eigen::VectorXd load = Eigen::VectorXd::Zero(M);
   Eigen::MatrixXd xbars(c.d, c.T);  // x̄_τ of every round, for G_t
@@ -295,8 +294,8 @@ Outcome simulate(const Config& c, const RunContext& ctx) {
 
     if (t % c.record_every == 0) {
       out.F_t.push_back(forgetting(experts, problem.truths, counts, learned_error, t));
-      out.G_t.push_back(generalisation(
-          experts, problem.truths, gate_routing(theta, xbars, out.cluster_of_round, N, t), t));
+      out.G_t.push_back(generalisation(experts, problem.truths,
+                                       gate_routing(theta, xbars, out.cluster_of_round, N, t), t));
     }
   }
 

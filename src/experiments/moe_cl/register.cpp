@@ -23,15 +23,17 @@ void check_moe_cl(const Params& p) {
                       "must be <= d (the feature signals are orthonormal in R^d), got " +
                           std::to_string(N) + " > d = " + std::to_string(d));
   if (T1 > T)
-    throw param_error("T1", "must be <= T, got T1 = " + std::to_string(T1) + ", T = " +
-                                std::to_string(T));
+    throw param_error(
+        "T1", "must be <= T, got T1 = " + std::to_string(T1) + ", T = " + std::to_string(T));
   if (T1 == 0) {
     const double eta = p.get_real("eta");
     const auto M = static_cast<double>(p.get_int("experts"));
     if (eta <= 0 || M / eta > static_cast<double>(T))
-      throw param_error("T1", "0 asks for ceil(experts/eta) rounds, which must be <= T; got "
-                              "experts = " + std::to_string(p.get_int("experts")) + ", eta = " +
-                              format_value(Value{eta}) + ", T = " + std::to_string(T));
+      throw param_error("T1",
+                        "0 asks for ceil(experts/eta) rounds, which must be <= T; got "
+                        "experts = " +
+                            std::to_string(p.get_int("experts")) +
+                            ", eta = " + format_value(Value{eta}) + ", T = " + std::to_string(T));
   }
   if (static_cast<double>(T) * static_cast<double>(d) > max_rounds_times_dimension)
     throw param_error("T", "T·d must be <= 5e7 (the run keeps one d-vector per round), got T = " +
@@ -47,53 +49,100 @@ void check_moe_cl(const Params& p) {
 Experiment make_moe_cl_experiment() {
   Experiment e;
   e.name = "moe_cl";
-  e.summary = "mixture of linear experts with a noisy top-1 router learning a stream of "
-              "regression tasks (Li et al., ICLR 2025)";
+  e.summary =
+      "mixture of linear experts with a noisy top-1 router learning a stream of "
+      "regression tasks (Li et al., ICLR 2025)";
   using I = std::int64_t;
   e.params = {
-      {.name = "d", .type = ParamType::integer, .default_value = I{20},
-       .help = "dimension of the models and features", .min = 2.0, .max = 100000.0},
-      {.name = "s", .type = ParamType::integer, .default_value = I{10},
-       .help = "samples per task (columns of X_t); must be < d", .min = 1.0},
-      {.name = "clusters", .type = ParamType::integer, .default_value = I{4},
-       .help = "N: number of ground-truth models (task clusters); must be <= d", .min = 1.0},
-      {.name = "experts", .type = ParamType::integer, .default_value = I{4},
-       .help = "M: number of experts (1 = a single model, no routing)", .min = 1.0,
+      {.name = "d",
+       .type = ParamType::integer,
+       .default_value = I{20},
+       .help = "dimension of the models and features",
+       .min = 2.0,
+       .max = 100000.0},
+      {.name = "s",
+       .type = ParamType::integer,
+       .default_value = I{10},
+       .help = "samples per task (columns of X_t); must be < d",
+       .min = 1.0},
+      {.name = "clusters",
+       .type = ParamType::integer,
+       .default_value = I{4},
+       .help = "N: number of ground-truth models (task clusters); must be <= d",
+       .min = 1.0},
+      {.name = "experts",
+       .type = ParamType::integer,
+       .default_value = I{4},
+       .help = "M: number of experts (1 = a single model, no routing)",
+       .min = 1.0,
        .max = 4096.0},
-      {.name = "sigma", .type = ParamType::real, .default_value = 0.02,
-       .help = "standard deviation of the entries of the s-1 noise columns", .min = 0.0,
+      {.name = "sigma",
+       .type = ParamType::real,
+       .default_value = 0.02,
+       .help = "standard deviation of the entries of the s-1 noise columns",
+       .min = 0.0,
        .min_open = true},
-      {.name = "beta", .type = ParamType::real, .default_value = 1.0,
-       .help = "length of the signal column beta*v_n", .min = 0.0, .min_open = true},
-      {.name = "eta", .type = ParamType::real, .default_value = 10.0,
-       .help = "learning rate of the gate", .min = 0.0},
-      {.name = "alpha", .type = ParamType::real, .default_value = 0.5,
+      {.name = "beta",
+       .type = ParamType::real,
+       .default_value = 1.0,
+       .help = "length of the signal column beta*v_n",
+       .min = 0.0,
+       .min_open = true},
+      {.name = "eta",
+       .type = ParamType::real,
+       .default_value = 10.0,
+       .help = "learning rate of the gate",
+       .min = 0.0},
+      {.name = "alpha",
+       .type = ParamType::real,
+       .default_value = 0.5,
        .help = "weight of the load-balancing term of the gate loss (form: aux_loss)",
        .min = 0.0},
-      {.name = "lambda", .type = ParamType::real, .default_value = 0.3,
-       .help = "routing noise: r_m ~ Unif[0, lambda] is added to each gate output", .min = 0.0},
-      {.name = "T", .type = ParamType::integer, .default_value = I{1000},
-       .help = "rounds (one task each)", .min = 2.0, .unit = "rounds"},
-      {.name = "T1", .type = ParamType::integer, .default_value = I{200},
+      {.name = "lambda",
+       .type = ParamType::real,
+       .default_value = 0.3,
+       .help = "routing noise: r_m ~ Unif[0, lambda] is added to each gate output",
+       .min = 0.0},
+      {.name = "T",
+       .type = ParamType::integer,
+       .default_value = I{1000},
+       .help = "rounds (one task each)",
+       .min = 2.0,
+       .unit = "rounds"},
+      {.name = "T1",
+       .type = ParamType::integer,
+       .default_value = I{200},
        .help = "rounds of unconditional gate training before the termination rule applies; 0: "
                "ceil(experts/eta), the paper's T1",
-       .min = 0.0, .unit = "rounds"},
-      {.name = "terminate", .type = ParamType::boolean, .default_value = true,
+       .min = 0.0,
+       .unit = "rounds"},
+      {.name = "terminate",
+       .type = ParamType::boolean,
+       .default_value = true,
        .help = "stop updating the gate by the termination rule (off: update it every round)"},
-      {.name = "termination", .type = ParamType::choice, .default_value = std::string("paper"),
+      {.name = "termination",
+       .type = ParamType::choice,
+       .default_value = std::string("paper"),
        .help = "fixed: no gate update after round T1; paper: after T1, stop at the first round "
                "whose routed expert m_t has some m != m_t with |h_m - h_m_t| < Gamma "
                "(Algorithm 1 of the paper, our reading)",
        .choices = {"fixed", "paper"}},
-      {.name = "Gamma", .type = ParamType::real, .default_value = 0.1,
+      {.name = "Gamma",
+       .type = ParamType::real,
+       .default_value = 0.1,
        .help = "gate-output gap below which the paper's rule stops the gate (keep it < lambda)",
        .min = 0.0},
-      {.name = "aux_loss", .type = ParamType::choice, .default_value = std::string("averaged"),
+      {.name = "aux_loss",
+       .type = ParamType::choice,
+       .default_value = std::string("averaged"),
        .help = "load-balancing loss: averaged (the paper's alpha*M*sum_m f_m*P_m, P_m the mean "
                "over rounds 1..t of pi_m) or current (alpha*M*sum_m f_m*pi_m, this round only)",
        .choices = {"averaged", "current"}},
-      {.name = "record_every", .type = ParamType::integer, .default_value = I{10},
-       .help = "rounds between two points of the series F_t and G_t", .min = 1.0,
+      {.name = "record_every",
+       .type = ParamType::integer,
+       .default_value = I{10},
+       .help = "rounds between two points of the series F_t and G_t",
+       .min = 1.0,
        .unit = "rounds"},
   };
   e.metrics = {
@@ -122,26 +171,43 @@ Experiment make_moe_cl_experiment() {
   e.series = {
       {.name = "F_t",
        .help = "forgetting after round t = (i+1)*record_every for element i",
-       .axis = "record (round/record_every)", .x_start = 1.0, .x_step = 1.0},
+       .axis = "record (round/record_every)",
+       .x_start = 1.0,
+       .x_step = 1.0},
       {.name = "G_t",
        .help = "generalisation error after round t = (i+1)*record_every for element i",
-       .axis = "record (round/record_every)", .x_start = 1.0, .x_step = 1.0},
+       .axis = "record (round/record_every)",
+       .x_start = 1.0,
+       .x_step = 1.0},
       {.name = "routing_counts",
        .help = "tasks of cluster n routed to expert m over all rounds; clusters x experts "
                "matrix flattened row-major: index n*experts + m",
-       .unit = "tasks", .axis = "cluster*experts + expert"},
+       .unit = "tasks",
+       .axis = "cluster*experts + expert"},
   };
   e.plots = {
-      {.title = "generalisation error against the number of experts", .x = "experts", .y = "G_T",
+      {.title = "generalisation error against the number of experts",
+       .x = "experts",
+       .y = "G_T",
        .group_by = "terminate"},
       {.title = "rounds until the gate's cluster map settles, against the number of experts",
-       .x = "experts", .y = "convergence_round", .group_by = "terminate"},
-      {.title = "forgetting against the number of experts", .x = "experts", .y = "F_T",
+       .x = "experts",
+       .y = "convergence_round",
        .group_by = "terminate"},
-      {.title = "generalisation error over rounds, with and without termination", .x = "",
-       .y = "G_t", .group_by = "terminate", .series = "G_t"},
-      {.title = "forgetting over rounds, with and without termination", .x = "", .y = "F_t",
-       .group_by = "terminate", .series = "F_t"},
+      {.title = "forgetting against the number of experts",
+       .x = "experts",
+       .y = "F_T",
+       .group_by = "terminate"},
+      {.title = "generalisation error over rounds, with and without termination",
+       .x = "",
+       .y = "G_t",
+       .group_by = "terminate",
+       .series = "G_t"},
+      {.title = "forgetting over rounds, with and without termination",
+       .x = "",
+       .y = "F_t",
+       .group_by = "terminate",
+       .series = "F_t"},
   };
   e.check = check_moe_cl;
   e.run = [](const Params& p, const RunContext& ctx) {

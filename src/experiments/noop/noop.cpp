@@ -20,18 +20,29 @@ Experiment make_noop_experiment() {
   e.name = "noop";
   e.summary = "does nothing for a given time; for tests and benchmarks";
   e.params = {
-      {.name = "work_us", .type = ParamType::integer, .default_value = std::int64_t{0},
-       .help = "busy CPU work per task", .min = 0.0, .unit = "us"},
-      {.name = "payload", .type = ParamType::integer, .default_value = std::int64_t{0},
-       .help = "length of the float64 series 'payload' to store", .min = 0.0, .max = 1e8},
-      {.name = "fail_rate", .type = ParamType::real, .default_value = 0.0,
-       .help = "probability that the task throws, decided by its seed alone", .min = 0.0,
+      {.name = "work_us",
+       .type = ParamType::integer,
+       .default_value = std::int64_t{0},
+       .help = "busy CPU work per task",
+       .min = 0.0,
+       .unit = "us"},
+      {.name = "payload",
+       .type = ParamType::integer,
+       .default_value = std::int64_t{0},
+       .help = "length of the float64 series 'payload' to store",
+       .min = 0.0,
+       .max = 1e8},
+      {.name = "fail_rate",
+       .type = ParamType::real,
+       .default_value = 0.0,
+       .help = "probability that the task throws, decided by its seed alone",
+       .min = 0.0,
        .max = 1.0},
   };
   e.metrics = {{.name = "value", .help = "a uniform random number drawn from the task's seed"},
                {.name = "work_us", .help = "busy work done", .unit = "us"}};
-  e.series = {{.name = "payload", .help = "uniform random numbers drawn from the seed",
-               .axis = "index"}};
+  e.series = {
+      {.name = "payload", .help = "uniform random numbers drawn from the seed", .axis = "index"}};
   e.plots = {{.title = "value against work", .x = "work_us", .y = "value"}};
   e.run = [](const Params& p, const RunContext& ctx) {
     if (Rng(ctx.seed, 1).uniform() < p.get_real("fail_rate"))

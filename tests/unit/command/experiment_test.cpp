@@ -81,7 +81,7 @@ TEST(CommandExperiment, HandsOverParametersAndEnvironment) {
   auto s = spec_for("cat > " + out.string() + ".stdin; env > " + out.string() +
                     ".env; echo '{\"metrics\": {\"loss\": 1}}'");
   s.env = {{"MY_SETTING", "x={x} seed={seed}"}};
-  setenv("OMPI_COMM_WORLD_RANK", "5", 1);   // this job's identity must not reach the program
+  setenv("OMPI_COMM_WORLD_RANK", "5", 1);  // this job's identity must not reach the program
   make_command_experiment(s).run(with_x(0.5), context());
   unsetenv("OMPI_COMM_WORLD_RANK");
   std::ifstream in(out.string() + ".stdin");
@@ -110,7 +110,7 @@ TEST(CommandExperiment, WorkdirIsCreatedFresh) {
   fs::create_directories(dir);
   std::ofstream(dir / "stale") << "from an earlier attempt";
   const Result r = make_command_experiment(s).run(with_x(0.5), context());
-  EXPECT_EQ(r.metrics.at("loss"), 0.0);   // "stale" was removed before the program started
+  EXPECT_EQ(r.metrics.at("loss"), 0.0);  // "stale" was removed before the program started
   EXPECT_TRUE(fs::exists(dir / "marker"));
   EXPECT_FALSE(fs::exists(dir / "stale"));
   fs::remove_all(base);

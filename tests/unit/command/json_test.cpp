@@ -14,7 +14,7 @@ TEST(CommandJson, ParsesNestedDocument) {
   const Json j = parse_json(R"( {"metrics": {"loss": 0.1, "n": -3e2}, "series": {"c": [1, 2.5, -0]},
       "s": "a\"b\\n\u00e9\ud83d\ude00", "t": true, "f": false, "z": null} )");
   const auto& o = j.object();
-  EXPECT_EQ(o.at("metrics").object().at("loss").number(), 0.1);   // exact: strtod's 0.1
+  EXPECT_EQ(o.at("metrics").object().at("loss").number(), 0.1);  // exact: strtod's 0.1
   EXPECT_EQ(o.at("metrics").object().at("n").number(), -300.0);
   ASSERT_EQ(o.at("series").object().at("c").array().size(), 3u);
   EXPECT_EQ(o.at("series").object().at("c").array()[1].number(), 2.5);
@@ -31,9 +31,27 @@ TEST(CommandJson, AcceptsPythonNonFiniteTokens) {
 }
 
 TEST(CommandJson, RejectsMalformedText) {
-  for (const char* bad : {"", "{", "{\"a\": 1,}", "[1,]", "01", "1.", ".5", "-", "1e", "+1",
-                          "{\"a\" 1}", "{a: 1}", "\"abc", "\"a\nb\"", "\"\\x\"", "[1] 2",
-                          "{\"a\": 1, \"a\": 2}", "nan", "tru", "\"\\ud800\"", "'x'"}) {
+  for (const char* bad : {"",
+                          "{",
+                          "{\"a\": 1,}",
+                          "[1,]",
+                          "01",
+                          "1.",
+                          ".5",
+                          "-",
+                          "1e",
+                          "+1",
+                          "{\"a\" 1}",
+                          "{a: 1}",
+                          "\"abc",
+                          "\"a\nb\"",
+                          "\"\\x\"",
+                          "[1] 2",
+                          "{\"a\": 1, \"a\": 2}",
+                          "nan",
+                          "tru",
+                          "\"\\ud800\"",
+                          "'x'"}) {
     EXPECT_THROW(parse_json(bad), mpisweep::error) << "accepted: " << bad;
   }
 }

@@ -45,8 +45,8 @@ std::string slurp(const std::string& path) {
 
 // A fresh folder for one test.
 fs::path scratch(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("mpisweep-command-" + std::to_string(getpid()) +
-                                                  "-" + name);
+  const fs::path d =
+      fs::temp_directory_path() / ("mpisweep-command-" + std::to_string(getpid()) + "-" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -102,8 +102,9 @@ TEST(CommandProcess, FeedsStdinAndRunsInCwd) {
 TEST(CommandProcess, BoundsWhatItKeeps) {
   // 3 MB of stdout then a last line; 100 KB of stderr: the last line survives whole, stderr is
   // cut to its tail.
-  Launch l = sh("head -c 3000000 /dev/zero | tr '\\0' 'a'; echo; echo LAST; "
-                "head -c 100000 /dev/zero | tr '\\0' 'e' >&2; echo END >&2");
+  Launch l =
+      sh("head -c 3000000 /dev/zero | tr '\\0' 'a'; echo; echo LAST; "
+         "head -c 100000 /dev/zero | tr '\\0' 'e' >&2; echo END >&2");
   l.stderr_keep = 1000;
   const Exit e = run_process(l);
   EXPECT_EQ(e.exit_code, 0);

@@ -99,7 +99,7 @@ TEST(CommandSpecWire, RoundTripsEverything) {
   s.workdir = "runs/{task_id}";
   s.env = {{"MODE", "fast {lr}"}};
   s.kill_grace = 0.5;
-  ParamSpec big{"big", ParamType::integer, std::int64_t{9007199254740993}};   // 2^53 + 1
+  ParamSpec big{"big", ParamType::integer, std::int64_t{9007199254740993}};  // 2^53 + 1
   ParamSpec lr{"lr", ParamType::real, 0.1};
   ParamSpec on{"on", ParamType::boolean, true};
   ParamSpec opt{"opt", ParamType::choice, std::string("sgd")};
@@ -129,7 +129,7 @@ TEST(CommandSpecIdentity, ChangesWithWhatDecidesResultsOnly) {
   b.run.push_back("--fast");
   EXPECT_NE(identity(a), identity(b));
   b = a;
-  b.metrics[0].unit = "nats";   // cosmetic: same tasks
+  b.metrics[0].unit = "nats";  // cosmetic: same tasks
   b.workdir = "elsewhere/{task_id}";
   EXPECT_EQ(identity(a), identity(b));
   b.env = {{"X", "1"}};

@@ -30,12 +30,17 @@ const QMatrix& q_star() {
 }
 
 McOptions defaults(bool lowrank, std::uint64_t seed) {
-  return {.gamma = 0.9, .iterations = 60, .samples = 5, .lowrank = lowrank, .anchors = 8,
-          .rank = 3, .anchor_rule = AnchorRule::random, .seed = seed};
+  return {.gamma = 0.9,
+          .iterations = 60,
+          .samples = 5,
+          .lowrank = lowrank,
+          .anchors = 8,
+          .rank = 3,
+          .anchor_rule = AnchorRule::random,
+          .seed = seed};
 }
 
 double sup_error(const QMatrix& q) { return (q - q_star()).cwiseAbs().maxCoeff(); }
-
 
 constexpr std::uint64_t seeds[] = {1, 2, 3, 4, 5};
 
@@ -60,12 +65,12 @@ TEST(Claims, LowRankBeatsFullWithAFifthOfTheSamples) {
     const McResult low = mc_value_iteration(task(), defaults(true, seed), pool);
     const double e_full = sup_error(full.q), e_low = sup_error(low.q);
     const auto n_full = full.samples_by_iteration.back(), n_low = low.samples_by_iteration.back();
-    std::printf("seed %llu: full %.4g (%lld samples), lowrank %.4g (%lld samples), error ratio "
-                "%.3f, sample ratio %.4f, policy agreement full %.3f lowrank %.3f\n",
-                static_cast<unsigned long long>(seed), e_full, static_cast<long long>(n_full),
-                e_low, static_cast<long long>(n_low), e_low / e_full,
-                double(n_low) / double(n_full), policy_agreement(full.q, q_star(), 1e-6),
-                policy_agreement(low.q, q_star(), 1e-6));
+    std::printf(
+        "seed %llu: full %.4g (%lld samples), lowrank %.4g (%lld samples), error ratio "
+        "%.3f, sample ratio %.4f, policy agreement full %.3f lowrank %.3f\n",
+        static_cast<unsigned long long>(seed), e_full, static_cast<long long>(n_full), e_low,
+        static_cast<long long>(n_low), e_low / e_full, double(n_low) / double(n_full),
+        policy_agreement(full.q, q_star(), 1e-6), policy_agreement(low.q, q_star(), 1e-6));
     EXPECT_LE(e_low, 1.5 * e_full) << seed;
     EXPECT_LE(double(n_low), 0.2 * double(n_full)) << seed;
     EXPECT_EQ(n_full, 9'375'000);
@@ -89,7 +94,6 @@ TEST(Claims, UntruncatedPseudoInverseFails) {
   }
 }
 
-
 // Ranked by the policy (issue 12), the same comparison reads differently. policy_loss =
 // max_s V*(s) − V^π(s) with π greedy in Q_T, valued exactly. Measured (5 seeds, 16-node
 // reference, docs/experiments/lowrank_q.md): full 9.35, lowrank K 8 13.7, lowrank K 16 8.1.
@@ -111,11 +115,12 @@ TEST(Claims, PolicyLossReversesTheRankingAtEightAnchors) {
     o16.anchors = 16;
     const McResult k16 = mc_value_iteration(task(), o16, pool);
     const double l_full = policy_loss(full.q), l8 = policy_loss(k8.q), l16 = policy_loss(k16.q);
-    std::printf("seed %llu: policy loss full %.4g, lowrank K8 %.4g (q error %.4g vs %.4g), "
-                "K16 %.4g; advantage error full %.4g K8 %.4g K16 %.4g\n",
-                static_cast<unsigned long long>(seed), l_full, l8, sup_error(k8.q),
-                sup_error(full.q), l16, advantage_error(full.q, q_star()),
-                advantage_error(k8.q, q_star()), advantage_error(k16.q, q_star()));
+    std::printf(
+        "seed %llu: policy loss full %.4g, lowrank K8 %.4g (q error %.4g vs %.4g), "
+        "K16 %.4g; advantage error full %.4g K8 %.4g K16 %.4g\n",
+        static_cast<unsigned long long>(seed), l_full, l8, sup_error(k8.q), sup_error(full.q), l16,
+        advantage_error(full.q, q_star()), advantage_error(k8.q, q_star()),
+        advantage_error(k16.q, q_star()));
     EXPECT_LT(sup_error(k8.q), sup_error(full.q)) << seed;
     EXPECT_GT(l8, l_full) << seed;
     ratio8.push_back(l8 / l_full);

@@ -43,8 +43,14 @@ using S = std::string;
 
 // A small task: 9×9 states, 10 actions, 10 rounds.
 Params small(const char* env, const char* method) {
-  return with({{"env", S(env)}, {"method", S(method)}, {"n_s", I{9}}, {"n_a", I{10}},
-               {"iterations", I{10}}, {"samples", I{2}}, {"anchors", I{4}}, {"rank", I{2}}});
+  return with({{"env", S(env)},
+               {"method", S(method)},
+               {"n_s", I{9}},
+               {"n_a", I{10}},
+               {"iterations", I{10}},
+               {"samples", I{2}},
+               {"anchors", I{4}},
+               {"rank", I{2}}});
 }
 
 }  // namespace
@@ -75,8 +81,8 @@ TEST(LowrankQExperiment, DeclaresEveryParameterWithTheSpecDefaults) {
   EXPECT_EQ(metrics, (std::vector<std::string>{
                          "policy_loss", "policy_loss_mean", "advantage_error_inf", "q_error_inf",
                          "q_error_rel", "samples_total", "policy_agreement", "anchor_condition",
-                         "qstar_rank99", "qstar_rank999", "qstar_quadrature_error",
-                         "qstar_seconds", "return_mean"}));
+                         "qstar_rank99", "qstar_rank999", "qstar_quadrature_error", "qstar_seconds",
+                         "return_mean"}));
   EXPECT_EQ(series, (std::vector<std::string>{"error_by_iteration", "samples_by_iteration",
                                               "qstar_singular_values", "greedy_action",
                                               "qstar_greedy_action"}));
@@ -151,11 +157,12 @@ TEST(LowrankQExperiment, RunsEveryEnvAndMethod) {
       const double pa = r.metrics.at("policy_agreement");
       EXPECT_GE(pa, 0.0);
       EXPECT_LE(pa, 1.0);
-      std::printf("%-17s %-7s err %.4g rel %.4g samples %.0f agree %.3f rank99 %.0f rank999 %.0f "
-                  "return %.4g\n",
-                  env, method, r.metrics.at("q_error_inf"), r.metrics.at("q_error_rel"),
-                  r.metrics.at("samples_total"), pa, r.metrics.at("qstar_rank99"),
-                  r.metrics.at("qstar_rank999"), r.metrics.at("return_mean"));
+      std::printf(
+          "%-17s %-7s err %.4g rel %.4g samples %.0f agree %.3f rank99 %.0f rank999 %.0f "
+          "return %.4g\n",
+          env, method, r.metrics.at("q_error_inf"), r.metrics.at("q_error_rel"),
+          r.metrics.at("samples_total"), pa, r.metrics.at("qstar_rank99"),
+          r.metrics.at("qstar_rank999"), r.metrics.at("return_mean"));
       EXPECT_EQ(r.series.at("greedy_action").size(), 2500u);
       EXPECT_EQ(r.series.at("qstar_greedy_action").size(), 2500u);
       EXPECT_GE(r.metrics.at("policy_loss"), r.metrics.at("policy_loss_mean"));
@@ -174,9 +181,8 @@ TEST(LowrankQExperiment, RunsEveryEnvAndMethod) {
       } else {
         ASSERT_EQ(err.size(), 10u);
         EXPECT_EQ(err.back(), r.metrics.at("q_error_inf"));
-        const double per_round = std::string(method) == "full"
-                                     ? 2.0 * states * 10
-                                     : 2.0 * (states * 4 + 4 * 10 - 16);
+        const double per_round =
+            std::string(method) == "full" ? 2.0 * states * 10 : 2.0 * (states * 4 + 4 * 10 - 16);
         EXPECT_EQ(r.metrics.at("samples_total"), 10 * per_round);
         for (std::size_t i = 0; i < samples.size(); ++i)
           EXPECT_EQ(samples[i], static_cast<double>(i + 1) * per_round);
@@ -220,7 +226,8 @@ TEST(LowrankQExperiment, SameNumbersForAnyThreadBudget) {
       }
     }
   const Result c = run(small("pendulum", "lowrank"), 12, 1);
-  EXPECT_NE(c.metrics.at("q_error_inf"), run(small("pendulum", "lowrank"), 11, 1).metrics.at("q_error_inf"));
+  EXPECT_NE(c.metrics.at("q_error_inf"),
+            run(small("pendulum", "lowrank"), 11, 1).metrics.at("q_error_inf"));
 }
 
 TEST(LowrankQExperiment, StopsWhenCancelled) {

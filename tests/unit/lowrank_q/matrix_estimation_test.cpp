@@ -72,8 +72,7 @@ TEST(TruncatedPinv, KeepsOnlyTheLargestSingularValues) {
       Eigen::HouseholderQR<Eigen::MatrixXd>(gaussian(3, 3, rng)).householderQ();
   const Eigen::Vector3d s(4, 2, 1e-3);
   const Eigen::MatrixXd w = q * s.asDiagonal() * q.transpose();
-  const Eigen::MatrixXd expected =
-      q * Eigen::Vector3d(0.25, 0.5, 0).asDiagonal() * q.transpose();
+  const Eigen::MatrixXd expected = q * Eigen::Vector3d(0.25, 0.5, 0).asDiagonal() * q.transpose();
   EXPECT_LT(sup_norm(truncated_pinv(w, 2) - expected), 1e-12);
   EXPECT_NEAR(truncated_pinv(w, 3).norm(), 1e3, 1e-2);  // the untruncated one blows up
   // A zero singular value is never inverted, whatever the rank asked for.
@@ -121,8 +120,8 @@ TEST(SkeletonEstimate, TwoAnchorsCannotRecoverRank3) {
   for (auto seed : seeds) {
     double norm = 0;
     const double e = noisy_estimation_error(seed, 2, 2, delta, &norm);
-    std::printf("seed %llu: K=2 error %.3g (|M|inf %.3g)\n",
-                static_cast<unsigned long long>(seed), e, norm);
+    std::printf("seed %llu: K=2 error %.3g (|M|inf %.3g)\n", static_cast<unsigned long long>(seed),
+                e, norm);
     EXPECT_GT(e, 0.1 * norm) << seed;
     EXPECT_GT(e, 100 * delta) << seed;
   }

@@ -75,7 +75,7 @@ TEST(ControlTask, DynamicsFollowTheSpec) {
   EXPECT_NEAR(s[1], 0.01 - 0.001 - 0.0025 * std::cos(-1.5), 1e-15);
   EXPECT_NEAR(s[0], -0.5 + s[1], 1e-15);
   s = mc.step({0.49, 0.07}, 1.0, 0.0);
-  EXPECT_EQ(s[0], 0.5);  // reaches the goal by clipping
+  EXPECT_EQ(s[0], 0.5);               // reaches the goal by clipping
   s = mc.step({0.0, 0.0}, 0.0, 1.0);  // σ_mc = 0.01σ
   EXPECT_NEAR(s[1], -0.0025 + 0.002, 1e-15);
 }

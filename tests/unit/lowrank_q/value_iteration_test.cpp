@@ -80,13 +80,13 @@ TEST(ValueIteration, ExactMatchesTheClosedFormOnATwoStateMdp) {
   TwoStateMdp mdp(false);
   ThreadPool pool(1);
   int checked = 0;
-  ExactResult r = exact_value_iteration(mdp, {.gamma = gamma_, .tol = 1e-12}, pool,
-                                        [&](int k, const QMatrix& q) {
-                                          const double v1 = 2 * (1 - std::pow(gamma_, k)) / (1 - gamma_);
-                                          EXPECT_NEAR(q(1, 0), v1, 1e-12) << k;
-                                          EXPECT_NEAR(q(1, 1), v1, 1e-12) << k;
-                                          ++checked;
-                                        });
+  ExactResult r = exact_value_iteration(
+      mdp, {.gamma = gamma_, .tol = 1e-12}, pool, [&](int k, const QMatrix& q) {
+        const double v1 = 2 * (1 - std::pow(gamma_, k)) / (1 - gamma_);
+        EXPECT_NEAR(q(1, 0), v1, 1e-12) << k;
+        EXPECT_NEAR(q(1, 1), v1, 1e-12) << k;
+        ++checked;
+      });
   EXPECT_TRUE(r.converged);
   EXPECT_EQ(checked, r.iterations);
   EXPECT_NEAR(r.q(1, 0), 20.0, 1e-10);
@@ -113,8 +113,13 @@ TEST(ValueIteration, MonteCarloEqualsTheIteratesOnADeterministicMdp) {
   ThreadPool pool(1);
   for (bool lowrank : {false, true}) {
     McResult r = mc_value_iteration(mdp,
-                                    {.gamma = gamma_, .iterations = 30, .samples = 3,
-                                     .lowrank = lowrank, .anchors = 2, .rank = 2, .seed = 5},
+                                    {.gamma = gamma_,
+                                     .iterations = 30,
+                                     .samples = 3,
+                                     .lowrank = lowrank,
+                                     .anchors = 2,
+                                     .rank = 2,
+                                     .seed = 5},
                                     pool);
     const double v1 = 2 * (1 - std::pow(gamma_, 30)) / (1 - gamma_);
     const double v1_prev = 2 * (1 - std::pow(gamma_, 29)) / (1 - gamma_);
@@ -145,8 +150,14 @@ TEST(ValueIteration, SampleCountIsExactAndMatchesTheSimulatorCalls) {
   for (bool lowrank : {false, true})
     for (AnchorRule rule : {AnchorRule::random, AnchorRule::spread}) {
       Counting counted(task);
-      McOptions o{.gamma = 0.9, .iterations = 4, .samples = 2, .lowrank = lowrank, .anchors = 3,
-                  .rank = 2, .anchor_rule = rule, .seed = 1};
+      McOptions o{.gamma = 0.9,
+                  .iterations = 4,
+                  .samples = 2,
+                  .lowrank = lowrank,
+                  .anchors = 3,
+                  .rank = 2,
+                  .anchor_rule = rule,
+                  .seed = 1};
       McResult r = mc_value_iteration(counted, o, pool);
       const long long expected = lowrank ? 4LL * 2 * (100 * 3 + 3 * 7 - 9) : 4LL * 2 * 100 * 7;
       ASSERT_EQ(r.samples_by_iteration.size(), 4u);
@@ -186,8 +197,14 @@ TEST(ValueIteration, ResultsDoNotDependOnTheThreadCount) {
   const ControlTask task(Env::double_integrator, 25, 50, 0.2);
   for (bool lowrank : {false, true})
     for (AnchorRule rule : {AnchorRule::random, AnchorRule::spread}) {
-      McOptions o{.gamma = 0.9, .iterations = 8, .samples = 3, .lowrank = lowrank,
-                  .anchors = 8, .rank = 3, .anchor_rule = rule, .seed = 77};
+      McOptions o{.gamma = 0.9,
+                  .iterations = 8,
+                  .samples = 3,
+                  .lowrank = lowrank,
+                  .anchors = 8,
+                  .rank = 3,
+                  .anchor_rule = rule,
+                  .seed = 77};
       ThreadPool one(1);
       const McResult ref = mc_value_iteration(task, o, one);
       const double ret_ref = greedy_return(task, ref.q, 0.9, 30, 50, 77, one);
@@ -256,8 +273,8 @@ TEST(PolicyIteration, AgreesWithValueIterationAndTheClosedForm) {
   EXPECT_NEAR(two.q(0, 0), 1 + gamma_ * 9.0 / 0.55, 1e-10);
   const ControlTask task(Env::pendulum, 11, 7, 0.3);
   const OptimalResult pi = optimal_q(task, gamma_, 9, pool);
-  const ExactResult vi = exact_value_iteration(task, {.gamma = gamma_, .tol = 1e-12,
-                                                      .quadrature = 9}, pool);
+  const ExactResult vi =
+      exact_value_iteration(task, {.gamma = gamma_, .tol = 1e-12, .quadrature = 9}, pool);
   EXPECT_LT((pi.q - vi.q).cwiseAbs().maxCoeff(), 1e-9);
   EXPECT_LT((pi.v - state_values(vi.q)).cwiseAbs().maxCoeff(), 1e-9);
 }
@@ -310,7 +327,9 @@ TEST(Quadrature, ConvergesAndMatchesTheTable) {
   ThreadPool pool(1);
   const TwoStateMdp noisy(true);
   EXPECT_LT((optimal_q(noisy, gamma_, 1, pool).q - optimal_q(noisy, gamma_, 2, pool).q)
-                .cwiseAbs().maxCoeff(), 1e-10);
+                .cwiseAbs()
+                .maxCoeff(),
+            1e-10);
 }
 
 // A = Q − max_a Q. By hand: Q* = [[1, 3], [0, -2]] has A* = [[-2, 0], [0, -2]];

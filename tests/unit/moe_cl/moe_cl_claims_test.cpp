@@ -14,9 +14,9 @@ namespace {
 constexpr int seeds = 20;
 
 struct Summary {
-  double F = 0, G = 0;         // means over seeds
-  double G_wiggle = 0;         // mean over seeds of sd_of_second_half(G_t)
-  double convergence = 0;      // mean convergence_round
+  double F = 0, G = 0;     // means over seeds
+  double G_wiggle = 0;     // mean over seeds of sd_of_second_half(G_t)
+  double convergence = 0;  // mean convergence_round
 };
 
 // Oscillation of a curve (the spec's measure): its standard deviation over its second half.
@@ -47,9 +47,10 @@ const Summary& summary(int experts, bool terminate) {
     s.G_wiggle += sd_of_second_half(o.G_t) / seeds;
     s.convergence += o.convergence_round / seeds;
   }
-  std::printf("[ moe_cl   ] M %2d terminate %d: mean F_T %.3f, G_T %.3f, sd G_t late %.4f, "
-              "convergence_round %.1f\n",
-              experts, terminate, s.F, s.G, s.G_wiggle, s.convergence);
+  std::printf(
+      "[ moe_cl   ] M %2d terminate %d: mean F_T %.3f, G_T %.3f, sd G_t late %.4f, "
+      "convergence_round %.1f\n",
+      experts, terminate, s.F, s.G, s.G_wiggle, s.convergence);
   return cache.emplace(key, s).first->second;
 }
 

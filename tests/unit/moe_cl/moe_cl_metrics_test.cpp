@@ -202,8 +202,7 @@ Reference reference_run(const Config& c, std::uint64_t seed) {
   }
   const auto T = static_cast<std::size_t>(c.T);
   for (std::size_t tau = 0; tau < T; ++tau) {
-    if (tau + 1 < T)
-      r.F_T += dist2(w[r.experts_used[tau]], p.truths, cluster[tau]) - learned[tau];
+    if (tau + 1 < T) r.F_T += dist2(w[r.experts_used[tau]], p.truths, cluster[tau]) - learned[tau];
     std::vector<double> h(M, 0.0);
     for (int m = 0; m < M; ++m)
       for (int k = 0; k < d; ++k) h[m] += th[m][k] * xbars[tau][k];

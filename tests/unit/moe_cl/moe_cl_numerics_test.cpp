@@ -129,16 +129,17 @@ TEST(MoeClGate, GradientMatchesFiniteDifferences) {
 
 TEST(MoeClGate, SingleExpertHasNoGradient) {
   Rng rng(3);
-  const Eigen::MatrixXd g = gate_gradient(gaussian(rng, 5, 1), gaussian(rng, 5, 1),
-                                          Eigen::VectorXd::Constant(1, 2.0));
+  const Eigen::MatrixXd g =
+      gate_gradient(gaussian(rng, 5, 1), gaussian(rng, 5, 1), Eigen::VectorXd::Constant(1, 2.0));
   EXPECT_EQ(g.norm(), 0.0);
 }
 
 TEST(MoeClProblem, SignalsAreOrthonormalAndTasksFollowTheModel) {
   Config c;
   const Problem p = make_problem(c, 42);
-  EXPECT_LT((p.signals.transpose() * p.signals -
-             Eigen::MatrixXd::Identity(c.clusters, c.clusters)).norm(), 1e-12);
+  EXPECT_LT((p.signals.transpose() * p.signals - Eigen::MatrixXd::Identity(c.clusters, c.clusters))
+                .norm(),
+            1e-12);
   TaskStream stream(c, p, 42);
   std::vector<int> seen(static_cast<std::size_t>(c.clusters), 0);
   for (int t = 0; t < 400; ++t) {
@@ -232,8 +233,7 @@ TEST(MoeClSimulation, CountsAndLoadsAreConsistent) {
     for (std::size_t n = 0; n < 5; ++n) col += o.routing_counts[n * 3 + m];
     EXPECT_EQ(col, load[m]);
   }
-  EXPECT_NEAR(o.load_max_over_mean, *std::max_element(load.begin(), load.end()) * 3 / 500.0,
-              1e-12);
+  EXPECT_NEAR(o.load_max_over_mean, *std::max_element(load.begin(), load.end()) * 3 / 500.0, 1e-12);
   EXPECT_GE(o.load_max_over_mean, 1.0);
   EXPECT_GE(o.cluster_coverage, 0.0);
   EXPECT_LE(o.cluster_coverage, 3.0 / 5.0);  // three experts own at most three of five clusters

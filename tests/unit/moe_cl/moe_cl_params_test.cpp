@@ -37,8 +37,8 @@ TEST(MoeClParams, SchemaDeclaresEveryParameterWithDefaultsOfTheSpec) {
     EXPECT_FALSE(p.help.empty()) << p.name;
   }
   EXPECT_EQ(names, (std::set<std::string>{"d", "s", "clusters", "experts", "sigma", "beta", "eta",
-                                          "alpha", "lambda", "T", "T1", "terminate",
-                                          "termination", "Gamma", "aux_loss", "record_every"}));
+                                          "alpha", "lambda", "T", "T1", "terminate", "termination",
+                                          "Gamma", "aux_loss", "record_every"}));
   const Params p = resolve_experiment_params(kind(), Params{});
   const moe_cl::Config c = moe_cl::config_from_params(p);
   const moe_cl::Config spec;  // defaults of the spec, also the struct's
@@ -65,14 +65,15 @@ TEST(MoeClParams, SchemaDeclaresEveryParameterWithDefaultsOfTheSpec) {
 }
 
 TEST(MoeClParams, BadValuesAreRejectedNamingTheParameter) {
-  expect_rejected(with({{"s", std::int64_t{20}}}), "s");                       // s = d
+  expect_rejected(with({{"s", std::int64_t{20}}}), "s");                           // s = d
   expect_rejected(with({{"s", std::int64_t{30}}, {"d", std::int64_t{20}}}), "s");  // s > d
   expect_rejected(with({{"experts", std::int64_t{0}}}), "experts");
   expect_rejected(with({{"clusters", std::int64_t{0}}}), "clusters");
   expect_rejected(with({{"clusters", std::int64_t{21}}}), "clusters");  // > d
   expect_rejected(with({{"T1", std::int64_t{1001}}}), "T1");
-  expect_rejected(with({{"T", std::int64_t{1}}, {"T1", std::int64_t{0}},
-                        {"record_every", std::int64_t{1}}}), "T");
+  expect_rejected(
+      with({{"T", std::int64_t{1}}, {"T1", std::int64_t{0}}, {"record_every", std::int64_t{1}}}),
+      "T");
   expect_rejected(with({{"sigma", 0.0}}), "sigma");
   expect_rejected(with({{"beta", -1.0}}), "beta");
   expect_rejected(with({{"eta", -0.1}}), "eta");
@@ -92,9 +93,9 @@ TEST(MoeClParams, BadValuesAreRejectedNamingTheParameter) {
 }
 
 TEST(MoeClParams, RunReturnsExactlyTheDeclaredResults) {
-  const Params p = resolve_experiment_params(
-      kind(), with({{"experts", std::int64_t{3}}, {"T", std::int64_t{250}},
-                    {"record_every", std::int64_t{25}}}));
+  const Params p = resolve_experiment_params(kind(), with({{"experts", std::int64_t{3}},
+                                                           {"T", std::int64_t{250}},
+                                                           {"record_every", std::int64_t{25}}}));
   RunContext ctx;
   ctx.seed = 4;
   double last_progress = -1;
@@ -107,9 +108,9 @@ TEST(MoeClParams, RunReturnsExactlyTheDeclaredResults) {
   std::set<std::string> metrics, series;
   for (const auto& m : kind().metrics) metrics.insert(m.name);
   for (const auto& s : kind().series) series.insert(s.name);
-  EXPECT_EQ(metrics, (std::set<std::string>{"F_T", "G_T", "convergence_round", "gate_stop_round",
-                                            "cluster_coverage", "expert_purity",
-                                            "load_max_over_mean"}));
+  EXPECT_EQ(metrics,
+            (std::set<std::string>{"F_T", "G_T", "convergence_round", "gate_stop_round",
+                                   "cluster_coverage", "expert_purity", "load_max_over_mean"}));
   EXPECT_EQ(series, (std::set<std::string>{"F_t", "G_t", "routing_counts"}));
   for (const auto& [name, v] : r.metrics) {
     EXPECT_TRUE(metrics.count(name)) << name;
@@ -121,8 +122,10 @@ TEST(MoeClParams, RunReturnsExactlyTheDeclaredResults) {
   EXPECT_EQ(r.series.at("G_t").size(), 10u);
   EXPECT_EQ(r.series.at("routing_counts").size(), 4u * 3u);
   for (const auto& plot : kind().plots) {
-    if (!plot.series.empty()) EXPECT_TRUE(series.count(plot.series)) << plot.title;
-    else EXPECT_TRUE(metrics.count(plot.y)) << plot.title;
+    if (!plot.series.empty())
+      EXPECT_TRUE(series.count(plot.series)) << plot.title;
+    else
+      EXPECT_TRUE(metrics.count(plot.y)) << plot.title;
   }
 }
 

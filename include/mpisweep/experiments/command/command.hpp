@@ -17,13 +17,13 @@ namespace mpisweep::command {
 
 // What a sweep file's [command] table declares, plus the parameters its values declare.
 struct CommandSpec {
-  std::vector<std::string> run;    // argv template; run[0] found on PATH unless it has a '/'
+  std::vector<std::string> run;  // argv template; run[0] found on PATH unless it has a '/'
   std::vector<MetricSpec> metrics;
   std::vector<SeriesSpec> series;
-  std::string workdir;             // template; empty: the worker's current directory
-  std::vector<std::pair<std::string, std::string>> env;   // values are templates
-  std::vector<ParamSpec> params;   // declared by the values the sweep file gives them
-  double kill_grace = 2.0;         // seconds between SIGTERM and SIGKILL of the process group
+  std::string workdir;  // template; empty: the worker's current directory
+  std::vector<std::pair<std::string, std::string>> env;  // values are templates
+  std::vector<ParamSpec> params;  // declared by the values the sweep file gives them
+  double kill_grace = 2.0;        // seconds between SIGTERM and SIGKILL of the process group
 };
 
 // The names a template may use besides the parameters.

@@ -9,11 +9,11 @@
 namespace mpisweep::command {
 
 struct Launch {
-  std::vector<std::string> argv;   // argv[0] searched on PATH unless it contains a '/'
-  std::vector<std::string> env;    // the complete environment, "NAME=value"
-  std::string cwd;                 // empty: inherit
-  std::string stdin_data;          // what the process reads on stdin
-  const std::atomic<bool>* cancel = nullptr;   // polled while the process runs
+  std::vector<std::string> argv;              // argv[0] searched on PATH unless it contains a '/'
+  std::vector<std::string> env;               // the complete environment, "NAME=value"
+  std::string cwd;                            // empty: inherit
+  std::string stdin_data;                     // what the process reads on stdin
+  const std::atomic<bool>* cancel = nullptr;  // polled while the process runs
   double kill_grace = 2.0;         // seconds from SIGTERM to SIGKILL of the group on cancel
   std::size_t stderr_keep = 4096;  // bytes of stderr's tail kept
 };

@@ -28,8 +28,7 @@ Eigen::MatrixXd skeleton_estimate(const Eigen::MatrixXd& cols, const Eigen::Matr
 // 1 from Q₀ = 0 where the reward ignores the action, so W = r(S#)1ᵀ has rank 1): it is
 // skeleton_estimate with rank = K and no truncation beyond rounding (rcond 1e-13).
 Eigen::MatrixXd anchor_inverse_estimate(const Eigen::MatrixXd& cols, const Eigen::MatrixXd& core,
-                                        const Eigen::MatrixXd& rows,
-                                        double* condition = nullptr);
+                                        const Eigen::MatrixXd& rows, double* condition = nullptr);
 
 // The same estimate from a matrix of observations of which only the cross
 // (all rows × col_anchors) ∪ (row_anchors × all cols) is read. Usable on any matrix.

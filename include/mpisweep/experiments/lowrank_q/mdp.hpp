@@ -55,8 +55,8 @@ struct TaskConfig {
   int n_a = 50;
   double a_min = -1, a_max = 1;
   double sigma = 0.2;
-  double dt = 0.1;       // pendulum's time step (the other tasks' steps are fixed constants)
-  double gamma = 0.9;    // the preset's discount; the experiment passes it on
+  double dt = 0.1;     // pendulum's time step (the other tasks' steps are fixed constants)
+  double gamma = 0.9;  // the preset's discount; the experiment passes it on
 };
 // preset none: n_s points per dimension, n_a actions, σ as given, pendulum dt 0.1, γ unset (0.9).
 // preset svrl: the SV-RL file's constants; n_s, n_a and sigma are ignored.

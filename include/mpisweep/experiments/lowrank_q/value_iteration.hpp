@@ -49,8 +49,9 @@ struct ExactResult {
   bool converged = false;
 };
 // `on_iteration(k, Q_k)` runs after each sweep (e.g. to record errors or poll cancellation).
-ExactResult exact_value_iteration(const Mdp& mdp, const ExactOptions& opt, ThreadPool& pool,
-                                  const std::function<void(int, const QMatrix&)>& on_iteration = {});
+ExactResult exact_value_iteration(
+    const Mdp& mdp, const ExactOptions& opt, ThreadPool& pool,
+    const std::function<void(int, const QMatrix&)>& on_iteration = {});
 
 // Q* by policy iteration (Howard 1960; Puterman, MDPs, §6.4) with the same quadrature operator:
 //   evaluate V^π = r_π + γ P_π V^π (evaluate_policy), improve Q = r + γ P V^π,
@@ -59,9 +60,9 @@ ExactResult exact_value_iteration(const Mdp& mdp, const ExactOptions& opt, Threa
 // it scales to cart-pole's 10⁴ × 1000 entries where exact_value_iteration's stored operator
 // would not. `on_improvement(k, Q_k)` runs after improvement k.
 struct OptimalResult {
-  QMatrix q;              // Q*
-  Eigen::VectorXd v;      // V* = max_a Q*
-  int improvements = 0;   // policy-iteration steps
+  QMatrix q;             // Q*
+  Eigen::VectorXd v;     // V* = max_a Q*
+  int improvements = 0;  // policy-iteration steps
 };
 OptimalResult optimal_q(const Mdp& mdp, double gamma, int quadrature, ThreadPool& pool,
                         const std::function<void(int, const QMatrix&)>& on_improvement = {});
@@ -88,17 +89,17 @@ enum class Estimator { paper, truncated };
 
 struct McOptions {
   double gamma = 0.9;
-  int iterations = 60;          // T
-  int samples = 5;              // N, next states per evaluated entry and round
-  bool lowrank = false;         // false: every (s, a) is evaluated ("full")
-  int anchors = 8;              // K
-  int rank = 3;                 // r, singular values kept by pinv_r
+  int iterations = 60;   // T
+  int samples = 5;       // N, next states per evaluated entry and round
+  bool lowrank = false;  // false: every (s, a) is evaluated ("full")
+  int anchors = 8;       // K
+  int rank = 3;          // r, singular values kept by pinv_r
   AnchorRule anchor_rule = AnchorRule::random;
   Estimator estimator = Estimator::truncated;
   std::uint64_t seed = 0;
 };
 struct McResult {
-  QMatrix q;                                  // Q_T
+  QMatrix q;                                       // Q_T
   std::vector<std::int64_t> samples_by_iteration;  // cumulative simulator calls after round t
   // Largest condition number σ₁/σ_k over the rounds of the part of the anchor block Q̂(S#, A#)
   // that the estimator inverts (its k kept singular values), the noise amplification of the

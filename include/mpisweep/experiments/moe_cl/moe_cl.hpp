@@ -30,20 +30,20 @@ enum class Termination { fixed, paper };
 enum class AuxLoss { averaged, current };
 
 struct Config {
-  int d = 20;              // dimension of models and features
-  int s = 10;              // samples per task (columns of X_t), s < d
-  int clusters = 4;        // N ground-truth models
-  int experts = 4;         // M
-  double sigma = 0.02;     // standard deviation of the noise columns
-  double beta = 1.0;       // length of the signal column
-  double eta = 10.0;       // gate learning rate
-  double alpha = 0.5;      // weight of the load-balancing term
-  double lambda = 0.3;     // routing noise r_m ~ Unif[0, lambda]
-  std::int64_t T = 1000;   // rounds
-  std::int64_t T1 = 200;   // rounds of unconditional gate training; 0: ⌈M/η⌉ (the paper's)
+  int d = 20;             // dimension of models and features
+  int s = 10;             // samples per task (columns of X_t), s < d
+  int clusters = 4;       // N ground-truth models
+  int experts = 4;        // M
+  double sigma = 0.02;    // standard deviation of the noise columns
+  double beta = 1.0;      // length of the signal column
+  double eta = 10.0;      // gate learning rate
+  double alpha = 0.5;     // weight of the load-balancing term
+  double lambda = 0.3;    // routing noise r_m ~ Unif[0, lambda]
+  std::int64_t T = 1000;  // rounds
+  std::int64_t T1 = 200;  // rounds of unconditional gate training; 0: ⌈M/η⌉ (the paper's)
   bool terminate = true;
   Termination termination = Termination::paper;
-  double Gamma = 0.1;      // near-tie threshold of the paper's rule (< lambda)
+  double Gamma = 0.1;  // near-tie threshold of the paper's rule (< lambda)
   AuxLoss aux_loss = AuxLoss::averaged;
   std::int64_t record_every = 10;
 };
@@ -123,15 +123,15 @@ double expert_purity(const Eigen::MatrixXd& counts);
 
 // Everything one run produces, under the archive names.
 struct Outcome {
-  double F_T = 0;                    // forgetting after the last round
-  double G_T = 0;                    // generalisation error after the last round
-  double convergence_round = 0;      // last round whose gate update changed the noiseless
-                                     // cluster → expert map (0: never)
-  double gate_stop_round = 0;        // last round with a gate update (0: none)
-  double cluster_coverage = 0;       // of the routing used in rounds t > T/2
-  double expert_purity = 0;          // likewise
-  double load_max_over_mean = 0;     // max over experts of the load / mean load, all rounds
-  std::vector<double> F_t, G_t;      // at rounds record_every, 2·record_every, …
+  double F_T = 0;                      // forgetting after the last round
+  double G_T = 0;                      // generalisation error after the last round
+  double convergence_round = 0;        // last round whose gate update changed the noiseless
+                                       // cluster → expert map (0: never)
+  double gate_stop_round = 0;          // last round with a gate update (0: none)
+  double cluster_coverage = 0;         // of the routing used in rounds t > T/2
+  double expert_purity = 0;            // likewise
+  double load_max_over_mean = 0;       // max over experts of the load / mean load, all rounds
+  std::vector<double> F_t, G_t;        // at rounds record_every, 2·record_every, …
   std::vector<double> routing_counts;  // clusters × experts, row-major, all rounds
   // Ground truth of the run, kept for tests that recompute metrics independently.
   std::vector<int> cluster_of_round, expert_of_round;
