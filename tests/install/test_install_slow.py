@@ -47,8 +47,8 @@ def build_against_prefix(source, name):
 def test_install_tree():
     global PREFIX
     PREFIX = os.path.abspath("prefix")
-    if shutil.which("help2man"):
-        run(["cmake", "--build", BUILD_DIR, "--target", "mpisweep_man"])
+    # Installs what the build made (the man page is part of ALL): a test never rebuilds the
+    # tree it tests.
     run(["cmake", "--install", BUILD_DIR, "--prefix", PREFIX])
     for path in ["bin/mpisweep", "include/mpisweep/mpisweep.hpp",
                  "include/mpisweep/experiments/experiment.hpp",
