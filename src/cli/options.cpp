@@ -45,6 +45,18 @@ CLI::Validator integer_at_least(long long min) {
       "INT≥" + std::to_string(min));
 }
 
+CLI::Validator integer_in(long long min, long long max) {
+  return CLI::Validator(
+      [min, max](std::string& s) -> std::string {
+        long long v = 0;
+        if (!parse_integer(s, v)) return "expects a whole number, found '" + s + "'";
+        if (v < min) return "must be ≥ " + std::to_string(min) + ", found " + s;
+        if (v > max) return "must be ≤ " + std::to_string(max) + ", found " + s;
+        return {};
+      },
+      "INT in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+}
+
 CLI::Validator positive_number() { return real_check(true); }
 CLI::Validator non_negative_number() { return real_check(false); }
 

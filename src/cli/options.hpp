@@ -11,6 +11,8 @@ namespace mpisweep::cli::option {
 
 // A whole number ≥ min (written with ≥ in the message).
 CLI::Validator integer_at_least(long long min);
+// A whole number in [min, max].
+CLI::Validator integer_in(long long min, long long max);
 // A finite number > 0 (strictly) or ≥ 0.
 CLI::Validator positive_number();
 CLI::Validator non_negative_number();

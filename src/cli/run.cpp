@@ -13,10 +13,14 @@
 #include <mpisweep/sweep/resume.hpp>
 #include <mpisweep/sweep/spec.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 namespace mpisweep::cli {
@@ -110,7 +114,8 @@ double parse_deadline(const std::string& text) {
     return now + total + num;
   }
   std::tm tm{};
-  if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) {
+  // Whole text only: strptime stops at the first character it does not need.
+  if (const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm); rest && !*rest) {
     tm.tm_isdst = -1;
     return static_cast<double>(std::mktime(&tm));
   }
@@ -264,9 +269,29 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   return code;
 }
 
+// Collective, before anything is created: more threads per task than a worker's node has cores
+// is a typo (or a misread job script), never a speed-up. The cap is the online cores of the
+// smallest worker node, not the cores a launcher binds a rank to: results do not depend on the
+// thread count, and running 2 threads on one bound core is a legitimate check of exactly that.
+int check_thread_cap(runtime::Context& ctx, int threads) {
+  if (threads <= 0) return 0;
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  const int cores = static_cast<int>(std::max(1L, online));
+  const bool master_only = ctx.rank() == 0 && ctx.size() > 1;
+  const int cap = -ctx.max(master_only ? std::numeric_limits<int>::min() : -cores);
+  if (threads <= cap) return 0;
+  if (ctx.rank() == 0)
+    std::fprintf(stderr,
+                 "mpisweep: --threads-per-worker: %d is more than the %d cores of a worker's "
+                 "node; use at most %d\n",
+                 threads, cap, cap);
+  return 2;
+}
+
 int run_command(const RunArgs& a, int& argc, char**& argv) {
   auto ctx = runtime::make_mpi_context(argc, argv);
   runtime::install_stop_handlers();
+  if (const int code = check_thread_cap(*ctx, a.threads)) return code;
   MasterState m;  // rank 0's state
   runtime::SweepConfig cfg;
   if (ctx->rank() == 0) cfg = prepare(a, m);
@@ -318,7 +343,7 @@ void add_run(CLI::App& app, Action& action, int& argc, char**& argv) {
       ->check(option::positive_number());
   cmd->add_option("--retries", a->retries,
                   "extra attempts for failed or timed-out tasks (default 0)")
-      ->check(option::integer_at_least(0));
+      ->check(option::integer_in(0, sweep::max_retries));
   cmd->add_option("--grace", a->grace,
                   "after a stop signal, seconds running tasks may take to finish (default 60)")
       ->check(option::non_negative_number());

@@ -11,7 +11,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <unordered_set>
@@ -176,6 +180,7 @@ Spec Parser::parse(const std::string& text) {
   const toml::table* sw = section(root, "sweep");
   if (!sw) throw input_error(path_, "missing [sweep] section with name and experiment");
   std::int64_t nseeds = 1, base_seed = 1;
+  constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
   std::vector<std::uint64_t> seed_list;
   for (auto& [key, node] : in_file_order(*sw)) {
     const toml::node& n = *node;
@@ -184,10 +189,14 @@ Spec Parser::parse(const std::string& text) {
       if (!n.is_string()) throw input_error(w, "'" + key + "': expected a string");
       return n.as_string()->get();
     };
-    auto need_int = [&](std::int64_t lo) {
+    auto need_int = [&](std::int64_t lo, std::int64_t hi) {
       if (!n.is_integer()) throw input_error(w, "'" + key + "': expected an integer");
       const std::int64_t x = n.as_integer()->get();
-      if (x < lo) throw input_error(w, "'" + key + "': expected at least " + std::to_string(lo));
+      if (x < lo || x > hi)
+        throw input_error(
+            w, "'" + key + "': expected " +
+                   (x < lo ? "at least " + std::to_string(lo) : "at most " + std::to_string(hi)) +
+                   ", found " + std::to_string(x));
       return x;
     };
     if (key == "name") {
@@ -197,6 +206,10 @@ Spec Parser::parse(const std::string& text) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
           });
       if (!ok) throw input_error(w, "'name': use letters, digits, '-', '_' and '.' only");
+      if (spec.name.size() > max_name_length)
+        throw input_error(w, "'name': " + std::to_string(spec.name.size()) +
+                                 " characters; a sweep name has at most " +
+                                 std::to_string(max_name_length) + " (it names the archive file)");
     } else if (key == "experiment") {
       spec.experiment = need_string();
     } else if (key == "archive") {
@@ -205,7 +218,7 @@ Spec Parser::parse(const std::string& text) {
     } else if (key == "description") {
       need_string();
     } else if (key == "base_seed") {
-      base_seed = need_int(0);
+      base_seed = need_int(0, int64_max);
     } else if (key == "seeds") {
       if (auto arr = n.as_array()) {
         if (arr->empty()) throw input_error(w, "'seeds': the list is empty");
@@ -215,7 +228,7 @@ Spec Parser::parse(const std::string& text) {
           seed_list.push_back(static_cast<std::uint64_t>(s.as_integer()->get()));
         }
       } else {
-        nseeds = need_int(1);
+        nseeds = need_int(1, int64_max);
       }
     } else if (key == "task_timeout") {
       if (!n.is_number()) throw input_error(w, "'task_timeout': expected seconds (a number)");
@@ -223,7 +236,7 @@ Spec Parser::parse(const std::string& text) {
       if (!(t > 0)) throw input_error(w, "'task_timeout': expected a positive number of seconds");
       spec.task_timeout = t;
     } else if (key == "retries") {
-      spec.retries = static_cast<int>(need_int(0));
+      spec.retries = static_cast<int>(need_int(0, max_retries));
     } else {
       throw input_error(w,
                         "unknown key '" + key +
@@ -252,9 +265,19 @@ Spec Parser::parse(const std::string& text) {
   }
   const std::string kind_identity = command_kind ? command_kind->identity : spec.experiment;
   if (spec.archive.empty()) spec.archive = "results/" + spec.name + ".h5";
-  if (seed_list.empty())
-    for (std::int64_t i = 0; i < nseeds; ++i)
-      seed_list.push_back(static_cast<std::uint64_t>(base_seed + i));
+  // Counted before anything is expanded: a typo in a count fails here, not in the allocator.
+  const auto too_many = [](std::uint64_t n) {
+    return "more than " + std::to_string(max_tasks) +
+           " tasks, the most one sweep may have; split it into several sweeps" +
+           (n ? " (" + std::to_string(n) + " seeds alone)" : std::string());
+  };
+  // Seeds are base_seed, base_seed + 1, ...: the last must still be a TOML integer (int64).
+  if (seed_list.empty() && nseeds - 1 > int64_max - base_seed) {
+    const toml::node* b = sw->get("base_seed");
+    throw input_error(b ? where_of("base_seed", *b) : where_of("seeds", *sw->get("seeds")),
+                      "'base_seed': base_seed + seeds - 1 must be at most " +
+                          std::to_string(int64_max) + "; lower base_seed");
+  }
   {
     std::unordered_set<std::uint64_t> seen;
     for (auto s : seed_list)
@@ -262,7 +285,11 @@ Spec Parser::parse(const std::string& text) {
         throw input_error(where_of("seeds", *sw->get("seeds")),
                           "'seeds': seed " + std::to_string(s) + " is listed twice");
   }
-  spec.seeds = seed_list;
+  // base_seed, base_seed + 1, ... are listed once the whole sweep is counted (below).
+  const std::uint64_t seed_count =
+      seed_list.empty() ? static_cast<std::uint64_t>(nseeds) : seed_list.size();
+  if (seed_count > max_tasks)
+    throw input_error(where_of("seeds", *sw->get("seeds")), "'seeds': " + too_many(seed_count));
 
   // Which parameters exist, so misspellings are caught where they are written.
   std::vector<std::string> valid;
@@ -292,6 +319,14 @@ Spec Parser::parse(const std::string& text) {
   }
 
   std::vector<Factor> factors;
+  // Tasks so far (seeds × the factors' sizes), checked as each factor is read and before the
+  // [random] rows are allocated, so no product overflows and nothing large is built first.
+  std::uint64_t ntasks = seed_count;
+  auto grow = [&](std::uint64_t n, const std::string& key, const toml::node& at) {
+    if (n > max_tasks / ntasks)
+      throw input_error(where_of(key, at), "'" + key + "': the sweep would have " + too_many(0));
+    ntasks *= n;
+  };
   if (const toml::table* t = section(root, "grid")) {
     for (auto& [key, node] : in_file_order(*t)) {
       const std::string w = where_of(key, *node);
@@ -300,6 +335,7 @@ Spec Parser::parse(const std::string& text) {
       if (!arr) throw input_error(w, "'" + key + "': [grid] takes a list of values, e.g. [1, 2]");
       if (arr->empty()) throw input_error(w, "'" + key + "': the grid is empty");
       Factor f;
+      grow(arr->size(), key, *node);
       for (auto& v : *arr) f.push_back({{key, {to_value(v, key), w}}});
       factors.push_back(std::move(f));
     }
@@ -317,6 +353,7 @@ Spec Parser::parse(const std::string& text) {
       if (first.empty()) {
         first = key;
         len = arr->size();
+        grow(len, key, *node);
         f.resize(len);
       } else if (arr->size() != len) {
         throw input_error(w, "'" + key + "' has " + std::to_string(arr->size()) + " values but '" +
@@ -342,6 +379,7 @@ Spec Parser::parse(const std::string& text) {
       dists.emplace_back(key, node);
     }
     if (count < 0) throw input_error(where(*t), "[random] needs count = N");
+    grow(static_cast<std::uint64_t>(count), "count", *t->get("count"));
     Factor f(static_cast<std::size_t>(count));
     for (auto& [key, node] : dists) {
       const std::string w = where_of(key, *node);
@@ -393,16 +431,15 @@ Spec Parser::parse(const std::string& text) {
     factors.push_back(std::move(f));
   }
 
+  if (seed_list.empty())
+    for (std::int64_t i = 0; i < nseeds; ++i)
+      seed_list.push_back(static_cast<std::uint64_t>(base_seed + i));
+  spec.seeds = std::move(seed_list);
+
   // Expand the cartesian product (first factor slowest) and check every point.
   spec.param_names = valid;
-  std::size_t npoints = 1;
-  for (const auto& f : factors) {
-    if (npoints > (std::size_t{1} << 32) / f.size())
-      throw input_error(path_, "the sweep expands to more than 2^32 parameter points");
-    npoints *= f.size();
-  }
-  if (npoints * spec.seeds.size() > (std::size_t{1} << 34))
-    throw input_error(path_, "the sweep expands to more than 2^34 tasks");
+  std::size_t npoints = 1;  // at most max_tasks (grow() above), so it fits Task::point
+  for (const auto& f : factors) npoints *= f.size();
   spec.points.reserve(npoints);
   std::vector<std::uint64_t> hashes;
   hashes.reserve(npoints);
@@ -461,8 +498,14 @@ Spec parse_spec(const std::string& text, const std::string& path,
 }
 
 Spec load_spec(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw input_error(path, "is a directory, not a sweep file");
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw input_error(path, "cannot read the sweep file");
+  if (!in)
+    throw input_error(path, std::string("cannot read the sweep file: ") +
+                                (errno ? std::strerror(errno) : "unknown reason"));
   std::ostringstream s;
   s << in.rdbuf();
   return parse_spec(s.str(), path, overrides);

@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <limits>
 #include <set>
 
 using namespace mpisweep;
@@ -92,7 +97,8 @@ TEST(Sweep, ErrorsNameFileLineAndWhat) {
             "f.toml:5: parameter 'work_us': -1 is out of range >= 0");
   EXPECT_EQ(error_of(std::string(head) + "seeds = [1, 1]\n"),
             "f.toml:4: 'seeds': seed 1 is listed twice");
-  EXPECT_EQ(error_of(std::string(head) + "seeds = 0\n"), "f.toml:4: 'seeds': expected at least 1");
+  EXPECT_EQ(error_of(std::string(head) + "seeds = 0\n"),
+            "f.toml:4: 'seeds': expected at least 1, found 0");
   EXPECT_EQ(
       error_of(std::string(head) + "[grid]\nwork_us = [1, 1]\n"),
       "f.toml: the sweep lists the same parameter point twice (work_us=1, payload=0, fail_rate=0)");
@@ -104,4 +110,84 @@ TEST(Sweep, ErrorsNameFileLineAndWhat) {
             "f.toml:4: [random] needs count = N");
   EXPECT_EQ(error_of("[sweep]\nname = \"a b\"\nexperiment = \"noop\"\n"),
             "f.toml:2: 'name': use letters, digits, '-', '_' and '.' only");
+}
+
+// Issue 11, item 6: counts are checked before anything is expanded, so these fail at once (a
+// bad_alloc after gigabytes before) and name the line and the limit.
+TEST(Sweep, HugeTaskCountsAreRefusedBeforeExpansion) {
+  const std::string limit =
+      "more than 100000000 tasks, the most one sweep may have; split it into several sweeps";
+  EXPECT_EQ(sweep::max_tasks, 100'000'000u);
+  EXPECT_EQ(error_of(std::string(head) + "seeds = 10000000000\n"),
+            "f.toml:4: 'seeds': " + limit + " (10000000000 seeds alone)");
+  EXPECT_EQ(error_of(std::string(head) + "[random]\ncount = 1000000000000\n"
+                                         "fail_rate = { uniform = [0, 1] }\n"),
+            "f.toml:5: 'count': the sweep would have " + limit);
+  // 1000 seeds × 100001 points: each factor alone is small, the product is not.
+  EXPECT_EQ(error_of(std::string(head) + "seeds = 1000\n[random]\ncount = 100001\n"),
+            "f.toml:6: 'count': the sweep would have " + limit);
+  // Grid axes multiply: 10^5 seeds × 1000 values is the limit itself; the next axis crosses it
+  // and is named (the product is never formed, so no axis count can overflow it).
+  std::string grid = std::string(head) + "seeds = 100000\n[grid]\nwork_us = [";
+  for (int i = 0; i < 1000; ++i) grid += (i ? ", " : "") + std::to_string(i);
+  grid += "]\npayload = [1, 2]\n";
+  EXPECT_EQ(error_of(grid), "f.toml:7: 'payload': the sweep would have " + limit);
+  EXPECT_EQ(error_of(std::string(head) + "[zip]\nwork_us = [1, 2]\npayload = [1, 2]\n",
+                     {"sweep.seeds=60000000"}),
+            "f.toml:5: 'work_us': the sweep would have " + limit);
+}
+
+// Issue 11, item 11: values are refused, never truncated or overflowed.
+TEST(Sweep, OutOfRangeValuesAreRefusedNotMangled) {
+  EXPECT_EQ(error_of(std::string(head) + "retries = 4294967298\n"),
+            "f.toml:4: 'retries': expected at most 1000, found 4294967298");
+  EXPECT_EQ(error_of(std::string(head) + "retries = -3\n"),
+            "f.toml:4: 'retries': expected at least 0, found -3");
+  EXPECT_EQ(error_of(std::string(head) + "retries = 99999999999999999999\n").rfind("f.toml:4: ", 0),
+            0u);
+  EXPECT_EQ(parse_spec(std::string(head) + "retries = 1000\n", "f.toml").retries, 1000);
+  // base_seed + seeds - 1 must stay an int64 (the seeds are TOML integers in the archive's file).
+  EXPECT_EQ(error_of(std::string(head) + "base_seed = 9223372036854775807\nseeds = 2\n"),
+            "f.toml:4: 'base_seed': base_seed + seeds - 1 must be at most 9223372036854775807; "
+            "lower base_seed");
+  auto top = parse_spec(std::string(head) + "base_seed = 9223372036854775806\nseeds = 2\n", "f");
+  EXPECT_EQ(top.seeds, (std::vector<std::uint64_t>{9223372036854775806u, 9223372036854775807u}));
+  // The name becomes results/<name>.h5: a file name has at most 255 bytes.
+  EXPECT_EQ(error_of("[sweep]\nname = \"" + std::string(300, 'a') + "\"\nexperiment = \"noop\"\n"),
+            "f.toml:2: 'name': 300 characters; a sweep name has at most 128 (it names the "
+            "archive file)");
+  EXPECT_EQ(
+      parse_spec("[sweep]\nname = \"" + std::string(128, 'a') + "\"\nexperiment = \"noop\"\n", "f")
+          .archive,
+      "results/" + std::string(128, 'a') + ".h5");
+  EXPECT_EQ(error_of("[sweep]\nname = \"a/b\"\nexperiment = \"noop\"\n"),
+            "f.toml:2: 'name': use letters, digits, '-', '_' and '.' only");
+}
+
+// Issue 11, item 12: a directory or a file that cannot be read says so, in one line.
+TEST(Sweep, UnreadableSweepFilesSaySo) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("mpisweep_sweep_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "jobs");
+  auto message = [](const std::string& path) {
+    try {
+      sweep::load_spec(path);
+    } catch (const input_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string jobs = (dir / "jobs").string() + "/";
+  EXPECT_EQ(message(jobs), jobs + ": is a directory, not a sweep file");
+  EXPECT_EQ(
+      message((dir / "none.toml").string()),
+      (dir / "none.toml").string() + ": cannot read the sweep file: No such file or directory");
+  const auto locked = dir / "locked.toml";
+  std::ofstream(locked) << head;
+  std::filesystem::permissions(locked, std::filesystem::perms::none);
+  if (::geteuid() != 0) {  // root reads it anyway
+    EXPECT_EQ(message(locked.string()),
+              locked.string() + ": cannot read the sweep file: Permission denied");
+  }
+  std::filesystem::remove_all(dir);
 }

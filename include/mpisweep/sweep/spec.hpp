@@ -20,6 +20,16 @@ struct Task {
   std::uint32_t point = 0;  // index into Spec::points
 };
 
+// The most tasks one sweep may expand to. The master holds every task (24 bytes) and the archive
+// a row of a few dozen bytes per task, so 10^8 tasks are some gigabytes: beyond that a sweep
+// should be split. Counted before anything is expanded, so a typo fails at once.
+inline constexpr std::uint64_t max_tasks = 100'000'000;
+// The longest sweep name: it names the default archive results/<name>.h5, and a file name has at
+// most 255 bytes on the usual file systems.
+inline constexpr std::size_t max_name_length = 128;
+// The most extra attempts [sweep] retries or --retries may ask for.
+inline constexpr std::int64_t max_retries = 1000;
+
 struct Spec {
   std::string path;        // as given on the command line
   std::string text;        // exact file contents
