@@ -3,6 +3,8 @@
 // once are kept and H5Drefresh'ed by refresh(). The row count is the length of /tasks/id, which
 // the writer extends last (see writer.cpp), so every other column holds at least that many rows.
 #include "format.hpp"
+#include "live_lock.hpp"
+#include "structure.hpp"
 
 #include <mpisweep/core/text.hpp>
 
@@ -125,6 +127,8 @@ Reader Reader::open(const std::string& path) {
     m->file =
         h5::File(h5::check(H5Fopen(path.c_str(), open_flags, fapl.id()), "reopen archive " + path));
     m->refresh_rows();
+    check_tables(m->file.id(), path,
+                 !LiveLock::held_elsewhere(path) && last_run_ended(m->file.id()));
   } catch (const archive_error& e) {
     throw input_error(path, std::string("corrupt mpisweep archive: ") + e.what());
   }
