@@ -118,6 +118,8 @@ Reader Reader::open(const std::string& path) {
     m->params = m->columns("tasks/params");
     m->metrics = m->columns("tasks/metrics");
     m->series = m->columns("series");
+    // Before the reopen below: the columns it loads must not stay in the metadata cache.
+    check_tables(f, path, !LiveLock::held_elsewhere(path) && last_run_ended(f));
     // A SWMR reader's metadata cache keeps the object headers loaded above as they are now, and
     // H5Drefresh only updates datasets that stay open: a column opened later would still see its
     // chunk index as of now (chunks written since read as fill values). Start over with an empty
@@ -127,8 +129,6 @@ Reader Reader::open(const std::string& path) {
     m->file =
         h5::File(h5::check(H5Fopen(path.c_str(), open_flags, fapl.id()), "reopen archive " + path));
     m->refresh_rows();
-    check_tables(m->file.id(), path,
-                 !LiveLock::held_elsewhere(path) && last_run_ended(m->file.id()));
   } catch (const archive_error& e) {
     throw input_error(path, std::string("corrupt mpisweep archive: ") + e.what());
   }
