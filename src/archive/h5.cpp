@@ -271,27 +271,42 @@ bool has_attr(hid_t obj, const std::string& name) {
   return check(H5Aexists(obj, name.c_str()), "H5Aexists " + name) > 0;
 }
 
+namespace {
+
+// Reads one string element of any form HDF5 allows, whoever wrote it: fixed-length (any size,
+// null-terminated, null- or space-padded) or variable-length, ASCII or UTF-8. The memory type
+// mirrors the file type (a cset or vlen mismatch has no conversion path in HDF5); `read` fills a
+// buffer of that memory type. Non-scalar values (an h5py list attribute) give their first element.
+template <class Read>
+std::string read_string(hid_t file_type, hid_t space, const std::string& what, Read read) {
+  const hssize_t n = check(H5Sget_simple_extent_npoints(space), "H5Sget_simple_extent_npoints");
+  if (n <= 0) return {};
+  Datatype mt = copy_type(file_type);
+  if (check(H5Tis_variable_str(file_type), "H5Tis_variable_str") > 0) {
+    std::vector<char*> s(static_cast<std::size_t>(n), nullptr);
+    check(read(mt.id(), s.data()), "read " + what);
+    std::string out = s[0] ? s[0] : "";
+    check(H5Dvlen_reclaim(mt.id(), space, H5P_DEFAULT, s.data()), "H5Dvlen_reclaim");
+    return out;
+  }
+  const std::size_t size = type_size(file_type);
+  std::vector<char> buf(size * static_cast<std::size_t>(n) + 1, '\0');
+  check(read(mt.id(), buf.data()), "read " + what);
+  std::string out = unpack_string(buf.data(), size);
+  if (H5Tget_strpad(file_type) == H5T_STR_SPACEPAD) out.erase(out.find_last_not_of(' ') + 1);
+  return out;
+}
+
+}  // namespace
+
 std::string get_attr_string(hid_t obj, const std::string& name) {
   if (!has_attr(obj, name)) return {};
   Attribute a(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
   Datatype ft(check(H5Aget_type(a.id()), "H5Aget_type"));
   if (check(H5Tget_class(ft.id()), "H5Tget_class") != H5T_STRING) return {};
-  if (check(H5Tis_variable_str(ft.id()), "H5Tis_variable_str") > 0) {
-    // Written by another tool (h5py writes variable-length strings by default).
-    Datatype mt = copy_type(H5T_C_S1);
-    check(H5Tset_size(mt.id(), H5T_VARIABLE), "H5Tset_size");
-    char* s = nullptr;
-    check(H5Aread(a.id(), mt.id(), &s), "read attribute " + name);
-    std::string out = s ? s : "";
-    Dataspace space(check(H5Aget_space(a.id()), "H5Aget_space"));
-    check(H5Dvlen_reclaim(mt.id(), space.id(), H5P_DEFAULT, &s), "H5Dvlen_reclaim");
-    return out;
-  }
-  std::size_t size = type_size(ft.id());
-  Datatype mt = string_type(size);
-  std::vector<char> buf(size + 1, '\0');
-  check(H5Aread(a.id(), mt.id(), buf.data()), "read attribute " + name);
-  return unpack_string(buf.data(), size);
+  Dataspace space(check(H5Aget_space(a.id()), "H5Aget_space"));
+  return read_string(ft.id(), space.id(), "attribute " + name,
+                     [&](hid_t mt, void* buf) { return H5Aread(a.id(), mt, buf); });
 }
 
 std::int64_t get_attr_int(hid_t obj, const std::string& name) {
@@ -311,11 +326,12 @@ std::uint64_t get_attr_uint(hid_t obj, const std::string& name) {
 std::string read_scalar_string(hid_t loc, const std::string& name) {
   Dataset d = open_dataset(loc, name);
   Datatype ft = dataset_type(d.id());
-  std::size_t size = type_size(ft.id());
-  Datatype mt = string_type(size);
-  std::vector<char> buf(size + 1, '\0');
-  check(H5Dread(d.id(), mt.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "read " + name);
-  return unpack_string(buf.data(), size);
+  if (check(H5Tget_class(ft.id()), "H5Tget_class") != H5T_STRING)
+    fail(name + " is not a string dataset");
+  Dataspace space(check(H5Dget_space(d.id()), "H5Dget_space"));
+  return read_string(ft.id(), space.id(), name, [&](hid_t mt, void* buf) {
+    return H5Dread(d.id(), mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  });
 }
 
 void pack_string(std::string_view s, char* out, std::size_t size) {

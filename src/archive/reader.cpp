@@ -3,6 +3,8 @@
 // once are kept and H5Drefresh'ed by refresh(). The row count is the length of /tasks/id, which
 // the writer extends last (see writer.cpp), so every other column holds at least that many rows.
 #include "format.hpp"
+#include "live_lock.hpp"
+#include "structure.hpp"
 
 #include <mpisweep/core/text.hpp>
 
@@ -116,6 +118,8 @@ Reader Reader::open(const std::string& path) {
     m->params = m->columns("tasks/params");
     m->metrics = m->columns("tasks/metrics");
     m->series = m->columns("series");
+    // Before the reopen below: the columns it loads must not stay in the metadata cache.
+    check_tables(f, path, !LiveLock::held_elsewhere(path) && last_run_ended(f));
     // A SWMR reader's metadata cache keeps the object headers loaded above as they are now, and
     // H5Drefresh only updates datasets that stay open: a column opened later would still see its
     // chunk index as of now (chunks written since read as fill values). Start over with an empty

@@ -84,4 +84,12 @@ h5::File open_for_writing(const std::string& path) {
   return open_clearing_flags(path, flags);
 }
 
+h5::File open_for_reading(const std::string& path) {
+  std::string stack, ignored;
+  h5::File f = try_open(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, false, stack);
+  if (!f) f = try_open(path, H5F_ACC_RDONLY, false, ignored);
+  if (!f) fmt::open_failed(path, stack);
+  return f;
+}
+
 }  // namespace mpisweep::archive

@@ -13,4 +13,9 @@ namespace mpisweep::archive {
 // Throws input_error for a foreign or corrupt file, archive_error otherwise.
 h5::File open_for_writing(const std::string& path);
 
+// Opens `path` read-only without changing a byte of it: SWMR-read (which also opens a killed
+// writer's file), else plain read-only (a file written without SWMR). For checks that must
+// come before open_for_writing, which clears a killed writer's flags.
+h5::File open_for_reading(const std::string& path);
+
 }  // namespace mpisweep::archive

@@ -135,4 +135,44 @@ void validate(hid_t file, const std::string& path, const Layout& layout) {
   }
 }
 
+bool last_run_ended(hid_t file) {
+  h5::Dataset end = h5::open_dataset(file, "runs/end");
+  const hsize_t n = h5::extent(end.id());
+  if (n == 0) return true;  // created, never run: nothing can be half-written
+  double value = 0;
+  h5::read_rows(end.id(), H5T_NATIVE_DOUBLE, n - 1, 1, &value);
+  return value != 0;
+}
+
+void check_tables(hid_t file, const std::string& path, bool complete) {
+  h5::Dataset id = h5::open_dataset(file, "tasks/id");
+  const hsize_t rows = h5::extent(id.id());
+  auto check_rows = [&](const std::string& name) {
+    h5::Dataset d = h5::open_dataset(file, name);
+    const hsize_t n = h5::extent(d.id());
+    if (n < rows || (complete && n != rows))
+      throw input_error(path, "/" + name + " has " + std::to_string(n) + " rows, /tasks/id has " +
+                                  std::to_string(rows));
+  };
+  for (const char* group : {"tasks", "tasks/params", "tasks/metrics"}) {
+    h5::Group g = h5::open_group(file, group);
+    for (const auto& name : h5::children(g.id())) {
+      const std::string full = std::string(group) + "/" + name;
+      h5::Object obj = h5::open_object(file, full);
+      if (H5Iget_type(obj.id()) == H5I_DATASET) check_rows(full);
+    }
+  }
+  h5::Group series = h5::open_group(file, "series");
+  for (const auto& name : h5::children(series.id()))
+    for (const char* column : {"offset", "length"}) check_rows("series/" + name + "/" + column);
+  h5::Dataset status = h5::open_dataset(file, "tasks/status");
+  std::vector<std::int8_t> values(rows);
+  if (rows > 0) h5::read_rows(status.id(), H5T_NATIVE_INT8, 0, rows, values.data());
+  for (hsize_t r = 0; r < rows; ++r)
+    if (values[r] < 0 || values[r] > 3)
+      throw input_error(path, "/tasks/status row " + std::to_string(r) + " is " +
+                                  std::to_string(values[r]) +
+                                  ", not one of pending, done, failed, timeout");
+}
+
 }  // namespace mpisweep::archive

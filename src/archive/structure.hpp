@@ -22,4 +22,15 @@ void create_structure(hid_t file, const Layout& layout, const RowStore& store,
 // input_error naming `path` and the difference.
 void validate(hid_t file, const std::string& path, const Layout& layout);
 
+// Checks the tables of an existing archive against hand edits and corruption (issue 11): every
+// /tasks column and series offset/length holds as many rows as /tasks/id, and every status is one
+// of the four. A live or killed writer legitimately leaves columns longer than /tasks/id (it
+// extends /tasks/id last), so `complete` (the last run ended and no writer is alive) asks for
+// equal lengths, otherwise only for at least as many. Throws input_error naming `path` and the
+// dataset.
+void check_tables(hid_t file, const std::string& path, bool complete);
+
+// True when the archive's last run ended (its /runs end is set), i.e. no writer was killed.
+bool last_run_ended(hid_t file);
+
 }  // namespace mpisweep::archive

@@ -298,6 +298,13 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     throw archive_error(path +
                         ": another mpisweep process is writing this archive (wait for it "
                         "to finish or stop it first)");
+  {
+    // Exit 2 leaves every byte as it was (issue 11 item 3): check on a read-only open before
+    // open_for_writing clears a killed writer's status flags.
+    h5::File peek = open_for_reading(path);
+    validate(peek.id(), path, layout);
+    check_tables(peek.id(), path, last_run_ended(peek.id()));
+  }
   auto impl = std::make_unique<Impl>(path, layout);
   impl->file = open_for_writing(path);
   if (!impl->live.acquire(path))
