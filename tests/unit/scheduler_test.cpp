@@ -287,9 +287,12 @@ TEST(Scheduler, IdleSetMatchesAScanOfEveryWorker) {
 
 // The master's loop after a message (top up every idle worker in worker order) from the idle set
 // hands out exactly what the scan over every worker did: same workers, same tasks, same order.
+// Idle workers other than the sender appear when failures and returned tasks refill the queue.
 TEST(Scheduler, IdleSetLoopDispatchesAsTheScan) {
   const std::vector<int> workers{1, 2, 3, 4, 5, 6};
-  Scheduler by_scan(500, workers), by_set(500, workers);
+  runtime::SchedulerOptions o;
+  o.retries = 2;
+  Scheduler by_scan(500, workers, o), by_set(500, workers, o);
   std::vector<std::pair<int, std::size_t>> sent_scan, sent_set;
   const auto top_up = [](Scheduler& s, int w, auto& sent) {
     auto b = s.assign(w, 0);
@@ -299,22 +302,31 @@ TEST(Scheduler, IdleSetLoopDispatchesAsTheScan) {
   std::uint64_t x = 99;
   const auto next = [&] { return (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
   for (int w : workers) top_up(by_scan, w, sent_scan), top_up(by_set, w, sent_set);
-  std::size_t rounds = 0;
+  std::size_t rounds = 0, from_idle_loop = 0;
   while (!by_scan.finished()) {
     ASSERT_EQ(sent_scan, sent_set) << "round " << rounds;
-    // One results message: the oldest task of a worker holding some, done in 0.1-10 ms.
+    // One results message: the oldest tasks a busy worker holds (one to all), each done in
+    // 0.1-10 ms (batched, with a reserve), failed 3 times in 10 or returned 1 in 20; a sender
+    // still holding its reserve takes nothing, so requeued tasks go to the idle workers.
     std::vector<int> busy;
     for (int w : workers)
       if (by_scan.in_flight(w) > 0) busy.push_back(w);
     const int w = busy[next() % busy.size()];
-    std::size_t task = 0;
-    for (auto it = sent_scan.rbegin(); it != sent_scan.rend(); ++it)
-      if (it->first == w) task = it->second;  // its oldest task, the same on both sides
-    const double secs = 1e-4 * double(1 + next() % 100);
-    by_scan.on_result(w, task, TaskStatus::done, secs);
-    by_set.on_result(w, task, TaskStatus::done, secs);
-    sent_scan.erase(std::find(sent_scan.begin(), sent_scan.end(), std::pair{w, task}));
-    sent_set.erase(std::find(sent_set.begin(), sent_set.end(), std::pair{w, task}));
+    std::vector<std::size_t> held;
+    for (const auto& [v, t] : sent_scan)
+      if (v == w) held.push_back(t);
+    held.resize(1 + next() % held.size());
+    for (const auto task : held) {
+      const double secs = 1e-4 * double(1 + next() % 100);
+      const auto r = next() % 20;
+      const auto status = r < 6   ? TaskStatus::failed
+                          : r < 7 ? TaskStatus::returned
+                                  : TaskStatus::done;
+      by_scan.on_result(w, task, status, secs);
+      by_set.on_result(w, task, status, secs);
+      sent_scan.erase(std::find(sent_scan.begin(), sent_scan.end(), std::pair{w, task}));
+      sent_set.erase(std::find(sent_set.begin(), sent_set.end(), std::pair{w, task}));
+    }
     top_up(by_scan, w, sent_scan);
     top_up(by_set, w, sent_set);
     if (by_scan.queued() > 0)
@@ -323,11 +335,14 @@ TEST(Scheduler, IdleSetLoopDispatchesAsTheScan) {
     while (by_set.queued() > 0) {
       const auto idle = by_set.first_idle();
       if (!idle || !top_up(by_set, *idle, sent_set)) break;
+      ++from_idle_loop;
     }
     ++rounds;
   }
   EXPECT_TRUE(by_set.finished());
-  EXPECT_EQ(by_scan.completed(), 500u);
-  EXPECT_EQ(by_set.completed(), 500u);
+  EXPECT_EQ(by_scan.completed() + by_scan.failed(), 500u);
+  EXPECT_EQ(by_set.completed(), by_scan.completed());
+  EXPECT_GT(by_scan.failed(), 0u) << "some tasks failed three times";
+  EXPECT_GT(from_idle_loop, 0u) << "the loop topped up workers other than the sender";
   EXPECT_GT(rounds, 100u);
 }
