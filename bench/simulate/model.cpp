@@ -69,7 +69,6 @@ class Sim {
     sched_.emplace(load.seconds.size(), ranks, o);
     if (!load.expected.empty()) sched_->order_longest_first(load.expected);
     if (!load.cost_class.empty()) sched_->order_by_measured_cost(load.cost_class);
-    for (int r : ranks) idle_.insert(r);
   }
 
   Outcome run() {
@@ -103,17 +102,9 @@ class Sim {
 
   WorkerState& worker(int w) { return workers_[static_cast<std::size_t>(w - 1)]; }
 
-  void refresh_idle(int w) {
-    if (sched_->in_flight(w) == 0)
-      idle_.insert(w);
-    else
-      idle_.erase(w);
-  }
-
   // The master hands `w` what the scheduler gives it; returns the time after the send.
   double top_up(int w, double t) {
     auto batch = sched_->assign(w, t);
-    refresh_idle(w);
     if (batch.empty()) return t;
     t += costs_.master_message;
     push(t + costs_.latency, Kind::to_worker, w, std::move(batch));
@@ -203,11 +194,16 @@ class Sim {
     }
     ++messages_;
     t = top_up(m.worker, t);
-    if (sched_->queued() > 0) {
-      if (scan_) t += costs_.master_scan * double(workers_.size());
-      // Every worker that holds nothing, in rank order, as the real scan finds them.
-      std::vector<int> idle(idle_.begin(), idle_.end());
-      for (int w : idle) t = top_up(w, t);
+    // The master's loop: every worker the scheduler's idle set holds, in rank order, until the
+    // queue is empty or a worker is refused. `scan_` adds what the master cost before it kept
+    // that set (it looked at every worker after each message); the decisions are the same.
+    if (scan_ && sched_->queued() > 0) t += costs_.master_scan * double(workers_.size());
+    while (sched_->queued() > 0) {
+      const auto idle = sched_->first_idle();
+      if (!idle) break;
+      const std::size_t before = sched_->in_flight();
+      t = top_up(*idle, t);
+      if (sched_->in_flight() == before) break;
     }
     busy_ += t - now_;
     master_end_ = std::max(master_end_, t);
@@ -241,7 +237,6 @@ class Sim {
   std::vector<WorkerState> workers_;
   std::vector<double> started_;
   std::optional<runtime::Scheduler> sched_;
-  std::set<int> idle_;  // workers the scheduler says hold nothing
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::deque<Event> inbox_;
   std::map<int, std::size_t> running_task_;

@@ -19,7 +19,7 @@ struct Costs {
   double latency = 2e-6;         // one way, master <-> worker, seconds
   double master_message = 3e-6;  // master CPU per message received or sent
   double master_task = 2e-6;     // master CPU per task: encode it, decode and archive its result
-  double master_scan = 2e-8;     // master CPU per worker looked at in the idle-worker scan
+  double master_scan = 2e-8;     // master CPU per worker looked at in the old idle-worker scan
   double worker_task = 1e-6;     // worker CPU per task outside the experiment
   double worker_send = 2e-5;     // a finished task to its results message (thread wake-up)
   double worker_poll = 1e-3;     // a worker's main thread looks for messages this often when
@@ -46,17 +46,18 @@ struct Outcome {
   std::size_t max_message_wait = 0;      // most results messages queued at the master at once
 };
 
-// Runs the sweep to its end. `scan` false models a master that keeps a set of idle workers
-// instead of looking at every worker after each message.
+// Runs the sweep to its end with the master of master.cpp, which finds idle workers in the
+// scheduler's idle set. `scan` true adds what the master cost before it kept that set: a look at
+// every worker after each message (`master_scan` each); the dispatch decisions are the same.
 Outcome run_sweep(const Workload& load, int workers, const Costs& costs,
-                  const runtime::SchedulerOptions& options, bool scan = true);
+                  const runtime::SchedulerOptions& options, bool scan = false);
 
 // Mean lateness of a 100 us sleep on this machine, measured until `stop` turns true: the wake-up
 // delay a thread of a sweep running beside it would see.
 double probe_wake(const volatile std::sig_atomic_t& stop);
 
-// Seconds per worker of the master's idle-worker scan over `workers` workers, timed on the real
-// Scheduler on this machine (the loop of master.cpp: in_flight(w) for every worker).
+// Seconds per worker of the scan the master did before it kept an idle set, over `workers`
+// workers, timed on the real Scheduler on this machine (in_flight(w) for every worker).
 double measure_scan_cost(int workers);
 
 // Durations: `mean` seconds each (constant), lognormal with log-sd `sigma` and that mean, or

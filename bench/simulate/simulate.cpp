@@ -37,7 +37,7 @@ struct Args {
   std::uint64_t seed = 1;
   Costs costs;
   double scan = -1;  // < 0: time the real scheduler's scan here
-  bool no_scan = false, lef = false;
+  bool scan_all = false, lef = false;
 };
 
 // A sweep whose cost grows with the parameter point: `points` points in sweep order, the p-th
@@ -106,10 +106,10 @@ double greedy_bound(const std::vector<double>& seconds, int workers) {
 }
 
 // Efficiency at 1,000 and 10,000 workers for 0.1 s, 1 s and 60 s tasks (20 per worker), constant
-// and lognormal (--sigma), with the scan the master does today and with an idle-worker set.
+// and lognormal (--sigma), with the scan the master did before and with its idle-worker set.
 void predict(const Args& a) {
   std::printf(
-      "| workers | task | durations | today | master busy | idle-worker set | "
+      "| workers | task | durations | scan (before) | master busy | idle set (now) | "
       "master busy | no-overhead bound |\n");
   std::printf("|---:|---:|---|---:|---:|---:|---:|---:|\n");
   for (int workers : {1000, 10000})
@@ -139,9 +139,9 @@ void lef_demo(const Args& a) {
   hinted.cost_class.clear();
   measured.expected.clear();
   const Costs c = with_scan(a.costs, a, a.workers);
-  const Outcome o = run_sweep(plain, a.workers, c, {}, !a.no_scan);
-  const Outcome l = run_sweep(hinted, a.workers, c, {}, !a.no_scan);
-  const Outcome m = run_sweep(measured, a.workers, c, {}, !a.no_scan);
+  const Outcome o = run_sweep(plain, a.workers, c, {}, a.scan_all);
+  const Outcome l = run_sweep(hinted, a.workers, c, {}, a.scan_all);
+  const Outcome m = run_sweep(measured, a.workers, c, {}, a.scan_all);
   const double ideal = o.work / double(a.workers);
   std::printf(
       "skewed sweep: 20 points x 100 seeds, cost ~ (point+1)^2, mean %.3g s, %d workers; "
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
   app.add_option("--wake", a.costs.wake, "scheduling delay of each thread wake-up, s");
   bool probe = false;
   app.add_flag("--probe-wake", probe, "measure wake-up lateness until SIGTERM or SIGINT");
-  app.add_flag("--no-scan", a.no_scan, "a master with an idle-worker set instead of the scan");
+  app.add_flag("--scan", a.scan_all, "the master before its idle set: it looked at every worker");
   app.add_flag("--lef", a.lef, "longest expected first, with the true durations as the hint");
   app.add_flag("--predict", predict_table, "the 1,000 / 10,000-worker table");
   app.add_flag("--lef-demo", demo, "index order against longest first on a skewed sweep");
@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
     }
     const Workload w = make_workload(a);
     const Costs c = with_scan(a.costs, a, a.workers);
-    print(c, a.workers, w, run_sweep(w, a.workers, c, {}, !a.no_scan));
+    print(c, a.workers, w, run_sweep(w, a.workers, c, {}, a.scan_all));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_simulate: %s\n", e.what());
     return 2;

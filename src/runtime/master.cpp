@@ -93,20 +93,25 @@ class Master {
             o->on_result(task, outcome, verdict == Scheduler::Verdict::final);
         }
         top_up(m.source);
-        if (scheduler_.queued() > 0)
-          for (int w : workers_)
-            if (scheduler_.in_flight(w) == 0) top_up(w);
+        // Then every worker holding nothing, in worker order, from the scheduler's idle set (a
+        // scan of all workers cost 0.5-1.2 ms a message at 10,000). An idle worker is refused
+        // work only when the scheduler stops (signal, deadline): then none gets any.
+        while (scheduler_.queued() > 0) {
+          const auto idle = scheduler_.first_idle();
+          if (!idle || !top_up(*idle)) break;
+        }
         break;
       }
       default: break;
     }
   }
 
-  void top_up(int worker) {
+  // Sends `worker` what the scheduler gives it; false: nothing.
+  bool top_up(int worker) {
     auto batch = scheduler_.assign(worker, unix_now());
     // Only assign() detects the deadline, so this is the one place to react to it.
     if (scheduler_.deadline_reached() && !stop_sent_) drain_all();
-    if (batch.empty()) return;
+    if (batch.empty()) return false;
     std::vector<TaskMessage> messages;
     messages.reserve(batch.size());
     for (auto i : batch) {
@@ -114,6 +119,7 @@ class Master {
       messages.push_back({i, t.seed, t.id, std::move(t.params)});
     }
     transport_.send(worker, Tag::tasks, pack(messages));
+    return true;
   }
 
   void drain_all() {

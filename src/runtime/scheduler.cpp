@@ -15,7 +15,11 @@ Scheduler::Scheduler(std::vector<std::int32_t> prior_attempts, std::vector<int> 
     : options_(options), attempts_(std::move(prior_attempts)) {
   if (workers.empty()) throw internal_error("scheduler needs at least one worker");
   for (std::size_t i = 0; i < attempts_.size(); ++i) queue_.push_back(i);
-  for (int w : workers) in_flight_[w] = 0;
+  for (int w : workers) {
+    if (!in_flight_.emplace(w, Held{0, workers_.size()}).second) continue;  // listed twice
+    idle_.insert(workers_.size());
+    workers_.push_back(w);
+  }
 }
 
 void Scheduler::order_longest_first(const std::vector<double>& expected_seconds) {
@@ -84,7 +88,12 @@ double Scheduler::expected_next_seconds() const {
 
 std::size_t Scheduler::in_flight(int worker) const {
   auto it = in_flight_.find(worker);
-  return it == in_flight_.end() ? 0 : it->second;
+  return it == in_flight_.end() ? 0 : it->second.tasks;
+}
+
+std::optional<int> Scheduler::first_idle() const {
+  if (idle_.empty()) return std::nullopt;
+  return workers_[*idle_.begin()];
 }
 
 std::size_t Scheduler::batch_size() const {
@@ -115,24 +124,26 @@ std::vector<std::size_t> Scheduler::assign(int worker, double now) {
   // not yet measured) tasks: one at a time, so the tail is shared out evenly.
   const bool prefetch = timed_ > 0 && expected_next_seconds() < options_.prefetch_below_seconds;
   const std::size_t limit = prefetch ? 2 * batch : 1;
-  if (it->second > (prefetch ? batch : 0)) return out;
-  while (it->second < limit && !queue_.empty()) {
+  auto& held = it->second;
+  if (held.tasks > (prefetch ? batch : 0)) return out;
+  while (held.tasks < limit && !queue_.empty()) {
     // With cost classes a batch keeps to one class: it was sized for that class's cost.
     if (!out.empty() && !class_of_.empty() && class_of_[queue_.front()] != class_of_[out[0]]) break;
     out.push_back(queue_.front());
     queue_.pop_front();
-    ++it->second;
+    ++held.tasks;
     ++in_flight_total_;
   }
+  if (held.tasks > 0) idle_.erase(held.slot);
   return out;
 }
 
 Scheduler::Verdict Scheduler::on_result(int worker, std::size_t task, TaskStatus status,
                                         double wall_seconds) {
   auto it = in_flight_.find(worker);
-  if (it == in_flight_.end() || it->second == 0 || task >= attempts_.size())
+  if (it == in_flight_.end() || it->second.tasks == 0 || task >= attempts_.size())
     throw internal_error("scheduler: result for a task that is not in flight");
-  --it->second;
+  if (--it->second.tasks == 0) idle_.insert(it->second.slot);
   --in_flight_total_;
   if (status == TaskStatus::returned) {
     queue_.push_front(task);

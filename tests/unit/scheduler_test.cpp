@@ -7,6 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
 #include <set>
 
 using namespace mpisweep;
@@ -235,4 +239,110 @@ TEST(Scheduler, MeasuredCostSizesBatchesByClass) {
     else
       EXPECT_GT(b.size(), 1u) << "1 ms tasks batched once they are at the front";
   }
+}
+
+// The idle set against a plain scan of every worker (what the master did before), through
+// batches, retries, returned tasks and the end of the queue; workers listed out of rank order.
+TEST(Scheduler, IdleSetMatchesAScanOfEveryWorker) {
+  const std::vector<int> workers{7, 3, 12, 5};
+  runtime::SchedulerOptions o;
+  o.retries = 1;
+  Scheduler s(300, workers, o);
+  const auto scan = [&]() -> std::optional<int> {
+    for (int w : workers)
+      if (s.in_flight(w) == 0) return w;
+    return std::nullopt;
+  };
+  const auto idle_by_scan = [&] {
+    return std::size_t(
+        std::count_if(workers.begin(), workers.end(), [&](int w) { return s.in_flight(w) == 0; }));
+  };
+  EXPECT_EQ(s.first_idle(), std::optional<int>(7)) << "all idle: the first listed";
+  std::map<int, std::deque<std::size_t>> held;
+  std::uint64_t x = 12345;  // a fixed LCG (Knuth MMIX), so the sequence is the same everywhere
+  const auto next = [&] { return (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  std::size_t events = 0, idle_seen = 0;
+  while (!s.finished() && events < 5000) {
+    const int w = workers[next() % workers.size()];
+    if (next() % 2 == 0 || held[w].empty()) {
+      for (auto t : s.assign(w, 0)) held[w].push_back(t);
+    } else {
+      const auto t = held[w].front();
+      held[w].pop_front();
+      const auto r = next() % 10;
+      const auto status = r == 0   ? TaskStatus::failed
+                          : r == 1 ? TaskStatus::returned
+                                   : TaskStatus::done;
+      s.on_result(w, t, status, 1e-3 * double(1 + t % 7));
+    }
+    ++events;
+    ASSERT_EQ(s.first_idle(), scan()) << "after event " << events;
+    ASSERT_EQ(s.idle_count(), idle_by_scan()) << "after event " << events;
+    idle_seen += s.idle_count() > 0 && s.idle_count() < workers.size();
+  }
+  EXPECT_TRUE(s.finished()) << "the sweep ran to its end";
+  EXPECT_GT(idle_seen, 10u) << "the sequence went through partly idle states";
+  EXPECT_EQ(s.first_idle(), std::optional<int>(7)) << "all idle again at the end";
+}
+
+// The master's loop after a message (top up every idle worker in worker order) from the idle set
+// hands out exactly what the scan over every worker did: same workers, same tasks, same order.
+// Idle workers other than the sender appear when failures and returned tasks refill the queue.
+TEST(Scheduler, IdleSetLoopDispatchesAsTheScan) {
+  const std::vector<int> workers{1, 2, 3, 4, 5, 6};
+  runtime::SchedulerOptions o;
+  o.retries = 2;
+  Scheduler by_scan(500, workers, o), by_set(500, workers, o);
+  std::vector<std::pair<int, std::size_t>> sent_scan, sent_set;
+  const auto top_up = [](Scheduler& s, int w, auto& sent) {
+    auto b = s.assign(w, 0);
+    for (auto t : b) sent.emplace_back(w, t);
+    return !b.empty();
+  };
+  std::uint64_t x = 99;
+  const auto next = [&] { return (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  for (int w : workers) top_up(by_scan, w, sent_scan), top_up(by_set, w, sent_set);
+  std::size_t rounds = 0, from_idle_loop = 0;
+  while (!by_scan.finished()) {
+    ASSERT_EQ(sent_scan, sent_set) << "round " << rounds;
+    // One results message: the oldest tasks a busy worker holds (one to all), each done in
+    // 0.1-10 ms (batched, with a reserve), failed 3 times in 10 or returned 1 in 20; a sender
+    // still holding its reserve takes nothing, so requeued tasks go to the idle workers.
+    std::vector<int> busy;
+    for (int w : workers)
+      if (by_scan.in_flight(w) > 0) busy.push_back(w);
+    const int w = busy[next() % busy.size()];
+    std::vector<std::size_t> held;
+    for (const auto& [v, t] : sent_scan)
+      if (v == w) held.push_back(t);
+    held.resize(1 + next() % held.size());
+    for (const auto task : held) {
+      const double secs = 1e-4 * double(1 + next() % 100);
+      const auto r = next() % 20;
+      const auto status = r < 6   ? TaskStatus::failed
+                          : r < 7 ? TaskStatus::returned
+                                  : TaskStatus::done;
+      by_scan.on_result(w, task, status, secs);
+      by_set.on_result(w, task, status, secs);
+      sent_scan.erase(std::find(sent_scan.begin(), sent_scan.end(), std::pair{w, task}));
+      sent_set.erase(std::find(sent_set.begin(), sent_set.end(), std::pair{w, task}));
+    }
+    top_up(by_scan, w, sent_scan);
+    top_up(by_set, w, sent_set);
+    if (by_scan.queued() > 0)
+      for (int v : workers)
+        if (by_scan.in_flight(v) == 0) top_up(by_scan, v, sent_scan);
+    while (by_set.queued() > 0) {
+      const auto idle = by_set.first_idle();
+      if (!idle || !top_up(by_set, *idle, sent_set)) break;
+      ++from_idle_loop;
+    }
+    ++rounds;
+  }
+  EXPECT_TRUE(by_set.finished());
+  EXPECT_EQ(by_scan.completed() + by_scan.failed(), 500u);
+  EXPECT_EQ(by_set.completed(), by_scan.completed());
+  EXPECT_GT(by_scan.failed(), 0u) << "some tasks failed three times";
+  EXPECT_GT(from_idle_loop, 0u) << "the loop topped up workers other than the sender";
+  EXPECT_GT(rounds, 100u);
 }

@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace mpisweep::runtime {
@@ -61,6 +62,12 @@ class Scheduler {
   bool finished() const { return in_flight_total_ == 0 && (queue_.empty() || stopping_); }
 
   std::size_t in_flight(int worker) const;
+  // The first worker, in the order the constructor was given, that holds nothing (none: nullopt).
+  // Kept as tasks go out and results come in, so the master finds the idle workers after a
+  // message at the cost of those it tops up, not by looking at every worker (at 10,000 workers
+  // that scan cost more than the message itself; docs/performance.md, the scheduler model).
+  std::optional<int> first_idle() const;
+  std::size_t idle_count() const { return idle_.size(); }
   std::size_t in_flight() const { return in_flight_total_; }
   std::size_t queued() const { return queue_.size(); }
   std::size_t completed() const { return done_; }
@@ -78,7 +85,13 @@ class Scheduler {
   SchedulerOptions options_;
   std::deque<std::size_t> queue_;
   std::vector<std::int32_t> attempts_;
-  std::map<int, std::size_t> in_flight_;
+  struct Held {
+    std::size_t tasks = 0;  // in flight
+    std::size_t slot = 0;   // position in the constructor's worker list
+  };
+  std::map<int, Held> in_flight_;
+  std::vector<int> workers_;    // by slot
+  std::set<std::size_t> idle_;  // slots of the workers holding nothing
   std::size_t in_flight_total_ = 0;
   std::size_t done_ = 0, failed_ = 0, timed_ = 0;
   double total_seconds_ = 0;
