@@ -1,5 +1,6 @@
 // `mpisweep report`: a folder with the sweep's summary table (Markdown and CSV), the standard
 // figures its experiment declares (PlotSpec) as PNGs, and report.md linking them all.
+#include <mpisweep/core/text.hpp>
 #include "gnuplot.hpp"
 #include "output_file.hpp"
 
@@ -34,15 +35,7 @@ std::string slug(const std::string& title) {
   return out.empty() ? "figure" : out;
 }
 
-std::string iso_time(double t) {
-  if (t <= 0) return "-";
-  const std::time_t s = static_cast<std::time_t>(t);
-  std::tm tm{};
-  localtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string iso_time(double t) { return t <= 0 ? "-" : local_time_text(t); }
 
 const Experiment* known_experiment(const std::string& name) {
   for (const auto& e : experiments())

@@ -1,6 +1,7 @@
 // `mpisweep show`: one row per parameter point (or --group-by group) with mean ± standard error
 // over seeds of each metric, as an aligned table, CSV or JSON. Failed, timed-out and pending tasks
 // are counted in their rows, never dropped silently.
+#include <mpisweep/core/text.hpp>
 #include "options.hpp"
 
 #include <mpisweep/archive/archive.hpp>
@@ -438,26 +439,7 @@ int show_command(const ShowArgs& a) {
 
 }  // namespace
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string json_string(const std::string& s) { return json_quote(s); }
 
 std::string json_number(double x) { return std::isfinite(x) ? format_number(x) : "null"; }
 

@@ -1,5 +1,6 @@
 // `mpisweep status`: counts, every run of the archive (start, end, ranks, hosts, exit) and the
 // failed tasks with their parameters, as text or JSON; works while a sweep writes.
+#include <mpisweep/core/text.hpp>
 #include "options.hpp"
 
 #include <mpisweep/archive/archive.hpp>
@@ -16,15 +17,7 @@ namespace mpisweep::cli {
 
 namespace {
 
-std::string iso_time(double t) {
-  if (t <= 0) return "-";
-  const std::time_t s = static_cast<std::time_t>(t);
-  std::tm tm{};
-  localtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string iso_time(double t) { return t <= 0 ? "-" : local_time_text(t); }
 
 std::string hex_id(std::uint64_t id) {
   char buf[20];

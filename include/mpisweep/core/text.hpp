@@ -11,6 +11,9 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep = "
 // The inverse of join: "" gives no parts.
 std::vector<std::string> split(std::string_view text, std::string_view sep = ", ");
 
+// `s` as a JSON string literal, quotes included, control characters escaped (RFC 8259 §7).
+std::string json_quote(std::string_view s);
+
 // Unix time in seconds (wall clock, for the archive; durations use steady_clock).
 double unix_now();
 // "2026-11-27T14:05:09Z": UTC, ISO 8601, for what the archive stores.

@@ -2,6 +2,7 @@
 // A small, strict JSON reader and writer for the command kind: the parameters a task's process
 // gets and the result object it hands back. Our own (RFC 8259), so the project takes no new
 // dependency for two tiny documents.
+#include <mpisweep/core/text.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -36,8 +37,7 @@ struct Json {
 // Throws mpisweep::error with "<what> at offset N".
 Json parse_json(std::string_view text);
 
-// `s` as a JSON string literal, quotes included, control characters escaped.
-std::string json_quote(std::string_view s);
+using mpisweep::json_quote;  // core/text.hpp
 // `x` as a JSON number that reads back exactly; always with a '.' or exponent, so a reader sees a
 // real, not an integer. Non-finite values become null (JSON has no NaN).
 std::string json_real(double x);
