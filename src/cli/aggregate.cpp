@@ -1,5 +1,6 @@
 // The browse library: task table, grouping and mean ± standard error (the --where parser is in
 // where.cpp).
+#include <mpisweep/core/text.hpp>
 #include <mpisweep/cli/aggregate.hpp>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/registry.hpp>
@@ -16,12 +17,6 @@
 namespace mpisweep::cli {
 
 namespace {
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
 
 const Experiment* known_experiment(const std::string& name) {
   for (const auto& e : experiments())

@@ -25,15 +25,6 @@ std::string hex_id(std::uint64_t id) {
   return buf;
 }
 
-const char* status_name(archive::TaskStatus s) {
-  switch (s) {
-    case archive::TaskStatus::done: return "done";
-    case archive::TaskStatus::failed: return "failed";
-    case archive::TaskStatus::timeout: return "timeout";
-    default: return "pending";
-  }
-}
-
 // "work_us=100, fail_rate=0.5, seed 3": what a person needs to rerun or exclude the task.
 std::string task_text(const TaskTable& t, std::size_t row) {
   std::string out;
@@ -85,7 +76,7 @@ int status_command(const std::string& path, const std::string& format) {
     for (std::size_t k = 0; k < failed.size(); ++k) {
       const std::size_t i = failed[k];
       o += std::string(k ? "," : "") + "\n    {\"id\": \"" + hex_id(ids.at(i)) +
-           "\", \"status\": \"" + status_name(t.status[i]) +
+           "\", \"status\": \"" + std::string(to_string(t.status[i])) +
            "\", \"seed\": " + std::to_string(t.seeds[i]) + ", \"params\": {";
       for (std::size_t p = 0; p < t.params.size(); ++p)
         o += (p ? ", " : "") + json_string(t.params[p].name) + ": " +

@@ -1,5 +1,6 @@
 // The --where filter: a small recursive-descent parser over the task table's names (parameters,
 // then metrics, status and seed) and its evaluation per row.
+#include <mpisweep/core/text.hpp>
 #include <mpisweep/cli/aggregate.hpp>
 #include <mpisweep/core/error.hpp>
 
@@ -10,15 +11,7 @@
 
 namespace mpisweep::cli {
 
-namespace {
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // --where
@@ -310,20 +303,11 @@ class WhereParser {
   mutable int depth_ = 0;
 };
 
-const char* status_name(archive::TaskStatus s) {
-  switch (s) {
-    case archive::TaskStatus::done: return "done";
-    case archive::TaskStatus::failed: return "failed";
-    case archive::TaskStatus::timeout: return "timeout";
-    default: return "pending";
-  }
-}
-
 Value value_of(const Where::Node& n, const TaskTable& t, std::size_t row) {
   switch (n.source) {
     case Where::Node::param: return t.param_values[n.column][row];
     case Where::Node::metric: return t.metric_values[n.column][row];
-    case Where::Node::status: return std::string(status_name(t.status[row]));
+    case Where::Node::status: return std::string(to_string(t.status[row]));
     case Where::Node::seed: break;
   }
   return static_cast<std::int64_t>(t.seeds[row]);
