@@ -231,9 +231,7 @@ Figure heatmap_figure(const archive::Reader& reader, const TaskTable& t, const P
   for (std::size_t row = 0; row < t.rows(); ++row) {
     if (t.status[row] != archive::TaskStatus::done || !r.where.matches(t, row)) continue;
     if (!r.task.empty()) {
-      char id[20];
-      std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(ids.at(row)));
-      if (r.task != id) continue;
+      if (r.task != task_id_hex(ids.at(row))) continue;
     }
     rows.push_back(row);
   }

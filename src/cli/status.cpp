@@ -19,12 +19,6 @@ namespace {
 
 std::string iso_time(double t) { return t <= 0 ? "-" : local_time_text(t); }
 
-std::string hex_id(std::uint64_t id) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
 // "work_us=100, fail_rate=0.5, seed 3": what a person needs to rerun or exclude the task.
 std::string task_text(const TaskTable& t, std::size_t row) {
   std::string out;
@@ -75,7 +69,7 @@ int status_command(const std::string& path, const std::string& format) {
     o += "\n  ],\n  \"failures\": [";
     for (std::size_t k = 0; k < failed.size(); ++k) {
       const std::size_t i = failed[k];
-      o += std::string(k ? "," : "") + "\n    {\"id\": \"" + hex_id(ids.at(i)) +
+      o += std::string(k ? "," : "") + "\n    {\"id\": \"" + task_id_hex(ids.at(i)) +
            "\", \"status\": \"" + std::string(to_string(t.status[i])) +
            "\", \"seed\": " + std::to_string(t.seeds[i]) + ", \"params\": {";
       for (std::size_t p = 0; p < t.params.size(); ++p)

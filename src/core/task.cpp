@@ -1,6 +1,14 @@
 #include <mpisweep/core/task.hpp>
 
+#include <cstdio>
+
 namespace mpisweep {
+
+std::string task_id_hex(std::uint64_t id) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
 
 std::string_view to_string(TaskStatus s) {
   switch (s) {

@@ -22,6 +22,10 @@ enum class TaskStatus : std::int8_t {
 };
 std::string_view to_string(TaskStatus s);
 
+// A task id as people and programs see it: 16 lowercase hex digits ({task_id}, MPISWEEP_TASK_ID,
+// status, plot --task).
+std::string task_id_hex(std::uint64_t id);
+
 // A task as the sweep defines it.
 struct TaskRecord {
   std::uint64_t id = 0;  // stable hash of (experiment, parameter values, seed); never 0

@@ -27,12 +27,6 @@ std::vector<std::string> placeholders(const std::string& templ) {
   return names;
 }
 
-std::string task_id_hex(std::uint64_t id) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(id));
-  return buf;
-}
-
 std::string expand(const std::string& templ, const Expansion& x) {
   std::string out;
   out.reserve(templ.size() + 16);

@@ -5,6 +5,7 @@
 // (parameters, seed) as far as the program is: it gets nothing else that varies between runs
 // except {task_id}, itself a function of them, and the thread budget, which the user controls.
 #include <mpisweep/core/schema.hpp>
+#include <mpisweep/core/task.hpp>
 #include <mpisweep/core/value.hpp>
 #include <mpisweep/experiments/experiment.hpp>
 
@@ -43,7 +44,7 @@ struct Expansion {
 // `templ` with every placeholder replaced: parameters in their human form (0.001, true, 3),
 // {task_id} as 16 lower-case hex digits. Throws mpisweep::error on an unknown name.
 std::string expand(const std::string& templ, const Expansion& x);
-std::string task_id_hex(std::uint64_t id);
+using mpisweep::task_id_hex;  // core/task.hpp
 
 // The parameters as one JSON object, keys sorted (the process's stdin and MPISWEEP_PARAMS).
 std::string params_json(const Params& params);
