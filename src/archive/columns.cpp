@@ -1,5 +1,9 @@
 #include "columns.hpp"
 
+#include <mpisweep/core/text.hpp>
+
+#include <algorithm>
+
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -179,7 +183,11 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
           return it == s.errors.end() ? std::string_view() : std::string_view(it->second);
         },
         [](RowStore& s, std::size_t r, std::string v) {
-          if (!v.empty()) s.errors.insert_or_assign(r, std::move(v));
+          // Erased when empty: a reader re-reads the column after a retry cleared the error.
+          if (!v.empty())
+            s.errors.insert_or_assign(r, std::move(v));
+          else if (!s.errors.empty())
+            s.errors.erase(r);
         });
     // Few rows fail: when the map is smaller than the block, scan it instead of a lookup a row.
     c.gather = [](const RowStore& s, std::size_t first, std::size_t count, unsigned char* buf) {
@@ -222,6 +230,57 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
     out.back().describe = description("number of values of each task row (0: absent)");
   }
   return out;
+}
+
+std::size_t block_rows(std::size_t elem_size) {
+  return fmt::task_chunk *
+         std::max<std::size_t>(1, (std::size_t{4} << 20) / (fmt::task_chunk * elem_size));
+}
+
+void take_file_widths(hid_t file, RowStore& store) {
+  // Variable-length columns have no width: room for any choice an archive could hold.
+  constexpr std::size_t unbounded = 1024;
+  for (std::size_t k = 0; k < store.params.size(); ++k)
+    if (store.params[k].type() == ParamType::choice) {
+      h5::Dataset d = h5::open_dataset(file, "tasks/params/" + store.layout().params[k].name);
+      h5::Datatype t = h5::dataset_type(d.id());
+      const std::size_t width = h5::string_width(t.id());
+      store.params[k].str_size = width == 0 ? unbounded : width;
+    }
+}
+
+void read_column(hid_t dataset, const ColumnDef& c, RowStore& store, std::size_t n,
+                 std::vector<unsigned char>& scratch) {
+  const bool text = H5Tget_class(c.type.id()) == H5T_STRING;
+  const std::size_t elem = c.elem_size(), block = block_rows(elem);
+  scratch.resize(std::min(block, n) * elem);
+  for (std::size_t first = 0; first < n; first += block) {
+    const std::size_t count = std::min(block, n - first);
+    if (text)
+      h5::read_string_rows(dataset, first, count, elem, reinterpret_cast<char*>(scratch.data()));
+    else
+      h5::read_rows(dataset, c.type.id(), first, count, scratch.data());
+    c.scatter(store, first, count, scratch.data());
+  }
+}
+
+Layout layout_of(hid_t file, const std::string& path) {
+  Layout l;
+  {
+    h5::Group g = h5::open_group(file, "tasks/params");
+    for (const auto& name : h5::children(g.id())) {
+      h5::Dataset d = h5::open_dataset(g.id(), name);
+      h5::Datatype t = h5::dataset_type(d.id());
+      ParamSpec p{.name = name, .type = fmt::param_type_of(t.id(), path, name)};
+      if (p.type == ParamType::choice) p.choices = split(h5::get_attr_string(d.id(), "choices"));
+      l.params.push_back(std::move(p));
+    }
+  }
+  for (const auto& name : h5::children(h5::open_group(file, "tasks/metrics").id()))
+    l.metrics.push_back(MetricSpec{.name = name});
+  for (const auto& name : h5::children(h5::open_group(file, "series").id()))
+    l.series.push_back(SeriesSpec{.name = name});
+  return l;
 }
 
 }  // namespace mpisweep::archive

@@ -33,4 +33,21 @@ struct ColumnDef {
 // their width from the store (ParamRows::str_size).
 std::vector<ColumnDef> task_columns(const RowStore& store);
 
+// Rows per read or write of one column of `elem_size`-byte elements: whole chunks, at most about
+// 4 MiB of scratch.
+std::size_t block_rows(std::size_t elem_size);
+
+// Gives each choice column of `store` the width of its dataset in `file`, so rows read from it fit
+// (a compacted, older or hand-rewritten file may differ from the layout's choices).
+void take_file_widths(hid_t file, RowStore& store);
+
+// Reads rows [0, n) of column `c` from `dataset` into `store` (which holds at least n rows), in
+// blocks through `scratch`; string columns in any form HDF5 allows (h5::read_string_rows).
+void read_column(hid_t dataset, const ColumnDef& c, RowStore& store, std::size_t n,
+                 std::vector<unsigned char>& scratch);
+
+// What an existing archive holds columns for, from the file alone (the reader's layout):
+// parameter names, types and choices, metric and series names, in the file's order.
+Layout layout_of(hid_t file, const std::string& path);
+
 }  // namespace mpisweep::archive

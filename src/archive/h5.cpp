@@ -273,27 +273,45 @@ bool has_attr(hid_t obj, const std::string& name) {
 
 namespace {
 
-// Reads one string element of any form HDF5 allows, whoever wrote it: fixed-length (any size,
-// null-terminated, null- or space-padded) or variable-length, ASCII or UTF-8. The memory type
-// mirrors the file type (a cset or vlen mismatch has no conversion path in HDF5); `read` fills a
-// buffer of that memory type. Non-scalar values (an h5py list attribute) give their first element.
+// Reads the `n` string elements of `space` in any form HDF5 allows, whoever wrote them:
+// fixed-length (any size, null-terminated, null- or space-padded) or variable-length, ASCII or
+// UTF-8, and hands each to `take(i, text)`. The memory type mirrors the file type (a cset or vlen
+// mismatch has no conversion path in HDF5: "no appropriate function for conversion path"); `read`
+// fills a buffer of that memory type.
+template <class Read, class Take>
+void read_strings(hid_t file_type, hid_t space, std::size_t n, const std::string& what, Read read,
+                  Take take) {
+  Datatype mt = copy_type(file_type);
+  if (check(H5Tis_variable_str(file_type), "H5Tis_variable_str") > 0) {
+    std::vector<char*> s(n, nullptr);
+    check(read(mt.id(), s.data()), "read " + what);
+    for (std::size_t i = 0; i < n; ++i) take(i, s[i] ? std::string_view(s[i]) : std::string_view());
+    check(H5Dvlen_reclaim(mt.id(), space, H5P_DEFAULT, s.data()), "H5Dvlen_reclaim");
+    return;
+  }
+  const std::size_t size = type_size(file_type);
+  const bool space_padded = H5Tget_strpad(file_type) == H5T_STR_SPACEPAD;
+  std::vector<char> buf(size * n + 1, '\0');
+  check(read(mt.id(), buf.data()), "read " + what);
+  for (std::size_t i = 0; i < n; ++i) {
+    const char* in = buf.data() + i * size;
+    const void* end = std::memchr(in, '\0', size);
+    std::string_view text(in, end ? static_cast<const char*>(end) - in : size);
+    if (space_padded) text = text.substr(0, text.find_last_not_of(' ') + 1);
+    take(i, text);
+  }
+}
+
+// One string element (the first of a non-scalar value, e.g. an h5py list attribute).
 template <class Read>
 std::string read_string(hid_t file_type, hid_t space, const std::string& what, Read read) {
   const hssize_t n = check(H5Sget_simple_extent_npoints(space), "H5Sget_simple_extent_npoints");
-  if (n <= 0) return {};
-  Datatype mt = copy_type(file_type);
-  if (check(H5Tis_variable_str(file_type), "H5Tis_variable_str") > 0) {
-    std::vector<char*> s(static_cast<std::size_t>(n), nullptr);
-    check(read(mt.id(), s.data()), "read " + what);
-    std::string out = s[0] ? s[0] : "";
-    check(H5Dvlen_reclaim(mt.id(), space, H5P_DEFAULT, s.data()), "H5Dvlen_reclaim");
-    return out;
-  }
-  const std::size_t size = type_size(file_type);
-  std::vector<char> buf(size * static_cast<std::size_t>(n) + 1, '\0');
-  check(read(mt.id(), buf.data()), "read " + what);
-  std::string out = unpack_string(buf.data(), size);
-  if (H5Tget_strpad(file_type) == H5T_STR_SPACEPAD) out.erase(out.find_last_not_of(' ') + 1);
+  std::string out;
+  if (n <= 0) return out;
+  read_strings(file_type, space, static_cast<std::size_t>(n), what, read,
+               [&](std::size_t i, std::string_view text) {
+                 if (i == 0) out = text;
+               });
   return out;
 }
 
@@ -332,6 +350,35 @@ std::string read_scalar_string(hid_t loc, const std::string& name) {
   return read_string(ft.id(), space.id(), name, [&](hid_t mt, void* buf) {
     return H5Dread(d.id(), mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
   });
+}
+
+void read_string_rows(hid_t dataset, hsize_t first, hsize_t count, std::size_t size, char* out) {
+  if (count == 0) return;
+  Datatype ft = dataset_type(dataset);
+  if (check(H5Tget_class(ft.id()), "H5Tget_class") != H5T_STRING)
+    fail("a string column holds no strings");
+  Dataspace mem(check(H5Screate_simple(1, &count, nullptr), "H5Screate_simple"));
+  Dataspace file(check(H5Dget_space(dataset), "H5Dget_space"));
+  check(H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, &first, nullptr, &count, nullptr),
+        "H5Sselect_hyperslab");
+  read_strings(
+      ft.id(), mem.id(), count, "string rows",
+      [&](hid_t mt, void* buf) {
+        return H5Dread(dataset, mt, mem.id(), file.id(), H5P_DEFAULT, buf);
+      },
+      [&](std::size_t i, std::string_view text) { pack_string(text, out + i * size, size); });
+}
+
+std::size_t string_width(hid_t type) {
+  if (check(H5Tis_variable_str(type), "H5Tis_variable_str") > 0) return 0;
+  const std::size_t size = type_size(type);
+  return H5Tget_strpad(type) == H5T_STR_NULLTERM ? size : size + 1;
+}
+
+bool is_our_string(hid_t type) {
+  return H5Tget_class(type) == H5T_STRING &&
+         check(H5Tis_variable_str(type), "H5Tis_variable_str") == 0 &&
+         H5Tget_strpad(type) == H5T_STR_NULLTERM && H5Tget_cset(type) == H5T_CSET_UTF8;
 }
 
 void pack_string(std::string_view s, char* out, std::size_t size) {

@@ -131,6 +131,16 @@ std::vector<std::int64_t> get_attr_ints(hid_t obj, const std::string& name);  //
 // Reads a scalar fixed-length string dataset.
 std::string read_scalar_string(hid_t loc, const std::string& name);
 
+// Rows [first, first+count) of a 1-D string dataset in any form HDF5 allows (fixed or variable
+// length, any padding and character set: what h5py writes for str and np.bytes_) into `out`,
+// `size` bytes each in our fixed form (pack_string).
+void read_string_rows(hid_t dataset, hsize_t first, hsize_t count, std::size_t size, char* out);
+// The bytes our fixed form (null-terminated) needs for every value of string type `type`: its
+// size, plus one unless it is null-terminated already; 0 for variable length (no bound).
+std::size_t string_width(hid_t type);
+// Whether `type` is the form string_type() makes: fixed length, null-terminated, UTF-8.
+bool is_our_string(hid_t type);
+
 // Fixed-length strings <-> std::string: at most size-1 bytes (cut at a UTF-8 boundary), the rest
 // zero, so the terminator always fits.
 void pack_string(std::string_view s, char* out, std::size_t size);

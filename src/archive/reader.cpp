@@ -2,6 +2,11 @@
 // killed writer (whose status flags make every plain open fail until h5clear). Datasets opened
 // once are kept and H5Drefresh'ed by refresh(). The row count is the length of /tasks/id, which
 // the writer extends last (see writer.cpp), so every other column holds at least that many rows.
+//
+// The /tasks-aligned columns are read through the writer's column table (columns.hpp) into a
+// RowStore shaped by the file (layout_of): one definition of each column's path, type and
+// conversion for both sides. A column is read once per refresh, when first asked for.
+#include "columns.hpp"
 #include "format.hpp"
 #include "live_lock.hpp"
 #include "structure.hpp"
@@ -11,6 +16,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 
 namespace mpisweep::archive {
 
@@ -44,21 +50,40 @@ struct Reader::Impl {
     return read<T>(name, type, rows);
   }
 
-  std::vector<std::string> read_strings(const std::string& name, hsize_t n) const {
-    hid_t d = dataset(name);
-    h5::Datatype ft = h5::dataset_type(d);
-    std::size_t size = h5::type_size(ft.id());
-    h5::Datatype mt = h5::string_type(size);
-    std::vector<std::string> out;
-    out.reserve(n);
-    const hsize_t block = fmt::task_chunk;
-    std::vector<char> buf(block * size);
-    for (hsize_t first = 0; first < n; first += block) {
-      hsize_t count = std::min(block, n - first);
-      h5::read_rows(d, mt.id(), first, count, buf.data());
-      for (hsize_t i = 0; i < count; ++i)
-        out.push_back(h5::unpack_string(buf.data() + i * size, size));
+  // The file's columns: its layout, the table over a store of that shape, which columns the
+  // store holds (since the last refresh).
+  Layout layout;
+  mutable std::optional<RowStore> store;
+  std::vector<ColumnDef> table;
+  mutable std::vector<bool> loaded;
+  mutable std::vector<unsigned char> scratch;
+
+  // The store with column `name` read, rows [0, rows).
+  const RowStore& column(const std::string& name) const {
+    std::size_t k = 0;
+    while (k < table.size() && table[k].path != name) ++k;
+    if (k == table.size()) throw internal_error("archive reader: no column " + name);
+    if (!loaded[k]) {
+      if (store->size() != rows) store->resize(rows);
+      read_column(dataset(name), table[k], *store, rows, scratch);
+      loaded[k] = true;
     }
+    return *store;
+  }
+
+  template <class Specs>
+  std::size_t index_of(const Specs& specs, const std::string& name, const char* what) const {
+    for (std::size_t k = 0; k < specs.size(); ++k)
+      if (specs[k].name == name) return k;
+    throw input_error(path, std::string("no ") + what + " '" + name + "'");
+  }
+
+  // One field of every row of the id/status/attempts column `name`.
+  template <class Get>
+  auto row_field(const std::string& name, Get get) const {
+    const RowStore& s = column(name);
+    std::vector<decltype(get(s.rows[0]))> out(rows);
+    for (std::size_t i = 0; i < rows; ++i) out[i] = get(s.rows[i]);
     return out;
   }
 
@@ -73,7 +98,10 @@ struct Reader::Impl {
     return out;
   }
 
-  void refresh_rows() { rows = h5::extent(dataset("tasks/id")); }
+  void refresh_rows() {
+    rows = h5::extent(dataset("tasks/id"));
+    loaded.assign(table.size(), false);
+  }
 };
 
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -118,6 +146,10 @@ Reader Reader::open(const std::string& path) {
     m->params = m->columns("tasks/params");
     m->metrics = m->columns("tasks/metrics");
     m->series = m->columns("series");
+    m->layout = layout_of(f, path);
+    m->store.emplace(m->layout, fmt::task_chunk);
+    take_file_widths(f, *m->store);
+    m->table = task_columns(*m->store);
     // Before the reopen below: the columns it loads must not stay in the metadata cache.
     check_tables(f, path, !LiveLock::held_elsewhere(path) && last_run_ended(f));
     // A SWMR reader's metadata cache keeps the object headers loaded above as they are now, and
@@ -167,34 +199,32 @@ std::vector<RunRecord> Reader::runs() const {
 }
 
 std::vector<std::uint64_t> Reader::ids() const {
-  return impl_->read<std::uint64_t>("tasks/id", H5T_NATIVE_UINT64);
-}
-std::vector<std::uint64_t> Reader::seeds() const {
-  return impl_->read<std::uint64_t>("tasks/seed", H5T_NATIVE_UINT64);
+  return impl_->row_field("tasks/id", [](const RowState& r) { return r.id; });
 }
 std::vector<TaskStatus> Reader::status() const {
-  auto raw = impl_->read<std::int8_t>("tasks/status", H5T_NATIVE_INT8);
-  std::vector<TaskStatus> out(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) out[i] = static_cast<TaskStatus>(raw[i]);
-  return out;
+  return impl_->row_field("tasks/status", [](const RowState& r) { return r.status; });
 }
 std::vector<std::int32_t> Reader::attempts() const {
-  return impl_->read<std::int32_t>("tasks/attempts", H5T_NATIVE_INT32);
+  return impl_->row_field("tasks/attempts", [](const RowState& r) { return r.attempts; });
 }
-std::vector<std::int32_t> Reader::workers() const {
-  return impl_->read<std::int32_t>("tasks/worker", H5T_NATIVE_INT32);
-}
-std::vector<double> Reader::started() const {
-  return impl_->read<double>("tasks/started", H5T_NATIVE_DOUBLE);
-}
+std::vector<std::uint64_t> Reader::seeds() const { return impl_->column("tasks/seed").seeds; }
+std::vector<std::int32_t> Reader::workers() const { return impl_->column("tasks/worker").workers; }
+std::vector<double> Reader::started() const { return impl_->column("tasks/started").started; }
 std::vector<double> Reader::wall_seconds() const {
-  return impl_->read<double>("tasks/wall_seconds", H5T_NATIVE_DOUBLE);
+  return impl_->column("tasks/wall_seconds").wall;
 }
 std::vector<std::string> Reader::errors() const {
-  return impl_->read_strings("tasks/error", impl_->rows);
+  const RowStore& s = impl_->column("tasks/error");
+  std::vector<std::string> out(impl_->rows);
+  for (const auto& [row, msg] : s.errors)
+    if (row < out.size()) out[row] = msg;
+  return out;
 }
 std::vector<std::string> Reader::hosts() const {
-  return impl_->read_strings("tasks/host", impl_->rows);
+  const RowStore& s = impl_->column("tasks/host");
+  std::vector<std::string> out(impl_->rows);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = s.hosts.strings[s.host_index[i]];
+  return out;
 }
 
 std::vector<ColumnInfo> Reader::params() const { return impl_->params; }
@@ -252,42 +282,17 @@ std::vector<PlotSpec> Reader::plots() const {
 }
 
 ParamColumn Reader::param(const std::string& name) const {
-  const std::string path = "tasks/params/" + name;
-  if (!h5::exists(impl_->file.id(), path))
-    throw input_error(impl_->path, "no parameter column '" + name + "'");
-  hid_t d = impl_->dataset(path);
-  h5::Datatype t = h5::dataset_type(d);
-  ParamColumn c;
-  c.name = name;
-  c.type = fmt::param_type_of(t.id(), impl_->path, name);
-  switch (c.type) {
-    case ParamType::boolean: {
-      auto raw = impl_->read<std::int8_t>(path, H5T_NATIVE_INT8);
-      c.bools.assign(raw.begin(), raw.end());
-      break;
-    }
-    case ParamType::integer: c.ints = impl_->read<std::int64_t>(path, H5T_NATIVE_INT64); break;
-    case ParamType::real: c.reals = impl_->read<double>(path, H5T_NATIVE_DOUBLE); break;
-    case ParamType::choice: c.strings = impl_->read_strings(path, impl_->rows); break;
-  }
+  const std::size_t k = impl_->index_of(impl_->layout.params, name, "parameter column");
+  const ParamRows& col = impl_->column("tasks/params/" + name).params[k];
+  ParamColumn c{.name = name, .type = col.type(), .values = {}};
+  c.values.reserve(impl_->rows);
+  for (std::size_t row = 0; row < impl_->rows; ++row) c.values.push_back(col.value(row));
   return c;
 }
 
-Value ParamColumn::at(std::size_t row) const {
-  switch (type) {
-    case ParamType::boolean: return Value{static_cast<bool>(bools.at(row))};
-    case ParamType::integer: return Value{ints.at(row)};
-    case ParamType::real: return Value{reals.at(row)};
-    case ParamType::choice: return Value{strings.at(row)};
-  }
-  throw internal_error("ParamColumn::at: unknown type");
-}
-
 std::vector<double> Reader::metric(const std::string& name) const {
-  const std::string path = "tasks/metrics/" + name;
-  if (!h5::exists(impl_->file.id(), path))
-    throw input_error(impl_->path, "no metric column '" + name + "'");
-  return impl_->read<double>(path, H5T_NATIVE_DOUBLE);
+  const std::size_t k = impl_->index_of(impl_->layout.metrics, name, "metric column");
+  return impl_->column("tasks/metrics/" + name).metrics[k];
 }
 
 std::vector<double> Reader::series(const std::string& name, std::size_t row) const {

@@ -77,6 +77,20 @@ bool ParamRows::accepts(const Value& v) const { return std::visit(Fits{str_size}
 
 void ParamRows::push(const Value& v) { std::visit(Append{table}, data, v); }
 
+Value ParamRows::value(std::size_t row) const {
+  return std::visit(
+      [&](const auto& d) -> Value {
+        using T = typename std::decay_t<decltype(d)>::value_type;
+        if constexpr (std::is_same_v<T, std::int8_t>)
+          return Value{d[row] != 0};
+        else if constexpr (std::is_same_v<T, std::uint32_t>)
+          return Value{table.strings[d[row]]};
+        else
+          return Value{d[row]};
+      },
+      data);
+}
+
 void ParamRows::resize(std::size_t n) {
   std::visit([n](auto& d) { d.resize(n); }, data);
 }

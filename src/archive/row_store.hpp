@@ -43,6 +43,7 @@ struct ParamRows {
   // Whether `v` can be stored (a real column takes integers too; a choice must fit its width).
   bool accepts(const Value& v) const;
   void push(const Value& v);  // after accepts()
+  Value value(std::size_t row) const;
   void resize(std::size_t n);
 
   Data data;

@@ -121,17 +121,33 @@ void validate(hid_t file, const std::string& path, const Layout& layout) {
   compare("parameter columns", "tasks/params", layout.params);
   compare("metric columns", "tasks/metrics", layout.metrics);
   compare("series", "series", layout.series);
-  for (const auto& p : layout.params) {
-    h5::Dataset d = h5::open_dataset(file, "tasks/params/" + p.name);
+  // Every column of the table exists with the type class the writer writes.
+  const RowStore store(layout, fmt::task_chunk);
+  const std::vector<ColumnDef> table = task_columns(store);
+  for (std::size_t k = 0, param = 0; k < table.size(); ++k) {
+    const ColumnDef& c = table[k];
+    const bool is_param = c.path.starts_with("tasks/params/");
+    if (!h5::exists(file, c.path))
+      throw input_error(path, "corrupt mpisweep archive: missing /" + c.path);
+    h5::Dataset d = h5::open_dataset(file, c.path);
     h5::Datatype t = h5::dataset_type(d.id());
-    ParamType have = fmt::param_type_of(t.id(), path, p.name);
-    if (have != p.type)
-      throw input_error(path, "parameter column '" + p.name + "' is " +
-                                  std::string(to_string(have)) + ", the sweep says " +
-                                  std::string(to_string(p.type)));
-    if (p.type == ParamType::choice && h5::type_size(t.id()) < choice_size(p))
-      throw input_error(path,
-                        "parameter column '" + p.name + "' is too narrow for the sweep's choices");
+    if (is_param) {
+      const ParamSpec& p = layout.params[param++];
+      ParamType have = fmt::param_type_of(t.id(), path, p.name);
+      if (have != p.type)
+        throw input_error(path, "parameter column '" + p.name + "' is " +
+                                    std::string(to_string(have)) + ", the sweep says " +
+                                    std::string(to_string(p.type)));
+    } else if (H5Tget_class(t.id()) != H5Tget_class(c.type.id())) {
+      throw input_error(path, "/" + c.path + " has the wrong type for an mpisweep archive");
+    }
+    // A string column in another form (h5py's) is rewritten by the writer (normalize_strings).
+    if (H5Tget_class(c.type.id()) == H5T_STRING) {
+      if (h5::is_our_string(t.id()) && h5::type_size(t.id()) < c.elem_size())
+        throw input_error(path, is_param ? "parameter column '" + layout.params[param - 1].name +
+                                               "' is too narrow for the sweep's choices"
+                                         : "/" + c.path + " is too narrow");
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 // status, H5Fflush; (2) id and status, H5Fflush. A row whose status says done therefore has its
 // metrics on disk, and a row whose id is set has its params on disk. A kill between phases leaves
 // rows with id 0 (the fill value) at the end; open() cuts the table at the first such row.
+#include "columns.hpp"
 #include "recovery.hpp"
 #include "writer_impl.hpp"
 
@@ -20,16 +21,6 @@
 namespace mpisweep::archive {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// Rows per read or write of one column: whole chunks, at most ~4 MiB of scratch.
-std::size_t block_rows(std::size_t elem_size) {
-  return fmt::task_chunk *
-         std::max<std::size_t>(1, (std::size_t{4} << 20) / (fmt::task_chunk * elem_size));
-}
-
-}  // namespace
 
 Writer::Impl::Impl(std::string p, const Layout& l)
     : path(std::move(p)), layout(l), store(l, fmt::task_chunk) {}
@@ -50,12 +41,7 @@ void Writer::Impl::open_swmr() {
 void Writer::Impl::load() {
   const hid_t f = file.id();
   // Choice columns are as wide as the file says (a compacted or older file may differ).
-  for (std::size_t k = 0; k < store.params.size(); ++k)
-    if (store.params[k].type() == ParamType::choice) {
-      h5::Dataset d = h5::open_dataset(f, "tasks/params/" + layout.params[k].name);
-      h5::Datatype t = h5::dataset_type(d.id());
-      store.params[k].str_size = h5::type_size(t.id());
-    }
+  take_file_widths(f, store);
   columns = task_columns(store);
   // The rows: up to the first id 0 (a kill between the flush phases), and no more than every
   // column holds (a kill while extending).
@@ -74,15 +60,8 @@ void Writer::Impl::load() {
   }
   store.resize(n);
   for (std::size_t k = 0; k < columns.size(); ++k) {
-    const auto& c = columns[k];
     if (h5::extent(open[k].id()) != n) h5::set_extent(open[k].id(), n);
-    const std::size_t elem = c.elem_size(), block = block_rows(elem);
-    scratch.resize(std::min<std::size_t>(block, n) * elem);
-    for (hsize_t first = 0; first < n; first += block) {
-      const hsize_t count = std::min<hsize_t>(block, n - first);
-      h5::read_rows(open[k].id(), c.type.id(), first, count, scratch.data());
-      c.scatter(store, first, count, scratch.data());
-    }
+    read_column(open[k].id(), columns[k], store, n, scratch);
   }
   for (std::size_t k = 0; k < store.series.size(); ++k) {
     h5::Dataset v = h5::open_dataset(f, "series/" + layout.series[k].name + "/values");

@@ -85,11 +85,9 @@ TaskTable load_table(const archive::Reader& reader) {
       auto r = rank_of(e->params, c.name);
       if (r < e->params.size()) info.choices = e->params[r].choices;
     }
-    std::vector<Value> values;
-    values.reserve(n);
-    for (std::size_t row = 0; row < n; ++row) values.push_back(col.at(row));
+    col.values.resize(n);
     t.params.push_back(std::move(info));
-    t.param_values.push_back(std::move(values));
+    t.param_values.push_back(std::move(col.values));
   }
   for (const auto& c : metrics) {
     auto values = reader.metric(c.name);

@@ -134,15 +134,12 @@ struct ColumnInfo {
   std::string name, unit, help;
 };
 
-// A typed parameter column: exactly one of the vectors is filled, by the column's type.
+// A parameter column: its type and one value a row (booleans, integers, reals or choices).
 struct ParamColumn {
   std::string name;
   ParamType type = ParamType::real;
-  std::vector<bool> bools;
-  std::vector<std::int64_t> ints;
-  std::vector<double> reals;
-  std::vector<std::string> strings;
-  Value at(std::size_t row) const;
+  std::vector<Value> values;
+  const Value& at(std::size_t row) const { return values.at(row); }
 };
 
 // Reader, opened in SWMR-read mode: works while a writer appends, and on an archive whose writer
