@@ -50,4 +50,14 @@ void read_column(hid_t dataset, const ColumnDef& c, RowStore& store, std::size_t
 // parameter names, types and choices, metric and series names, in the file's order.
 Layout layout_of(hid_t file, const std::string& path);
 
+// Whether a string column of `file` is not in the writer's form (fixed length, null-terminated
+// UTF-8, extendible), as when h5py rewrote it: readers take every form, the writer only its own.
+bool foreign_string_columns(hid_t file, const Layout& layout);
+
+// Rewrites those columns of `file` (open read-write, not SWMR: it creates datasets) into the
+// writer's form with every value kept, as wide as the layout needs or the longest choice; the
+// parameter columns after a rewritten one are re-linked in order, so /tasks/params keeps the
+// sweep's order. normalize.cpp.
+void normalize_string_columns(hid_t file, const Layout& layout);
+
 }  // namespace mpisweep::archive

@@ -352,7 +352,8 @@ std::string read_scalar_string(hid_t loc, const std::string& name) {
   });
 }
 
-void read_string_rows(hid_t dataset, hsize_t first, hsize_t count, std::size_t size, char* out) {
+void read_string_rows(hid_t dataset, hsize_t first, hsize_t count,
+                      const std::function<void(std::size_t, std::string_view)>& take) {
   if (count == 0) return;
   Datatype ft = dataset_type(dataset);
   if (check(H5Tget_class(ft.id()), "H5Tget_class") != H5T_STRING)
@@ -366,7 +367,21 @@ void read_string_rows(hid_t dataset, hsize_t first, hsize_t count, std::size_t s
       [&](hid_t mt, void* buf) {
         return H5Dread(dataset, mt, mem.id(), file.id(), H5P_DEFAULT, buf);
       },
-      [&](std::size_t i, std::string_view text) { pack_string(text, out + i * size, size); });
+      take);
+}
+
+void read_string_rows(hid_t dataset, hsize_t first, hsize_t count, std::size_t size, char* out) {
+  read_string_rows(dataset, first, count, [&](std::size_t i, std::string_view text) {
+    pack_string(text, out + i * size, size);
+  });
+}
+
+bool extendible(hid_t dataset) {
+  Dataspace space(check(H5Dget_space(dataset), "H5Dget_space"));
+  hsize_t dims[H5S_MAX_RANK] = {}, maxdims[H5S_MAX_RANK] = {};
+  const int rank =
+      check(H5Sget_simple_extent_dims(space.id(), dims, maxdims), "H5Sget_simple_extent_dims");
+  return rank == 1 && maxdims[0] == H5S_UNLIMITED;
 }
 
 std::size_t string_width(hid_t type) {

@@ -10,6 +10,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -135,6 +136,11 @@ std::string read_scalar_string(hid_t loc, const std::string& name);
 // length, any padding and character set: what h5py writes for str and np.bytes_) into `out`,
 // `size` bytes each in our fixed form (pack_string).
 void read_string_rows(hid_t dataset, hsize_t first, hsize_t count, std::size_t size, char* out);
+// The same rows handed to `take(i, text)` one by one.
+void read_string_rows(hid_t dataset, hsize_t first, hsize_t count,
+                      const std::function<void(std::size_t, std::string_view)>& take);
+// Whether a 1-D dataset can grow (chunked, unlimited): what the writer needs of every column.
+bool extendible(hid_t dataset);
 // The bytes our fixed form (null-terminated) needs for every value of string type `type`: its
 // size, plus one unless it is null-terminated already; 0 for variable length (no bound).
 std::size_t string_width(hid_t type);

@@ -267,6 +267,23 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
   return Writer(std::move(impl));
 }
 
+namespace {
+
+// Rewrites string columns another tool replaced (normalize.cpp) with the file open read-write
+// without SWMR, as only then may datasets be created; the killed writer's flags are cleared first.
+void normalize_strings(const std::string& path, const Layout& layout) {
+  LiveLock guard;
+  if (!guard.acquire(path))
+    throw archive_error(path + ": another mpisweep process is writing this archive");
+  open_for_writing(path).close("close archive " + path);
+  h5::PropList fapl = h5::file_access(true);
+  h5::File f(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id()), "open archive " + path));
+  normalize_string_columns(f.id(), layout);
+  f.close("close archive " + path);
+}
+
+}  // namespace
+
 Writer Writer::open(const std::string& path, const Layout& layout) {
   h5::quiet();
   std::error_code ec;
@@ -277,13 +294,16 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     throw archive_error(path +
                         ": another mpisweep process is writing this archive (wait for it "
                         "to finish or stop it first)");
+  bool foreign = false;  // string columns h5py rewrote: back to the writer's form first
   {
     // Exit 2 leaves every byte as it was (issue 11 item 3): check on a read-only open before
     // open_for_writing clears a killed writer's status flags.
     h5::File peek = open_for_reading(path);
     validate(peek.id(), path, layout);
     check_tables(peek.id(), path, last_run_ended(peek.id()));
+    foreign = foreign_string_columns(peek.id(), layout);
   }
+  if (foreign) normalize_strings(path, layout);
   auto impl = std::make_unique<Impl>(path, layout);
   impl->file = open_for_writing(path);
   if (!impl->live.acquire(path))
