@@ -206,6 +206,14 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
     c.describe = description("error of the last attempt (truncated), empty when done");
     out.push_back(std::move(c));
   }
+  // Written on flush while a task runs, so `status` can show it; NaN when not running.
+  out.push_back(plain<float>(
+      "tasks/progress", H5T_NATIVE_FLOAT, [](auto& s) -> auto& { return s.progress; },
+      Dirty::progressed));
+  out.back().fill = fill_of(std::numeric_limits<float>::quiet_NaN());
+  out.back().optional = true;
+  out.back().describe = description(
+      "running task's own estimate of how far it is, 0 to 1 (NaN: not running or no estimate)");
   for (std::size_t k = 0; k < store.params.size(); ++k) out.push_back(param_column(store, k));
   for (std::size_t k = 0; k < store.metrics.size(); ++k) {
     const MetricSpec& m = store.layout().metrics[k];
@@ -229,6 +237,12 @@ std::vector<ColumnDef> task_columns(const RowStore& store) {
         Dirty::recorded));
     out.back().describe = description("number of values of each task row (0: absent)");
   }
+  return out;
+}
+
+std::vector<ColumnDef> file_columns(hid_t file, const RowStore& store) {
+  std::vector<ColumnDef> out = task_columns(store);
+  std::erase_if(out, [&](const ColumnDef& c) { return c.optional && !h5::exists(file, c.path); });
   return out;
 }
 

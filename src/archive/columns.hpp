@@ -18,6 +18,9 @@ struct ColumnDef {
   std::vector<unsigned char> fill;  // the fill value in `type`; empty: HDF5's zero fill
   bool phase2 = false;          // written in the second flush phase (id and status; see writer.cpp)
   int dirty = Dirty::recorded;  // the kind of change that makes a chunk of it dirty
+  // Added after format version 1 was released: archives written before lack it, and are read
+  // and resumed without it (file_columns).
+  bool optional = false;
   // Rows [first, first+count) of the store into `out` (count elements of `type`), and back.
   std::function<void(const RowStore&, std::size_t first, std::size_t count, unsigned char* out)>
       gather;
@@ -32,6 +35,10 @@ struct ColumnDef {
 // /tasks/params/*, /tasks/metrics/*, then each series' offset and length. Choice columns take
 // their width from the store (ParamRows::str_size).
 std::vector<ColumnDef> task_columns(const RowStore& store);
+
+// task_columns(store) without the optional columns `file` lacks: what a writer or reader of that
+// file reads and writes.
+std::vector<ColumnDef> file_columns(hid_t file, const RowStore& store);
 
 // Rows per read or write of one column of `elem_size`-byte elements: whole chunks, at most about
 // 4 MiB of scratch.

@@ -149,7 +149,7 @@ Reader Reader::open(const std::string& path) {
     m->layout = layout_of(f, path);
     m->store.emplace(m->layout, fmt::task_chunk);
     take_file_widths(f, *m->store);
-    m->table = task_columns(*m->store);
+    m->table = file_columns(f, *m->store);
     // Before the reopen below: the columns it loads must not stay in the metadata cache.
     check_tables(f, path, !LiveLock::held_elsewhere(path) && last_run_ended(f));
     // A SWMR reader's metadata cache keeps the object headers loaded above as they are now, and
@@ -224,6 +224,16 @@ std::vector<std::string> Reader::hosts() const {
   const RowStore& s = impl_->column("tasks/host");
   std::vector<std::string> out(impl_->rows);
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = s.hosts.strings[s.host_index[i]];
+  return out;
+}
+
+std::vector<double> Reader::progress() const {
+  std::vector<double> out(impl_->rows, std::numeric_limits<double>::quiet_NaN());
+  for (const auto& c : impl_->table)
+    if (c.path == "tasks/progress") {
+      const auto& p = impl_->column(c.path).progress;
+      std::copy(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(out.size()), out.begin());
+    }
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "row_store.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <limits>
 
@@ -121,6 +122,7 @@ std::size_t RowStore::add(std::span<const TaskRecord> tasks) {
     host_index.push_back(0);
     started.push_back(nan_value);
     wall.push_back(nan_value);
+    progress.push_back(nan_value);
     for (std::size_t k = 0; k < params.size(); ++k) params[k].push(t.params[k]);
     for (auto& col : metrics) col.push_back(nan_value);
     for (auto& s : series) {
@@ -146,6 +148,10 @@ void RowStore::record(std::size_t row, const Outcome& o) {
       hosts.intern(o.host.size() >= fmt::host_size ? o.host.substr(0, fmt::host_size - 1) : o.host);
   started[row] = o.started;
   wall[row] = o.wall_seconds;
+  if (!std::isnan(progress[row])) {
+    progress[row] = nan_value;
+    mark(row, Dirty::progressed);
+  }
   if (o.error.empty()) {
     if (!errors.empty() && errors.erase(row) > 0) mark(row, Dirty::errored);
   } else {
@@ -168,6 +174,20 @@ void RowStore::record(std::size_t row, const Outcome& o) {
   mark(row, Dirty::recorded);
 }
 
+void RowStore::set_progress(std::size_t row, float fraction) {
+  if (row >= rows.size()) throw internal_error("archive: progress of a row that does not exist");
+  progress[row] = fraction;
+  mark(row, Dirty::progressed);
+}
+
+void RowStore::clear_progress() {
+  for (std::size_t row = 0; row < progress.size(); ++row)
+    if (!std::isnan(progress[row])) {
+      progress[row] = nan_value;
+      mark(row, Dirty::progressed);
+    }
+}
+
 void RowStore::resize(std::size_t n) {
   rows.resize(n);
   seeds.resize(n);
@@ -175,6 +195,7 @@ void RowStore::resize(std::size_t n) {
   host_index.resize(n);
   started.resize(n);
   wall.resize(n);
+  progress.resize(n, nan_value);
   for (auto& p : params) p.resize(n);
   for (auto& m : metrics) m.resize(n);
   for (auto& s : series) {

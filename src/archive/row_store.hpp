@@ -57,7 +57,8 @@ struct SeriesRows {
   std::vector<double> pending;  // values appended by record() since the last flush
 };
 
-enum Dirty : int { added = 0, recorded = 1, errored = 2, dirty_kinds = 3 };
+// progressed: a running task's progress changed (only /tasks/progress is rewritten).
+enum Dirty : int { added = 0, recorded = 1, errored = 2, progressed = 3, dirty_kinds = 4 };
 
 class RowStore {
  public:
@@ -70,6 +71,10 @@ class RowStore {
   std::size_t add(std::span<const TaskRecord> tasks);
   // Records an attempt (internal_error for a row that does not exist or too many metrics).
   void record(std::size_t row, const Outcome& outcome);
+  // A running task's own estimate of how far it is, in [0, 1]; record() clears it (NaN).
+  void set_progress(std::size_t row, float fraction);
+  // Clears every row's progress (a killed run's leftovers when resuming).
+  void clear_progress();
   // Gives every column `n` rows (after loading; new rows are not marked dirty).
   void resize(std::size_t n);
 
@@ -89,6 +94,7 @@ class RowStore {
   std::vector<std::uint32_t> host_index;
   StringTable hosts;
   std::vector<double> started, wall;
+  std::vector<float> progress;  // NaN: not running, or running without an estimate
   std::unordered_map<std::size_t, std::string> errors;  // sparse: non-empty only
   std::vector<ParamRows> params;
   std::vector<std::vector<double>> metrics;

@@ -135,6 +135,7 @@ void validate(hid_t file, const std::string& path, const Layout& layout) {
   for (std::size_t k = 0, param = 0; k < table.size(); ++k) {
     const ColumnDef& c = table[k];
     const bool is_param = c.path.starts_with("tasks/params/");
+    if (c.optional && !h5::exists(file, c.path)) continue;
     if (!h5::exists(file, c.path))
       throw input_error(path, "corrupt mpisweep archive: missing /" + c.path);
     h5::Dataset d = h5::open_dataset(file, c.path);

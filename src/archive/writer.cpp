@@ -42,7 +42,7 @@ void Writer::Impl::load() {
   const hid_t f = file.id();
   // Choice columns are as wide as the file says (a compacted or older file may differ).
   take_file_widths(f, store);
-  columns = task_columns(store);
+  columns = file_columns(f, store);
   // The rows: up to the first id 0 (a kill between the flush phases), and no more than every
   // column holds (a kill while extending).
   hsize_t n = 0;
@@ -63,6 +63,7 @@ void Writer::Impl::load() {
     if (h5::extent(open[k].id()) != n) h5::set_extent(open[k].id(), n);
     read_column(open[k].id(), columns[k], store, n, scratch);
   }
+  store.clear_progress();  // a killed run's tasks are not running any more
   for (std::size_t k = 0; k < store.series.size(); ++k) {
     h5::Dataset v = h5::open_dataset(f, "series/" + layout.series[k].name + "/values");
     store.series[k].total = static_cast<std::int64_t>(h5::extent(v.id()));
@@ -82,7 +83,7 @@ void Writer::Impl::load() {
 
 void Writer::Impl::attach() {
   const hid_t f = file.id();
-  if (columns.empty()) columns = task_columns(store);
+  columns = file_columns(f, store);
   datasets.clear();
   extents.clear();
   for (const auto& c : columns) {
@@ -324,6 +325,11 @@ std::size_t Writer::add_tasks(std::span<const TaskRecord> tasks) {
 void Writer::record(std::size_t row, const Outcome& o) {
   impl_->check_open();
   impl_->store.record(row, o);
+}
+
+void Writer::progress(std::size_t row, double fraction) {
+  impl_->check_open();
+  impl_->store.set_progress(row, static_cast<float>(fraction));
 }
 
 void Writer::flush() { impl_->flush(); }

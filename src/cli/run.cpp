@@ -1,4 +1,5 @@
 // `mpisweep run`: rank 0 expands the sweep and owns the archive; every other rank is a worker.
+#include "archive_progress.hpp"
 #include "options.hpp"
 
 #include <mpisweep/archive/archive.hpp>
@@ -235,7 +236,8 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   ArchiveObserver archive_observer(*m.writer, todo);
   runtime::ProgressObserver progress(m.resume.done + m.resume.failed + todo.size(), m.resume.done,
                                      m.resume.failed);
-  std::vector<runtime::MasterObserver*> observers = {&archive_observer};
+  ArchiveProgress archive_progress(*m.writer, todo);
+  std::vector<runtime::MasterObserver*> observers = {&archive_observer, &archive_progress};
   if (!a.quiet) observers.push_back(&progress);
   runtime::MasterOptions mopt;
   mopt.scheduler.retries = plan.retries;

@@ -10,6 +10,7 @@
 #include <mpisweep/runtime/master.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -28,6 +29,15 @@ std::string task_text(const TaskTable& t, std::size_t row) {
   return out + "seed " + std::to_string(t.seeds[row]);
 }
 
+// The rows of running tasks that report how far they are (/tasks/progress), with the fraction.
+std::vector<std::pair<std::size_t, double>> running(const TaskTable& t,
+                                                    const std::vector<double>& progress) {
+  std::vector<std::pair<std::size_t, double>> out;
+  for (std::size_t i = 0; i < t.rows() && i < progress.size(); ++i)
+    if (!std::isnan(progress[i])) out.emplace_back(i, progress[i]);
+  return out;
+}
+
 std::string run_end(const archive::RunRecord& r) {
   return r.exit_status < 0 ? "running or killed" : iso_time(r.end);
 }
@@ -41,6 +51,7 @@ int status_command(const std::string& path, const std::string& format) {
   const auto runs = reader.runs();
   const auto errors = reader.errors();
   const auto ids = reader.ids();
+  const auto active = running(t, reader.progress());
   std::vector<std::size_t> failed;
   for (std::size_t i = 0; i < t.rows(); ++i)
     if (t.status[i] == archive::TaskStatus::failed || t.status[i] == archive::TaskStatus::timeout)
@@ -66,6 +77,11 @@ int status_command(const std::string& path, const std::string& format) {
            ", \"exit_status\": " + (r.exit_status < 0 ? "null" : std::to_string(r.exit_status)) +
            ", \"command_line\": " + json_string(r.command_line) + "}";
     }
+    o += "\n  ],\n  \"running\": [";
+    for (std::size_t k = 0; k < active.size(); ++k)
+      o += std::string(k ? "," : "") + "\n    {\"id\": \"" + task_id_hex(ids.at(active[k].first)) +
+           "\", \"seed\": " + std::to_string(t.seeds[active[k].first]) +
+           ", \"progress\": " + json_number(active[k].second) + "}";
     o += "\n  ],\n  \"failures\": [";
     for (std::size_t k = 0; k < failed.size(); ++k) {
       const std::size_t i = failed[k];
@@ -113,6 +129,13 @@ int status_command(const std::string& path, const std::string& format) {
     const double rate = end > last.start ? double(recent) / (end - last.start) : 0;
     std::printf("\nprogress: %s\n",
                 runtime::progress_text(c.done, c.failed + c.timeout, c.total(), rate).c_str());
+  }
+  if (!active.empty()) {
+    const std::size_t shown = std::min<std::size_t>(active.size(), 10);
+    std::printf("\nrunning, as the tasks last reported%s:\n",
+                shown < active.size() ? (" (first " + std::to_string(shown) + ")").c_str() : "");
+    for (std::size_t k = 0; k < shown; ++k)
+      std::printf("  %s: %.0f%%\n", task_text(t, active[k].first).c_str(), 100 * active[k].second);
   }
   if (!failed.empty()) {
     const std::size_t shown = std::min<std::size_t>(failed.size(), 10);

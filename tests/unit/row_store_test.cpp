@@ -120,3 +120,39 @@ TEST(RowStore, RecordKeepsOutcomesErrorsAndSeriesOffsets) {
   EXPECT_EQ(s.dirty_ranges(Dirty::errored, 9), (Ranges{{8, 1}}));
   EXPECT_THROW(s.record(9, o), internal_error);
 }
+
+TEST(RowStore, ProgressDirtiesOnlyItsChunkAndEndsWithTheAttempt) {
+  using Ranges = std::vector<std::pair<std::size_t, std::size_t>>;
+  RowStore s(layout(), 4);
+  std::vector<TaskRecord> tasks;
+  for (std::uint64_t id = 1; id <= 9; ++id) tasks.push_back(task(id));
+  s.add(tasks);
+  // The reader's view of a row (ParamRows::value): the task's values with their types.
+  EXPECT_EQ(s.params[0].value(3), Value{true});
+  EXPECT_EQ(s.params[2].value(3), Value{3.0});
+  EXPECT_EQ(s.params[3].value(3), Value{std::string("cdef")});
+  EXPECT_TRUE(std::isnan(s.progress[5])) << "a new row is not running";
+  s.clear_dirty();
+  s.set_progress(5, 0.25f);
+  EXPECT_EQ(s.progress[5], 0.25f);
+  EXPECT_EQ(s.dirty_ranges(Dirty::progressed, 9), (Ranges{{4, 4}})) << "chunk 1 only";
+  EXPECT_TRUE(s.dirty_ranges(Dirty::recorded, 9).empty()) << "no outcome column rewritten";
+  s.clear_dirty();
+  Outcome o;
+  o.status = TaskStatus::done;
+  o.attempts = 1;
+  s.record(5, o);
+  EXPECT_TRUE(std::isnan(s.progress[5])) << "an ended attempt is not running";
+  EXPECT_EQ(s.dirty_ranges(Dirty::progressed, 9), (Ranges{{4, 4}})) << "the clear is written";
+  s.clear_dirty();
+  s.record(6, o);
+  EXPECT_TRUE(s.dirty_ranges(Dirty::progressed, 9).empty()) << "nothing to clear on row 6";
+  s.set_progress(0, 0.5f);
+  s.set_progress(8, 0.75f);
+  s.clear_dirty();
+  s.clear_progress();
+  EXPECT_TRUE(std::isnan(s.progress[0]) && std::isnan(s.progress[8]));
+  EXPECT_EQ(s.dirty_ranges(Dirty::progressed, 9), (Ranges{{0, 4}, {8, 1}}));
+  s.resize(12);
+  EXPECT_TRUE(std::isnan(s.progress[11])) << "rows loaded later start not running";
+}

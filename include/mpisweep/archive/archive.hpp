@@ -6,7 +6,7 @@
 //   /sweep              attrs name, experiment, spec_hash; datasets spec_toml, command_line
 //   /runs/<column>      one row per invocation (RunRecord)
 //   /tasks/<column>     one row per task: id, seed, status, attempts, worker, host, started,
-//                       wall_seconds, error; /tasks/params/<name>; /tasks/metrics/<name>
+//                       wall_seconds, error, progress; /tasks/params/<name>; /tasks/metrics/<name>
 //   /series/<name>/{values,offset,length}
 // Rows of /tasks are in the order tasks were added (the sweep's expansion order), so archives of
 // the same sweep from different rank counts line up row by row.
@@ -105,6 +105,9 @@ class Writer {
   std::size_t add_tasks(std::span<const TaskRecord> tasks);
   // Records an attempt's outcome for `row`. Cheap (buffers); written by the next flush().
   void record(std::size_t row, const Outcome& outcome);
+  // A running task's own estimate of how far it is (RunContext::progress), in [0, 1], for
+  // /tasks/progress; NaN clears it. Written by the next flush(); record() clears it.
+  void progress(std::size_t row, double fraction);
   // Writes everything buffered and flushes it to disk. The master calls this about every second.
   void flush();
 
@@ -166,6 +169,9 @@ class Reader {
   std::vector<double> wall_seconds() const;
   std::vector<std::string> errors() const;
   std::vector<std::string> hosts() const;
+  // Each running task's last progress estimate in [0, 1]; NaN for tasks not running, tasks that
+  // gave none, and every row of an archive written before /tasks/progress existed.
+  std::vector<double> progress() const;
 
   std::vector<ColumnInfo> params() const;  // in column order
   ParamColumn param(const std::string& name) const;

@@ -51,11 +51,12 @@ Experiment make_noop_experiment() {
     // amount of computation: anything else competing for the core makes it take longer.
     const std::int64_t work_us = p.get_int("work_us");
     if (work_us > 0) {
-      const double until = thread_cpu_seconds() + double(work_us) * 1e-6;
+      const double start = thread_cpu_seconds(), span = double(work_us) * 1e-6;
       volatile double sink = 0;
-      while (thread_cpu_seconds() < until) {
+      for (double now = start; now < start + span; now = thread_cpu_seconds()) {
         for (int i = 0; i < 1000; ++i) sink = sink + 1e-9 * i;
         ctx.throw_if_cancelled();
+        ctx.progress((now - start) / span);
       }
     }
     Result r;
