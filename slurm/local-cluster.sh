@@ -83,47 +83,27 @@ record() {
   die "$name did not start; see $DIR/log/$name.log"
 }
 
+# The config, from the template shared with tests/support/netns_slurm.py.
 write_conf() {
-  local mem
+  local mem conf
   mem=$(awk '/MemTotal/ { printf "%d", $2 / 1024 * 0.8 }' /proc/meminfo)
   local overrides=""
   ((CPUS > $(nproc))) && overrides="SlurmdParameters=config_overrides"
-  cat >"$CONF" <<EOF
-# Written by slurm/local-cluster.sh; single node, state under $DIR.
-ClusterName=mpisweep-local
-SlurmctldHost=$HOST
-SlurmctldPort=$CTLD_PORT
-SlurmdPort=$D_PORT
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$DIR/munge/munge.socket,cred_expire=${CRED_EXPIRE}
-StateSaveLocation=$DIR/state
-SlurmdSpoolDir=$DIR/spool
-SlurmctldPidFile=$DIR/run/slurmctld.pid
-SlurmdPidFile=$DIR/run/slurmd.pid
-SlurmctldLogFile=$DIR/log/slurmctld.log
-SlurmdLogFile=$DIR/log/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SchedulerType=sched/backfill
-# Frequent scheduling passes: a requeued job starts as soon as its hold (cred_expire) ends.
-SchedulerParameters=sched_interval=1,bf_interval=1,sched_min_interval=0
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-MpiDefault=none
-ReturnToService=2
-KillWait=$KILLWAIT
-MinJobAge=600
-InactiveLimit=0
-$overrides
-NodeName=$HOST CPUs=$CPUS RealMemory=$mem State=UNKNOWN
-PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE
-EOF
+  conf=$(<"$(dirname "${BASH_SOURCE[0]}")/slurm.conf.in")
+  conf=${conf//@WRITER@/"slurm/local-cluster.sh"}
+  conf=${conf//@CLUSTER@/"mpisweep-local"}
+  conf=${conf//@CTLD_HOST@/"$HOST"}
+  conf=${conf//@CTLD_PORT@/"$CTLD_PORT"}
+  conf=${conf//@D_PORT@/"$D_PORT"}
+  conf=${conf//@CRED_EXPIRE@/"$CRED_EXPIRE"}
+  conf=${conf//@SLURMD_SPOOL@/"$DIR/spool"}
+  conf=${conf//@SLURMD_PID@/"$DIR/run/slurmd.pid"}
+  conf=${conf//@SLURMD_LOG@/"$DIR/log/slurmd.log"}
+  conf=${conf//@KILLWAIT@/"$KILLWAIT"}
+  conf=${conf//@OVERRIDES@/"$overrides"}
+  conf=${conf//@NODES@/"NodeName=$HOST CPUs=$CPUS RealMemory=$mem State=UNKNOWN"}
+  conf=${conf//@DIR@/"$DIR"}
+  printf '%s\n' "$conf" >"$CONF"
 }
 
 start() {

@@ -176,21 +176,26 @@ hsize_t extent(hid_t dataset) {
 
 void set_extent(hid_t dataset, hsize_t n) { check(H5Dset_extent(dataset, &n), "H5Dset_extent"); }
 
-void write_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, const void* data) {
-  if (count == 0) return;
+namespace {
+// The memory and file dataspaces of rows [first, first+count) of a 1-D dataset.
+std::pair<Dataspace, Dataspace> row_spaces(hid_t dataset, hsize_t first, hsize_t count) {
   Dataspace mem(check(H5Screate_simple(1, &count, nullptr), "H5Screate_simple"));
   Dataspace file(check(H5Dget_space(dataset), "H5Dget_space"));
   check(H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, &first, nullptr, &count, nullptr),
         "H5Sselect_hyperslab");
+  return {std::move(mem), std::move(file)};
+}
+}  // namespace
+
+void write_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, const void* data) {
+  if (count == 0) return;
+  const auto [mem, file] = row_spaces(dataset, first, count);
   check(H5Dwrite(dataset, mem_type, mem.id(), file.id(), H5P_DEFAULT, data), "H5Dwrite");
 }
 
 void read_rows(hid_t dataset, hid_t mem_type, hsize_t first, hsize_t count, void* data) {
   if (count == 0) return;
-  Dataspace mem(check(H5Screate_simple(1, &count, nullptr), "H5Screate_simple"));
-  Dataspace file(check(H5Dget_space(dataset), "H5Dget_space"));
-  check(H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, &first, nullptr, &count, nullptr),
-        "H5Sselect_hyperslab");
+  const auto [mem, file] = row_spaces(dataset, first, count);
   check(H5Dread(dataset, mem_type, mem.id(), file.id(), H5P_DEFAULT, data), "H5Dread");
 }
 
@@ -358,10 +363,7 @@ void read_string_rows(hid_t dataset, hsize_t first, hsize_t count,
   Datatype ft = dataset_type(dataset);
   if (check(H5Tget_class(ft.id()), "H5Tget_class") != H5T_STRING)
     fail("a string column holds no strings");
-  Dataspace mem(check(H5Screate_simple(1, &count, nullptr), "H5Screate_simple"));
-  Dataspace file(check(H5Dget_space(dataset), "H5Dget_space"));
-  check(H5Sselect_hyperslab(file.id(), H5S_SELECT_SET, &first, nullptr, &count, nullptr),
-        "H5Sselect_hyperslab");
+  const auto [mem, file] = row_spaces(dataset, first, count);
   read_strings(
       ft.id(), mem.id(), count, "string rows",
       [&](hid_t mt, void* buf) {

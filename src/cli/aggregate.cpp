@@ -24,21 +24,43 @@ const Experiment* known_experiment(const std::string& name) {
   return nullptr;
 }
 
+template <class Columns>
+std::size_t index_by_name(const Columns& columns, std::string_view name) {
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i].name == name) return i;
+  return TaskTable::npos;
+}
+
+// The indices of `names` among `columns` (each once, in the order given); input_error naming
+// `option` and listing the archive's names for one that is not there.
+template <class Columns>
+std::vector<std::size_t> resolve(const Columns& columns, std::span<const std::string> names,
+                                 const std::string& option, const char* what, const char* plural) {
+  std::vector<std::size_t> out;
+  for (const auto& name : names) {
+    const std::size_t i = index_by_name(columns, name);
+    if (i == TaskTable::npos) {
+      std::vector<std::string> valid;
+      for (const auto& c : columns) valid.push_back(c.name);
+      throw input_error(option, "unknown " + std::string(what) + " '" + name + "'; the archive's " +
+                                    plural + " are: " + join(valid));
+    }
+    if (std::find(out.begin(), out.end(), i) == out.end()) out.push_back(i);
+  }
+  return out;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Task table
 
 std::size_t TaskTable::param_index(std::string_view name) const {
-  for (std::size_t i = 0; i < params.size(); ++i)
-    if (params[i].name == name) return i;
-  return npos;
+  return index_by_name(params, name);
 }
 
 std::size_t TaskTable::metric_index(std::string_view name) const {
-  for (std::size_t i = 0; i < metrics.size(); ++i)
-    if (metrics[i].name == name) return i;
-  return npos;
+  return index_by_name(metrics, name);
 }
 
 TaskTable load_table(const archive::Reader& reader) {
@@ -100,34 +122,12 @@ TaskTable load_table(const archive::Reader& reader) {
 
 std::vector<std::size_t> resolve_params(const TaskTable& t, std::span<const std::string> names,
                                         const std::string& option) {
-  std::vector<std::size_t> out;
-  for (const auto& name : names) {
-    std::size_t i = t.param_index(name);
-    if (i == TaskTable::npos) {
-      std::vector<std::string> valid;
-      for (const auto& p : t.params) valid.push_back(p.name);
-      throw input_error(
-          option, "unknown parameter '" + name + "'; the archive's parameters are: " + join(valid));
-    }
-    if (std::find(out.begin(), out.end(), i) == out.end()) out.push_back(i);
-  }
-  return out;
+  return resolve(t.params, names, option, "parameter", "parameters");
 }
 
 std::vector<std::size_t> resolve_metrics(const TaskTable& t, std::span<const std::string> names,
                                          const std::string& option) {
-  std::vector<std::size_t> out;
-  for (const auto& name : names) {
-    std::size_t i = t.metric_index(name);
-    if (i == TaskTable::npos) {
-      std::vector<std::string> valid;
-      for (const auto& m : t.metrics) valid.push_back(m.name);
-      throw input_error(option,
-                        "unknown metric '" + name + "'; the archive's metrics are: " + join(valid));
-    }
-    if (std::find(out.begin(), out.end(), i) == out.end()) out.push_back(i);
-  }
-  return out;
+  return resolve(t.metrics, names, option, "metric", "metrics");
 }
 
 // ---------------------------------------------------------------------------------------------

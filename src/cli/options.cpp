@@ -1,6 +1,9 @@
 #include "options.hpp"
 
+#include <mpisweep/core/error.hpp>
+
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 
@@ -76,6 +79,16 @@ bool first_rank() {
   for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
     if (const char* v = std::getenv(var); v && *v) return std::atoi(v) == 0;
   return true;
+}
+
+PixelSize pixel_size(const std::string& text, const std::string& option) {
+  PixelSize p;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%dx%d%c", &p.width, &p.height, &tail) != 2 || p.width < 100 ||
+      p.height < 100 || p.width > 10000 || p.height > 10000)
+    throw input_error(option,
+                      "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + text + "'");
+  return p;
 }
 
 }  // namespace mpisweep::cli::option

@@ -19,6 +19,12 @@ CLI::Validator non_negative_number();
 // One of `values`, listed in the message.
 CLI::Validator one_of(std::vector<std::string> values);
 
+// A figure size "WIDTHxHEIGHT" in pixels, each 100 to 10000; input_error naming `option`.
+struct PixelSize {
+  int width = 0, height = 0;
+};
+PixelSize pixel_size(const std::string& text, const std::string& option);
+
 // True unless this process is a non-zero rank of an MPI launcher (Open MPI, MPICH/PMI, PMIx,
 // SLURM's srun), read from the environment before MPI starts: where an option error is printed
 // by every rank, only this one needs to say it.

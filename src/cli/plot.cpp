@@ -360,12 +360,8 @@ struct PlotArgs {
 };
 
 int plot_command(const PlotArgs& a) {
-  int w = 0, h = 0;
-  char tail = 0;
-  if (std::sscanf(a.size.c_str(), "%dx%d%c", &w, &h, &tail) != 2 || w < 100 || h < 100 ||
-      w > 10000 || h > 10000)
-    throw input_error("--size",
-                      "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
+  const option::PixelSize size = option::pixel_size(a.size, "--size");
+  const int w = size.width, h = size.height;
   if (a.y.empty() && a.series.empty())
     throw input_error("--y",
                       "required: the metric to plot (or --series NAME for a per-task curve)");

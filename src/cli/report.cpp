@@ -2,6 +2,7 @@
 // figures its experiment declares (PlotSpec) as PNGs, and report.md linking them all.
 #include <mpisweep/core/text.hpp>
 #include "gnuplot.hpp"
+#include "options.hpp"
 #include "output_file.hpp"
 
 #include <mpisweep/archive/archive.hpp>
@@ -114,12 +115,8 @@ struct ReportArgs {
 };
 
 int report_command(const ReportArgs& a) {
-  int w = 0, h = 0;
-  char tail = 0;
-  if (std::sscanf(a.size.c_str(), "%dx%d%c", &w, &h, &tail) != 2 || w < 100 || h < 100 ||
-      w > 10000 || h > 10000)
-    throw input_error("--size",
-                      "expected WIDTHxHEIGHT in pixels, e.g. 900x600, found '" + a.size + "'");
+  const option::PixelSize size = option::pixel_size(a.size, "--size");
+  const int w = size.width, h = size.height;
   // The folder may exist (a previous report); anything else of that name is left alone.
   std::error_code ec;
   const fs::path dir(a.output);

@@ -8,37 +8,18 @@ import os
 import subprocess
 import time
 
-CONF = """ClusterName=msw
-SlurmctldHost=%(ctld)s(%(ctld_addr)s)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=%(dir)s/munge/munge.socket,cred_expire=10
-StateSaveLocation=%(dir)s/state
-SlurmdSpoolDir=%(dir)s/spool/%%n
-SlurmctldPidFile=%(dir)s/run/slurmctld.pid
-SlurmdPidFile=%(dir)s/run/slurmd.%%n.pid
-SlurmctldLogFile=%(dir)s/log/slurmctld.log
-SlurmdLogFile=%(dir)s/log/slurmd.%%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=1,bf_interval=1,sched_min_interval=0
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-MpiDefault=none
-ReturnToService=2
-KillWait=10
-MinJobAge=600
-InactiveLimit=0
-SlurmdParameters=config_overrides
-%(nodes)s
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE
-"""
+# The config template shared with slurm/local-cluster.sh.
+TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "slurm",
+                        "slurm.conf.in")
+
+
+def slurm_conf(values):
+    """The template with each @KEY@ of `values` replaced."""
+    with open(TEMPLATE) as f:
+        text = f.read()
+    for key, value in values.items():
+        text = text.replace("@%s@" % key, str(value))
+    return text
 
 
 class Unavailable(Exception):
@@ -80,9 +61,15 @@ class Slurm:
         nodes = "\n".join("NodeName=%s NodeAddr=%s CPUs=%d RealMemory=1000 State=UNKNOWN" % (
             self.c.hostname(h), self.c.address(h), self.cpus) for h in self.c.hosts)
         with open(self.conf, "w") as f:
-            f.write(CONF % {"ctld": self.c.hostname(self.login),
-                            "ctld_addr": self.c.address(self.login), "dir": self.dir,
-                            "nodes": nodes})
+            f.write(slurm_conf({
+                "WRITER": "tests/support/netns_slurm.py", "CLUSTER": "msw",
+                "CTLD_HOST": "%s(%s)" % (self.c.hostname(self.login), self.c.address(self.login)),
+                "CTLD_PORT": 6817, "D_PORT": 6818, "CRED_EXPIRE": 10,
+                "SLURMD_SPOOL": self.dir + "/spool/%n",
+                "SLURMD_PID": self.dir + "/run/slurmd.%n.pid",
+                "SLURMD_LOG": self.dir + "/log/slurmd.%n.log", "KILLWAIT": 10,
+                "OVERRIDES": "SlurmdParameters=config_overrides", "NODES": nodes,
+                "DIR": self.dir}))
         m = os.path.join(self.dir, "munge")
         self._on(self.login, ["munged", "--force", "--socket=%s/munge.socket" % m,
                               "--key-file=%s" % key, "--pid-file=%s/munged.pid" % m,
