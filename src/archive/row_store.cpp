@@ -1,8 +1,9 @@
 #include "row_store.hpp"
 
 #include <algorithm>
-#include <utility>
 #include <limits>
+#include <string_view>
+#include <utility>
 
 namespace mpisweep::archive {
 
@@ -128,8 +129,10 @@ void RowStore::record(std::size_t row, const Outcome& o) {
   r.status = o.status;
   r.attempts = o.attempts;
   workers[row] = o.worker;
-  host_index[row] =
-      hosts.intern(o.host.size() >= fmt::host_size ? o.host.substr(0, fmt::host_size - 1) : o.host);
+  // Results come in runs from one host: compare with the last one before hashing.
+  const std::string_view host = std::string_view(o.host).substr(0, fmt::host_size - 1);
+  if (host != hosts.strings[last_host_]) last_host_ = hosts.intern(std::string(host));
+  host_index[row] = last_host_;
   started[row] = o.started;
   wall[row] = o.wall_seconds;
   if (o.error.empty()) {
@@ -152,6 +155,21 @@ void RowStore::record(std::size_t row, const Outcome& o) {
     }
   }
   mark(row, Dirty::recorded);
+}
+
+void RowStore::reserve(std::size_t n) {
+  rows.reserve(n);
+  seeds.reserve(n);
+  workers.reserve(n);
+  host_index.reserve(n);
+  started.reserve(n);
+  wall.reserve(n);
+  for (auto& p : params) std::visit([n](auto& d) { d.reserve(n); }, p.data);
+  for (auto& m : metrics) m.reserve(n);
+  for (auto& s : series) {
+    s.offset.reserve(n);
+    s.length.reserve(n);
+  }
 }
 
 void RowStore::resize(std::size_t n) {

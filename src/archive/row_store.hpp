@@ -69,6 +69,8 @@ class RowStore {
   std::size_t add(std::span<const TaskRecord> tasks);
   // Records an attempt (internal_error for a row that does not exist or too many metrics).
   void record(std::size_t row, const Outcome& outcome);
+  // Room for `n` rows in every column (rows are then added block by block without regrowth).
+  void reserve(std::size_t n);
   // Gives every column `n` rows (after loading; new rows are not marked dirty).
   void resize(std::size_t n);
 
@@ -96,6 +98,7 @@ class RowStore {
  private:
   Layout layout_;
   std::size_t chunk_;
+  std::uint32_t last_host_ = 0;  // record(): the host of the last result, an index of `hosts`
   std::array<std::vector<std::uint8_t>, dirty_kinds> dirty_;  // per kind, per chunk of rows
   bool any_dirty_ = false;
 };

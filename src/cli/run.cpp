@@ -151,6 +151,23 @@ int exit_code_of(const runtime::MasterSummary& s, std::size_t failed_before) {
   return s.failed + failed_before > 0 ? 1 : 0;
 }
 
+// The rows the archive lacks (the tail of resume.todo), made and appended a block at a time:
+// at 10^7 tasks all TaskRecords at once would take ~2 GB.
+void append_new_rows(const sweep::Spec& spec, const sweep::ResumePlan& resume,
+                     archive::Writer& writer) {
+  constexpr std::size_t block = 65536;
+  const std::size_t first = resume.todo.size() - resume.new_rows;
+  writer.reserve_tasks(writer.rows().size() + resume.new_rows);
+  std::vector<TaskRecord> records;
+  for (std::size_t k = first; k < resume.todo.size(); k += block) {
+    records.clear();
+    for (std::size_t i = k; i < std::min(k + block, resume.todo.size()); ++i)
+      records.push_back(sweep::task_record(spec, resume.todo[i].task));
+    if (writer.add_tasks(records) != resume.todo[k].row)
+      throw internal_error("run: new rows were not appended where reconcile() put them");
+  }
+}
+
 // --dry-run: what would run, from the archive as it is (read-only).
 void print_dry_run(const RunArgs& a, const Plan& plan, bool exists) {
   std::size_t already = 0;
@@ -192,10 +209,7 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
     m.writer = exists ? archive::Writer::open(plan.archive_path, plan.layout)
                       : archive::Writer::create(plan.archive_path, plan.layout);
     m.resume = sweep::reconcile(plan.spec, m.writer->rows(), plan.retries);
-    const std::size_t rows_before = m.writer->rows().size();
-    if (m.writer->add_tasks(m.resume.new_rows) != rows_before)
-      throw internal_error("run: new rows were not appended where reconcile() put them");
-    m.resume.new_rows = {};  // the archive holds them now
+    append_new_rows(plan.spec, m.resume, *m.writer);
     // A command kind is in no registry: workers get its whole spec in place of a name.
     cfg.experiment = plan.spec.command ? "command:" + command::to_wire(*plan.spec.command)
                                        : plan.spec.experiment;
