@@ -101,19 +101,21 @@ std::size_t RowStore::add(std::span<const TaskRecord> tasks) {
         throw internal_error("archive: task parameter '" + layout_.params[k].name +
                              "' has the wrong type or does not fit its column");
   }
-  for (const auto& t : tasks) {
-    rows.push_back({t.id, TaskStatus::pending, 0});
-    seeds.push_back(t.seed);
-    workers.push_back(-1);
-    host_index.push_back(0);
-    started.push_back(nan_value);
-    wall.push_back(nan_value);
-    for (std::size_t k = 0; k < params.size(); ++k) params[k].push(t.params[k]);
-    for (auto& col : metrics) col.push_back(nan_value);
-    for (auto& s : series) {
-      s.offset.push_back(0);
-      s.length.push_back(0);
-    }
+  // Column by column: each loop appends to one vector (the outcome columns take their fill
+  // values in one resize), rather than a dozen vectors touched per task.
+  const std::size_t n = first + tasks.size();
+  for (const auto& t : tasks) rows.push_back({t.id, TaskStatus::pending, 0});
+  for (const auto& t : tasks) seeds.push_back(t.seed);
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (const auto& t : tasks) params[k].push(t.params[k]);
+  workers.resize(n, -1);
+  host_index.resize(n, 0);
+  started.resize(n, nan_value);
+  wall.resize(n, nan_value);
+  for (auto& col : metrics) col.resize(n, nan_value);
+  for (auto& s : series) {
+    s.offset.resize(n, 0);
+    s.length.resize(n, 0);
   }
   for (auto& d : dirty_) d.resize((rows.size() + chunk_ - 1) / chunk_, 0);
   for (std::size_t r = first; r < rows.size(); r += chunk_) mark(r, Dirty::added);

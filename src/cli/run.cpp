@@ -241,6 +241,28 @@ archive::RunRecord run_record(const RunArgs& a, const Plan& plan, runtime::Conte
   return run;
 }
 
+// [sweep] order = "longest_first": the expected cost of each task to run, from its point's cost
+// parameter, or its point as the class whose durations are measured as the sweep runs.
+void set_order(const sweep::Spec& spec, const std::vector<sweep::ResumePlan::Todo>& todo,
+               runtime::SchedulerOptions& o) {
+  if (!spec.longest_first) return;
+  if (spec.cost == "measured") {
+    o.cost_class.reserve(todo.size());
+    for (const auto& t : todo) o.cost_class.push_back(spec.tasks[t.task].point);
+    return;
+  }
+  const auto k = static_cast<std::size_t>(
+      std::find(spec.param_names.begin(), spec.param_names.end(), spec.cost) -
+      spec.param_names.begin());
+  o.expected_seconds.reserve(todo.size());
+  for (const auto& t : todo) {
+    const Value& v = spec.points[spec.tasks[t.task].point].at(k);
+    o.expected_seconds.push_back(std::holds_alternative<double>(v)
+                                     ? std::get<double>(v)
+                                     : static_cast<double>(std::get<std::int64_t>(v)));
+  }
+}
+
 // The master's side of a run: the scheduler loop with the archive and the progress line watching.
 int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transport,
                     const std::vector<int>& workers) {
@@ -258,6 +280,7 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   std::vector<std::int32_t> prior;
   prior.reserve(todo.size());
   for (const auto& t : todo) prior.push_back(t.attempts);
+  set_order(plan.spec, todo, mopt.scheduler);
   auto make_task = [&](std::size_t i) { return sweep::task_record(plan.spec, todo[i].task); };
   auto code_of = [&](const runtime::MasterSummary& s) { return exit_code_of(s, m.resume.failed); };
   runtime::MasterSummary summary;

@@ -29,6 +29,10 @@ Scheduler::Scheduler(std::vector<std::int32_t> prior_attempts, std::vector<int> 
     workers_.push_back(w);
   }
   held_.assign(workers_.size(), 0);
+  if (!options_.expected_seconds.empty()) order_longest_first(options_.expected_seconds);
+  if (!options_.cost_class.empty()) order_by_measured_cost(std::move(options_.cost_class));
+  options_.expected_seconds = {};
+  options_.cost_class = {};
 }
 
 const std::size_t* Scheduler::slot_of(int worker) const {

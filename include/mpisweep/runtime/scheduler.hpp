@@ -22,6 +22,10 @@ struct SchedulerOptions {
   std::size_t max_batch = 1024;
   double prefetch_below_seconds = 0.05;  // mean task time under which workers keep a reserve
   std::optional<double> deadline;        // no task starts that the estimate says ends after it
+  // Longest expected first, if either is given (one entry per task): see order_longest_first
+  // and order_by_measured_cost. Taken over by the Scheduler when it is made.
+  std::vector<double> expected_seconds;
+  std::vector<std::uint32_t> cost_class;
 };
 
 class Scheduler {
