@@ -39,7 +39,8 @@ for order in index hint measured; do
   mpirun -n 3 build/mpisweep run "$tmp/$order.toml" -q --threads-per-worker 1 \
     --archive "$tmp/$order.h5" --fresh
   t1=$(now)
-  /usr/bin/python3 - "$tmp/$order.h5" "$order" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" <<'EOF'
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+  /usr/bin/python3 - "$tmp/$order.h5" "$order" "$wall" <<'EOF'
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     t = f["tasks"]
@@ -50,4 +51,5 @@ EOF
 done
 echo "model on the index run's durations (2 workers):"
 build/bench/bench_simulate --workers 2 --archive "$tmp/index.h5" | sed 's/^/  index: /'
-build/bench/bench_simulate --workers 2 --archive "$tmp/index.h5" --lef | sed 's/^/  longest first: /'
+build/bench/bench_simulate --workers 2 --archive "$tmp/index.h5" --lef |
+  sed 's/^/  longest first: /'
