@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <utility>
 #include <limits>
+#include <string_view>
+#include <utility>
 
 namespace mpisweep::archive {
 
@@ -115,20 +116,22 @@ std::size_t RowStore::add(std::span<const TaskRecord> tasks) {
         throw internal_error("archive: task parameter '" + layout_.params[k].name +
                              "' has the wrong type or does not fit its column");
   }
-  for (const auto& t : tasks) {
-    rows.push_back({t.id, TaskStatus::pending, 0});
-    seeds.push_back(t.seed);
-    workers.push_back(-1);
-    host_index.push_back(0);
-    started.push_back(nan_value);
-    wall.push_back(nan_value);
-    progress.push_back(nan_value);
-    for (std::size_t k = 0; k < params.size(); ++k) params[k].push(t.params[k]);
-    for (auto& col : metrics) col.push_back(nan_value);
-    for (auto& s : series) {
-      s.offset.push_back(0);
-      s.length.push_back(0);
-    }
+  // Column by column: each loop appends to one vector (the outcome columns take their fill
+  // values in one resize), rather than a dozen vectors touched per task.
+  const std::size_t n = first + tasks.size();
+  for (const auto& t : tasks) rows.push_back({t.id, TaskStatus::pending, 0});
+  for (const auto& t : tasks) seeds.push_back(t.seed);
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (const auto& t : tasks) params[k].push(t.params[k]);
+  workers.resize(n, -1);
+  host_index.resize(n, 0);
+  started.resize(n, nan_value);
+  wall.resize(n, nan_value);
+  progress.resize(n, nan_value);
+  for (auto& col : metrics) col.resize(n, nan_value);
+  for (auto& s : series) {
+    s.offset.resize(n, 0);
+    s.length.resize(n, 0);
   }
   for (auto& d : dirty_) d.resize((rows.size() + chunk_ - 1) / chunk_, 0);
   for (std::size_t r = first; r < rows.size(); r += chunk_) mark(r, Dirty::added);
@@ -144,8 +147,10 @@ void RowStore::record(std::size_t row, const Outcome& o) {
   r.status = o.status;
   r.attempts = o.attempts;
   workers[row] = o.worker;
-  host_index[row] =
-      hosts.intern(o.host.size() >= fmt::host_size ? o.host.substr(0, fmt::host_size - 1) : o.host);
+  // Results come in runs from one host: compare with the last one before hashing.
+  const std::string_view host = std::string_view(o.host).substr(0, fmt::host_size - 1);
+  if (host != hosts.strings[last_host_]) last_host_ = hosts.intern(std::string(host));
+  host_index[row] = last_host_;
   started[row] = o.started;
   wall[row] = o.wall_seconds;
   if (!std::isnan(progress[row])) {
@@ -186,6 +191,22 @@ void RowStore::clear_progress() {
       progress[row] = nan_value;
       mark(row, Dirty::progressed);
     }
+}
+
+void RowStore::reserve(std::size_t n) {
+  rows.reserve(n);
+  seeds.reserve(n);
+  workers.reserve(n);
+  host_index.reserve(n);
+  started.reserve(n);
+  wall.reserve(n);
+  progress.reserve(n);
+  for (auto& p : params) std::visit([n](auto& d) { d.reserve(n); }, p.data);
+  for (auto& m : metrics) m.reserve(n);
+  for (auto& s : series) {
+    s.offset.reserve(n);
+    s.length.reserve(n);
+  }
 }
 
 void RowStore::resize(std::size_t n) {

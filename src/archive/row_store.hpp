@@ -75,6 +75,8 @@ class RowStore {
   void set_progress(std::size_t row, float fraction);
   // Clears every row's progress (a killed run's leftovers when resuming).
   void clear_progress();
+  // Room for `n` rows in every column (rows are then added block by block without regrowth).
+  void reserve(std::size_t n);
   // Gives every column `n` rows (after loading; new rows are not marked dirty).
   void resize(std::size_t n);
 
@@ -103,6 +105,7 @@ class RowStore {
  private:
   Layout layout_;
   std::size_t chunk_;
+  std::uint32_t last_host_ = 0;  // record(): the host of the last result, an index of `hosts`
   std::array<std::vector<std::uint8_t>, dirty_kinds> dirty_;  // per kind, per chunk of rows
   bool any_dirty_ = false;
 };

@@ -322,6 +322,8 @@ std::size_t Writer::add_tasks(std::span<const TaskRecord> tasks) {
   return impl_->store.add(tasks);
 }
 
+void Writer::reserve_tasks(std::size_t rows) { impl_->store.reserve(rows); }
+
 void Writer::record(std::size_t row, const Outcome& o) {
   impl_->check_open();
   impl_->store.record(row, o);

@@ -152,6 +152,23 @@ int exit_code_of(const runtime::MasterSummary& s, std::size_t failed_before) {
   return s.failed + failed_before > 0 ? 1 : 0;
 }
 
+// The rows the archive lacks (the tail of resume.todo), made and appended a block at a time:
+// at 10^7 tasks all TaskRecords at once would take ~2 GB.
+void append_new_rows(const sweep::Spec& spec, const sweep::ResumePlan& resume,
+                     archive::Writer& writer) {
+  constexpr std::size_t block = 65536;
+  const std::size_t first = resume.todo.size() - resume.new_rows;
+  writer.reserve_tasks(writer.rows().size() + resume.new_rows);
+  std::vector<TaskRecord> records;
+  for (std::size_t k = first; k < resume.todo.size(); k += block) {
+    records.clear();
+    for (std::size_t i = k; i < std::min(k + block, resume.todo.size()); ++i)
+      records.push_back(sweep::task_record(spec, resume.todo[i].task));
+    if (writer.add_tasks(records) != resume.todo[k].row)
+      throw internal_error("run: new rows were not appended where reconcile() put them");
+  }
+}
+
 // --dry-run: what would run, from the archive as it is (read-only).
 void print_dry_run(const RunArgs& a, const Plan& plan, bool exists) {
   std::size_t already = 0;
@@ -193,10 +210,7 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
     m.writer = exists ? archive::Writer::open(plan.archive_path, plan.layout)
                       : archive::Writer::create(plan.archive_path, plan.layout);
     m.resume = sweep::reconcile(plan.spec, m.writer->rows(), plan.retries);
-    const std::size_t rows_before = m.writer->rows().size();
-    if (m.writer->add_tasks(m.resume.new_rows) != rows_before)
-      throw internal_error("run: new rows were not appended where reconcile() put them");
-    m.resume.new_rows = {};  // the archive holds them now
+    append_new_rows(plan.spec, m.resume, *m.writer);
     // A command kind is in no registry: workers get its whole spec in place of a name.
     cfg.experiment = plan.spec.command ? "command:" + command::to_wire(*plan.spec.command)
                                        : plan.spec.experiment;
@@ -228,6 +242,28 @@ archive::RunRecord run_record(const RunArgs& a, const Plan& plan, runtime::Conte
   return run;
 }
 
+// [sweep] order = "longest_first": the expected cost of each task to run, from its point's cost
+// parameter, or its point as the class whose durations are measured as the sweep runs.
+void set_order(const sweep::Spec& spec, const std::vector<sweep::ResumePlan::Todo>& todo,
+               runtime::SchedulerOptions& o) {
+  if (!spec.longest_first) return;
+  if (spec.cost == "measured") {
+    o.cost_class.reserve(todo.size());
+    for (const auto& t : todo) o.cost_class.push_back(spec.tasks[t.task].point);
+    return;
+  }
+  const auto k = static_cast<std::size_t>(
+      std::find(spec.param_names.begin(), spec.param_names.end(), spec.cost) -
+      spec.param_names.begin());
+  o.expected_seconds.reserve(todo.size());
+  for (const auto& t : todo) {
+    const Value& v = spec.points[spec.tasks[t.task].point].at(k);
+    o.expected_seconds.push_back(std::holds_alternative<double>(v)
+                                     ? std::get<double>(v)
+                                     : static_cast<double>(std::get<std::int64_t>(v)));
+  }
+}
+
 // The master's side of a run: the scheduler loop with the archive and the progress line watching.
 int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transport,
                     const std::vector<int>& workers) {
@@ -246,6 +282,7 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   std::vector<std::int32_t> prior;
   prior.reserve(todo.size());
   for (const auto& t : todo) prior.push_back(t.attempts);
+  set_order(plan.spec, todo, mopt.scheduler);
   auto make_task = [&](std::size_t i) { return sweep::task_record(plan.spec, todo[i].task); };
   auto code_of = [&](const runtime::MasterSummary& s) { return exit_code_of(s, m.resume.failed); };
   runtime::MasterSummary summary;

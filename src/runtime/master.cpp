@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <thread>
 
 namespace mpisweep::runtime {
@@ -71,7 +70,7 @@ class Master {
     switch (m.tag) {
       case Tag::hello: {
         auto h = unpack<Hello>(m.bytes);
-        hosts_[m.source] = h.host;
+        host_of(m.source) = h.host;
         for (auto* o : observers_) o->on_hello(m.source, h.host, h.threads);
         break;
       }
@@ -81,14 +80,17 @@ class Master {
         break;
       }
       case Tag::results: {
-        auto results = unpack<std::vector<ResultMessage>>(m.bytes);
-        for (auto& [index, outcome] : results) {
-          const auto task = static_cast<std::size_t>(index);
+        // Decoded one record at a time into one reused message: no allocation per result.
+        wire::Reader reader(m.bytes);
+        while (reader.remaining() > 0) {
+          get_result(reader, result_);
+          Outcome& outcome = result_.outcome;
+          const auto task = static_cast<std::size_t>(result_.index);
           const auto verdict =
               scheduler_.on_result(m.source, task, outcome.status, outcome.wall_seconds);
           if (verdict == Scheduler::Verdict::requeued) continue;
           outcome.attempts = scheduler_.attempts(task);
-          outcome.host = hosts_[m.source];
+          outcome.host = host_of(m.source);
           for (auto* o : observers_)
             o->on_result(task, outcome, verdict == Scheduler::Verdict::final);
         }
@@ -112,14 +114,21 @@ class Master {
     // Only assign() detects the deadline, so this is the one place to react to it.
     if (scheduler_.deadline_reached() && !stop_sent_) drain_all();
     if (batch.empty()) return false;
-    std::vector<TaskMessage> messages;
-    messages.reserve(batch.size());
+    // Each task encoded once, straight into the message.
+    wire::Writer w(batch.size() * (sizeof(TaskHeader) + 32));
     for (auto i : batch) {
-      TaskRecord t = make_task_(i);
-      messages.push_back({i, t.seed, t.id, std::move(t.params)});
+      const TaskRecord t = make_task_(i);
+      put_task(w, i, t.seed, t.id, t.params);
     }
-    transport_.send(worker, Tag::tasks, pack(messages));
+    transport_.send(worker, Tag::tasks, w.take());
     return true;
+  }
+
+  // Per rank, in a flat array: ranks are small dense integers.
+  std::string& host_of(int rank) {
+    const auto r = static_cast<std::size_t>(rank);
+    if (r >= hosts_.size()) hosts_.resize(r + 1);
+    return hosts_[r];
   }
 
   void drain_all() {
@@ -151,7 +160,8 @@ class Master {
   const std::function<TaskRecord(std::size_t)>& make_task_;
   std::span<MasterObserver* const> observers_;
   MasterOptions options_;
-  std::map<int, std::string> hosts_;
+  std::vector<std::string> hosts_;  // by rank, from the workers' hellos
+  ResultMessage result_;            // the results case's one decoded record
   Clock::time_point last_tick_, stop_time_;
   bool stop_sent_ = false, cancel_sent_ = false;
 };

@@ -1,57 +1,29 @@
 #pragma once
-// Messages between master and workers, serialized with Boost.Serialization into byte strings.
+// Messages between master and workers. The hot ones (tasks, results: one record per task) are
+// flat records copied with memcpy (wire.hpp); the rare ones (hello, progress, stop, the sweep
+// configuration) go through Boost.Serialization, whose per-message set-up and per-object type
+// lookups cost more than the task itself for tiny tasks (docs/performance.md, issue 15).
 #include <mpisweep/core/task.hpp>
 #include <mpisweep/runtime/context.hpp>
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
 
+#include "wire.hpp"
+
+#include <span>
 #include <sstream>
 #include <utility>
 #include <variant>
+#include <vector>
 #include <string>
 
 namespace boost::serialization {
 
 template <class Archive>
-void save(Archive& ar, const mpisweep::Value& v, unsigned) {
-  const std::int8_t index = static_cast<std::int8_t>(v.index());
-  ar << index;
-  std::visit([&](const auto& x) { ar << x; }, v);
-}
-
-template <class Archive, std::size_t... I>
-void load_alternative(Archive& ar, mpisweep::Value& v, std::size_t index,
-                      std::index_sequence<I...>) {
-  const bool known = ((index == I ? (ar >> v.template emplace<I>(), true) : false) || ...);
-  if (!known)
-    throw mpisweep::internal_error("protocol: unknown value type " + std::to_string(index));
-}
-
-template <class Archive>
-void load(Archive& ar, mpisweep::Value& v, unsigned) {
-  std::int8_t index;
-  ar >> index;
-  load_alternative(ar, v, static_cast<std::size_t>(index),
-                   std::make_index_sequence<std::variant_size_v<mpisweep::Value>>{});
-}
-
-template <class Archive>
-void serialize(Archive& ar, mpisweep::Value& v, unsigned version) {
-  split_free(ar, v, version);
-}
-
-template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
   ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout;
-}
-
-// The master fills attempts (it counts them) and host (from the worker's hello): neither travels.
-template <class Archive>
-void serialize(Archive& ar, mpisweep::Outcome& o, unsigned) {
-  ar& o.status& o.worker& o.started& o.wall_seconds& o.error& o.metrics& o.series;
 }
 
 }  // namespace boost::serialization
@@ -66,19 +38,11 @@ struct TaskMessage {
   std::uint64_t seed = 0;
   std::uint64_t task_id = 0;
   std::vector<Value> params;  // the experiment's schema order
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar& index& seed& task_id& params;
-  }
 };
 
 struct ResultMessage {
   std::uint64_t index = 0;
   Outcome outcome;  // status `returned`: handed back unrun, not an attempt
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar& index& outcome;
-  }
 };
 
 // A running task's own estimate of how far it is (RunContext::progress), throttled by the worker.
@@ -101,6 +65,98 @@ struct Hello {
   }
 };
 
+// The hot messages as flat records (wire.hpp), read until the message ends. A task: TaskHeader,
+// then its params, each a type byte (the Value alternative) and its bytes (a bool 1, an integer
+// or a real 8, a string a u32 length and the characters). A result: ResultHeader, the error's
+// characters, the metrics as doubles (the experiment's schema order), then the series.
+struct TaskHeader {
+  std::uint64_t index, seed, task_id;
+  std::uint32_t params, unused;
+};
+struct ResultHeader {
+  std::uint64_t index;
+  double started, wall_seconds;
+  std::int32_t status, worker;
+  std::uint32_t error_bytes, metrics;
+};
+
+inline void put_task(wire::Writer& w, std::uint64_t index, std::uint64_t seed,
+                     std::uint64_t task_id, std::span<const Value> params) {
+  w.put(TaskHeader{index, seed, task_id, static_cast<std::uint32_t>(params.size()), 0});
+  for (const Value& v : params) {
+    w.put(static_cast<std::uint8_t>(v.index()));
+    if (const auto* b = std::get_if<bool>(&v)) {
+      w.put(static_cast<std::uint8_t>(*b));
+    } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+      w.put(*i);
+    } else if (const auto* x = std::get_if<double>(&v)) {
+      w.put(*x);
+    } else {
+      const auto& s = std::get<std::string>(v);
+      w.put(static_cast<std::uint32_t>(s.size()));
+      w.put_bytes(s.data(), s.size());
+    }
+  }
+}
+
+inline TaskMessage get_task(wire::Reader& r) {
+  const auto h = r.get<TaskHeader>();
+  TaskMessage t{h.index, h.seed, h.task_id, {}};
+  t.params.reserve(h.params);
+  for (std::uint32_t k = 0; k < h.params; ++k) {
+    switch (r.get<std::uint8_t>()) {
+      case 0: t.params.emplace_back(r.get<std::uint8_t>() != 0); break;
+      case 1: t.params.emplace_back(r.get<std::int64_t>()); break;
+      case 2: t.params.emplace_back(r.get<double>()); break;
+      case 3: t.params.emplace_back(std::string(r.get_bytes(r.get<std::uint32_t>()))); break;
+      default: throw internal_error("protocol: unknown parameter type in a task message");
+    }
+  }
+  return t;
+}
+
+// A result's series, in one place: how series travel may change (compressed chunks) without
+// touching the rest of the record. A u32 count, then per series a u64 length and the doubles.
+inline void put_series(wire::Writer& w, const std::vector<std::vector<double>>& series) {
+  w.put(static_cast<std::uint32_t>(series.size()));
+  for (const auto& s : series) {
+    w.put(static_cast<std::uint64_t>(s.size()));
+    w.put_array(std::span<const double>(s));
+  }
+}
+
+inline void get_series(wire::Reader& r, std::vector<std::vector<double>>& series) {
+  series.resize(r.get<std::uint32_t>());
+  for (auto& s : series) r.get_array(s, r.get<std::uint64_t>());
+}
+
+inline void put_result(wire::Writer& w, const ResultMessage& m) {
+  const Outcome& o = m.outcome;
+  w.put(ResultHeader{m.index, o.started, o.wall_seconds, static_cast<std::int32_t>(o.status),
+                     o.worker, static_cast<std::uint32_t>(o.error.size()),
+                     static_cast<std::uint32_t>(o.metrics.size())});
+  w.put_bytes(o.error.data(), o.error.size());
+  w.put_array(std::span<const double>(o.metrics));
+  put_series(w, o.series);
+}
+
+// Reads into `m`, reusing its strings and vectors: the master decodes every result into one.
+// Host and attempts are the master's to fill: they are reset here, not sent.
+inline void get_result(wire::Reader& r, ResultMessage& m) {
+  const auto h = r.get<ResultHeader>();
+  Outcome& o = m.outcome;
+  m.index = h.index;
+  o.status = static_cast<TaskStatus>(h.status);
+  o.worker = h.worker;
+  o.started = h.started;
+  o.wall_seconds = h.wall_seconds;
+  o.attempts = 1;
+  o.host.clear();
+  o.error.assign(r.get_bytes(h.error_bytes));
+  r.get_array(o.metrics, h.metrics);
+  get_series(r, o.series);
+}
+
 template <class T>
 std::string pack(const T& value) {
   std::ostringstream out(std::ios::binary);
@@ -119,6 +175,36 @@ T unpack(const std::string& bytes) {
   T value;
   ar >> value;
   return value;
+}
+
+// The hot messages take the flat records, whoever packs them (the worker, the master, tests):
+// these overloads win over the Boost templates above.
+inline std::string pack(const std::vector<TaskMessage>& tasks) {
+  wire::Writer w(tasks.size() * (sizeof(TaskHeader) + 32));
+  for (const auto& t : tasks) put_task(w, t.index, t.seed, t.task_id, t.params);
+  return w.take();
+}
+
+inline std::string pack(const std::vector<ResultMessage>& results) {
+  wire::Writer w(results.size() * (sizeof(ResultHeader) + 32));
+  for (const auto& m : results) put_result(w, m);
+  return w.take();
+}
+
+template <>
+inline std::vector<TaskMessage> unpack<std::vector<TaskMessage>>(const std::string& bytes) {
+  wire::Reader r(bytes);
+  std::vector<TaskMessage> out;
+  while (r.remaining() > 0) out.push_back(get_task(r));
+  return out;
+}
+
+template <>
+inline std::vector<ResultMessage> unpack<std::vector<ResultMessage>>(const std::string& bytes) {
+  wire::Reader r(bytes);
+  std::vector<ResultMessage> out;
+  while (r.remaining() > 0) get_result(r, out.emplace_back());
+  return out;
 }
 
 }  // namespace mpisweep::runtime

@@ -7,6 +7,10 @@
 
 namespace mpisweep::runtime {
 
+namespace {
+constexpr std::size_t npos = static_cast<std::size_t>(-1);
+}
+
 Scheduler::Scheduler(std::size_t tasks, std::vector<int> workers, SchedulerOptions options)
     : Scheduler(std::vector<std::int32_t>(tasks, 0), std::move(workers), options) {}
 
@@ -16,10 +20,25 @@ Scheduler::Scheduler(std::vector<std::int32_t> prior_attempts, std::vector<int> 
   if (workers.empty()) throw internal_error("scheduler needs at least one worker");
   for (std::size_t i = 0; i < attempts_.size(); ++i) queue_.push_back(i);
   for (int w : workers) {
-    if (!in_flight_.emplace(w, Held{0, workers_.size()}).second) continue;  // listed twice
+    if (w < 0) throw internal_error("scheduler: a worker rank is negative");
+    const auto r = static_cast<std::size_t>(w);
+    if (r >= slot_by_rank_.size()) slot_by_rank_.resize(r + 1, npos);
+    if (slot_by_rank_[r] != npos) continue;  // listed twice
+    slot_by_rank_[r] = workers_.size();
     idle_.insert(workers_.size());
     workers_.push_back(w);
   }
+  held_.assign(workers_.size(), 0);
+  if (!options_.expected_seconds.empty()) order_longest_first(options_.expected_seconds);
+  if (!options_.cost_class.empty()) order_by_measured_cost(std::move(options_.cost_class));
+  options_.expected_seconds = {};
+  options_.cost_class = {};
+}
+
+const std::size_t* Scheduler::slot_of(int worker) const {
+  const auto r = static_cast<std::size_t>(worker);
+  if (worker < 0 || r >= slot_by_rank_.size() || slot_by_rank_[r] == npos) return nullptr;
+  return &slot_by_rank_[r];
 }
 
 void Scheduler::order_longest_first(const std::vector<double>& expected_seconds) {
@@ -87,8 +106,8 @@ double Scheduler::expected_next_seconds() const {
 }
 
 std::size_t Scheduler::in_flight(int worker) const {
-  auto it = in_flight_.find(worker);
-  return it == in_flight_.end() ? 0 : it->second.tasks;
+  const auto* slot = slot_of(worker);
+  return slot ? held_[*slot] : 0;
 }
 
 std::optional<int> Scheduler::first_idle() const {
@@ -105,14 +124,14 @@ std::size_t Scheduler::batch_size() const {
   else if (timed_ > 0)
     b = options_.max_batch;
   // Keep the tail balanced: never more than half of an even share of what is left.
-  const std::size_t share = queue_.size() / (2 * in_flight_.size()) + 1;
+  const std::size_t share = queue_.size() / (2 * workers_.size()) + 1;
   return std::min(b, share);
 }
 
 std::vector<std::size_t> Scheduler::assign(int worker, double now) {
   std::vector<std::size_t> out;
-  auto it = in_flight_.find(worker);
-  if (it == in_flight_.end() || stopping_ || queue_.empty()) return out;
+  const auto* slot = slot_of(worker);
+  if (!slot || stopping_ || queue_.empty()) return out;
   const double mean = mean_task_seconds();
   if (options_.deadline && timed_ > 0 && now + mean > *options_.deadline) {
     deadline_reached_ = true;
@@ -124,26 +143,26 @@ std::vector<std::size_t> Scheduler::assign(int worker, double now) {
   // not yet measured) tasks: one at a time, so the tail is shared out evenly.
   const bool prefetch = timed_ > 0 && expected_next_seconds() < options_.prefetch_below_seconds;
   const std::size_t limit = prefetch ? 2 * batch : 1;
-  auto& held = it->second;
-  if (held.tasks > (prefetch ? batch : 0)) return out;
-  while (held.tasks < limit && !queue_.empty()) {
+  auto& held = held_[*slot];
+  if (held > (prefetch ? batch : 0)) return out;
+  while (held < limit && !queue_.empty()) {
     // With cost classes a batch keeps to one class: it was sized for that class's cost.
     if (!out.empty() && !class_of_.empty() && class_of_[queue_.front()] != class_of_[out[0]]) break;
     out.push_back(queue_.front());
     queue_.pop_front();
-    ++held.tasks;
+    ++held;
     ++in_flight_total_;
   }
-  if (held.tasks > 0) idle_.erase(held.slot);
+  if (held > 0) idle_.erase(*slot);
   return out;
 }
 
 Scheduler::Verdict Scheduler::on_result(int worker, std::size_t task, TaskStatus status,
                                         double wall_seconds) {
-  auto it = in_flight_.find(worker);
-  if (it == in_flight_.end() || it->second.tasks == 0 || task >= attempts_.size())
+  const auto* slot = slot_of(worker);
+  if (!slot || held_[*slot] == 0 || task >= attempts_.size())
     throw internal_error("scheduler: result for a task that is not in flight");
-  if (--it->second.tasks == 0) idle_.insert(it->second.slot);
+  if (--held_[*slot] == 0) idle_.insert(*slot);
   --in_flight_total_;
   if (status == TaskStatus::returned) {
     queue_.push_front(task);

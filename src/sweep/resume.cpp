@@ -29,11 +29,10 @@ ResumePlan reconcile(const Spec& spec, std::span<const RowState> rows, int retri
     else
       ++plan.failed;
   }
-  plan.new_rows.reserve(fresh.size());
-  for (std::size_t k = 0; k < fresh.size(); ++k) {
-    plan.new_rows.push_back(task_record(spec, fresh[k]));
+  plan.new_rows = fresh.size();
+  plan.todo.reserve(plan.todo.size() + fresh.size());
+  for (std::size_t k = 0; k < fresh.size(); ++k)
     plan.todo.push_back({rows.size() + k, fresh[k], 0});
-  }
   return plan;
 }
 

@@ -49,6 +49,32 @@ std::uint64_t task_id(std::uint64_t point_hash, std::uint64_t seed) {
 
 namespace {
 
+// [sweep] order and cost together: a cost needs order = "longest_first", and names "measured" or
+// a numeric parameter of the experiment (its value is taken as proportional to a task's time).
+template <class WhereOf>
+void check_order(Spec& spec, const Experiment& exp, const toml::table* sw, WhereOf where_of) {
+  const toml::node* cost = sw->get("cost");
+  if (!cost) {
+    if (spec.longest_first) spec.cost = "measured";
+    return;
+  }
+  const std::string w = where_of("cost", *cost);
+  if (!spec.longest_first)
+    throw input_error(w, "'cost': only used with order = \"longest_first\"; add it or drop cost");
+  if (spec.cost == "measured") return;
+  std::string numeric;
+  for (const auto& p : exp.params) {
+    const bool is_number = p.type == ParamType::integer || p.type == ParamType::real;
+    if (p.name == spec.cost) {
+      if (is_number) return;
+      throw input_error(w, "'cost': parameter '" + p.name + "' is not a number");
+    }
+    if (is_number) numeric += (numeric.empty() ? "" : ", ") + p.name;
+  }
+  throw input_error(w, "'cost': '" + spec.cost + "' is not a parameter of " + exp.name +
+                           "; expected \"measured\" or one of: " + numeric);
+}
+
 // A parameter value as the file gives it, with where it was given.
 struct Given {
   Value value;
@@ -237,11 +263,19 @@ Spec Parser::parse(const std::string& text) {
       spec.task_timeout = t;
     } else if (key == "retries") {
       spec.retries = static_cast<int>(need_int(0, max_retries));
+    } else if (key == "order") {
+      const std::string order = need_string();
+      if (order != "index" && order != "longest_first")
+        throw input_error(
+            w, "'order': expected \"index\" or \"longest_first\", found \"" + order + "\"");
+      spec.longest_first = order == "longest_first";
+    } else if (key == "cost") {
+      spec.cost = need_string();  // checked against the experiment's parameters below
     } else {
       throw input_error(w,
                         "unknown key '" + key +
                             "' in [sweep]; expected name, experiment, archive, seeds, base_seed, "
-                            "task_timeout, retries or description");
+                            "task_timeout, retries, order, cost or description");
     }
   }
   if (spec.name.empty()) throw input_error(where(*sw), "[sweep] needs name = \"...\"");
@@ -263,6 +297,7 @@ Spec Parser::parse(const std::string& text) {
   } catch (const input_error& e) {
     throw input_error(where_of("experiment", *sw->get("experiment")), e.what());
   }
+  check_order(spec, *exp, sw, where_of);
   const std::string kind_identity = command_kind ? command_kind->identity : spec.experiment;
   if (spec.archive.empty()) spec.archive = "results/" + spec.name + ".h5";
   // Counted before anything is expanded: a typo in a count fails here, not in the allocator.

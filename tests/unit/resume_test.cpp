@@ -16,15 +16,16 @@ sweep::Spec six_tasks() {
 TEST(Resume, AFreshArchiveRunsEveryTaskAsNewRows) {
   const auto spec = six_tasks();
   const auto plan = sweep::reconcile(spec, {}, 0);
-  ASSERT_EQ(plan.new_rows.size(), 6u);
+  ASSERT_EQ(plan.new_rows, 6u);
   ASSERT_EQ(plan.todo.size(), 6u);
   for (std::size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(plan.todo[i].row, i);
     EXPECT_EQ(plan.todo[i].task, i);
     EXPECT_EQ(plan.todo[i].attempts, 0);
-    EXPECT_EQ(plan.new_rows[i].id, spec.tasks[i].id);
-    EXPECT_EQ(plan.new_rows[i].seed, spec.tasks[i].seed);
-    EXPECT_EQ(plan.new_rows[i].params, spec.points[spec.tasks[i].point]);
+    const auto row = sweep::task_record(spec, plan.todo[i].task);
+    EXPECT_EQ(row.id, spec.tasks[i].id);
+    EXPECT_EQ(row.seed, spec.tasks[i].seed);
+    EXPECT_EQ(row.params, spec.points[spec.tasks[i].point]);
   }
   EXPECT_EQ(plan.done, 0u);
   EXPECT_EQ(plan.failed, 0u);
@@ -55,9 +56,7 @@ TEST(Resume, DonePendingFailedAndNewTasks) {
   EXPECT_EQ(plan.todo[3].row, 6u);
   EXPECT_EQ(plan.todo[3].task, 5u);
   EXPECT_EQ(plan.todo[3].attempts, 0);
-  ASSERT_EQ(plan.new_rows.size(), 2u);
-  EXPECT_EQ(plan.new_rows[0].id, spec.tasks[3].id);
-  EXPECT_EQ(plan.new_rows[1].id, spec.tasks[5].id);
+  EXPECT_EQ(plan.new_rows, 2u) << "todo[2] and todo[3], tasks 3 and 5, are new rows";
 }
 
 TEST(Resume, WithoutRetriesAFailedTaskStaysFailed) {

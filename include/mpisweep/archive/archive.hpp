@@ -103,6 +103,8 @@ class Writer {
   // Appends pending rows; returns the index of the first. Visible to readers after flush(). Ids
   // must be non-zero (0 is the fill value that marks a torn tail after a kill).
   std::size_t add_tasks(std::span<const TaskRecord> tasks);
+  // Room for `rows` rows in all, so that tasks added block by block grow no column twice.
+  void reserve_tasks(std::size_t rows);
   // Records an attempt's outcome for `row`. Cheap (buffers); written by the next flush().
   void record(std::size_t row, const Outcome& outcome);
   // A running task's own estimate of how far it is (RunContext::progress), in [0, 1], for

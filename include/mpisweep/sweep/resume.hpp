@@ -14,8 +14,10 @@ namespace mpisweep::sweep {
 TaskRecord task_record(const Spec& spec, std::size_t index);
 
 struct ResumePlan {
-  // Tasks the archive lacks, in the sweep's order: appended as rows rows.size(), rows.size()+1...
-  std::vector<TaskRecord> new_rows;
+  // Tasks the archive lacks: the last `new_rows` entries of `todo`, in the sweep's order, to be
+  // appended as rows rows.size(), rows.size()+1, ... (task_record() makes each; not made here,
+  // as a 10^7-task sweep's records would take gigabytes at once).
+  std::size_t new_rows = 0;
   // A task to run: its archive row, its index in Spec::tasks and the attempts already made.
   struct Todo {
     std::size_t row = 0;

@@ -38,8 +38,13 @@ struct Spec {
   std::string experiment;
   std::string archive;  // default results/<name>.h5
   std::vector<std::uint64_t> seeds;
-  std::optional<double> task_timeout;      // seconds, [sweep] task_timeout
-  std::optional<int> retries;              // [sweep] retries
+  std::optional<double> task_timeout;  // seconds, [sweep] task_timeout
+  std::optional<int> retries;          // [sweep] retries
+  // [sweep] order = "longest_first": tasks start in descending expected cost, from the numeric
+  // parameter named by [sweep] cost (proportional to a task's time), or, with cost = "measured"
+  // (the default), from the durations measured so far in the sweep, per parameter point.
+  bool longest_first = false;
+  std::string cost;                        // a parameter's name, or "measured"
   std::vector<std::string> param_names;    // the experiment's schema order
   std::vector<std::vector<Value>> points;  // resolved values in param_names order
   std::vector<Task> tasks;                 // seed-major: every point with the first seed, ...
