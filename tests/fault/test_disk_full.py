@@ -5,6 +5,7 @@ an archive the disk filled under stays valid and resumes, once there is room, to
 an uninterrupted run. Real small tmpfs mounts (root only: skipped with exit 77 elsewhere),
 unmounted whatever happens."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,6 +53,30 @@ def no_crash(p):
         check(bad not in out, "%r in the output:\n%s" % (bad, out))
 
 
+def children(pid):
+    """Pids of the processes whose parent is `pid` (mpiexec's ranks, in their own groups)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat[stat.rfind(")") + 2:].split()[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 def done_count(path):
     try:
         return int((load(path)["status"] == DONE).sum())
@@ -86,10 +111,16 @@ def fill_during_run(ranks, reference):
         mounts.append("small")
         job = start("run", "d.toml", "--archive", "small/d.h5", "-q", ranks=ranks)
         deadline = time.time() + 60
-        while done_count("small/d.h5") < 3 and time.time() < deadline:
+        while done_count("small/d.h5") < 2 and time.time() < deadline:
             time.sleep(0.05)
-        # Fill what is left: the writer's next flush meets ENOSPC.
+        # Fill what is left, with the job stopped so that it cannot finish meanwhile: its next
+        # flush meets ENOSPC.
+        # The ranks only: mpiexec (and a single rank's helper orted) would report the signals.
+        ranks_of_job = [job.pid] if ranks is None else children(job.pid)
+        signal_all(ranks_of_job, signal.SIGSTOP)
+        check(job.poll() is None, "the sweep ended before the disk was filled (a slower sweep?)")
         subprocess.run(["dd", "if=/dev/zero", "of=small/filler", "bs=4k"], capture_output=True)
+        signal_all(ranks_of_job, signal.SIGCONT)
         out, err = job.communicate(timeout=120)
         p = subprocess.CompletedProcess(job.args, job.returncode, out, err)
         check(job.returncode == 3, "exit 3 on a full disk, got %d:\n%s" % (job.returncode, err))
