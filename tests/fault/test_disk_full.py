@@ -156,6 +156,34 @@ def test_disk_fills_during_run():
     fill_during_run(3, reference)
 
 
+def test_disk_full_while_compacting_keeps_the_archive():
+    """Room for the archive but not for its compacted copy: the run still succeeds, the copy is
+    removed and the archive, complete and closed, stays (MPISWEEP_TEST_COMPACT_PAUSE=0 forces
+    the compaction, see test_compaction.py)."""
+    workdir()
+    write("b.toml", "[sweep]\nname = \"b\"\nexperiment = \"noop\"\nseeds = 10\n"
+          "[params]\npayload = 20000\n")  # 1.6 MB of incompressible series values
+    mounts = []
+    try:
+        tmpfs("small", "2600k")
+        mounts.append("small")
+        ENV["MPISWEEP_TEST_COMPACT_PAUSE"] = "0"
+        try:
+            p = mpisweep("run", "b.toml", "--archive", "small/b.h5", "-q")
+        finally:
+            del ENV["MPISWEEP_TEST_COMPACT_PAUSE"]
+        no_crash(p)
+        check(p.stderr == "", "nothing to say:\n" + p.stderr)
+        check(os.listdir("small") == ["b.h5"], "copy removed: %s" % os.listdir("small"))
+        a = load("small/b.h5")
+        check((a["status"] == DONE).all() and len(a["id"]) == 10, "every task done")
+        check(all(len(v) == 20000 for v in a["series"]["payload"]), "series intact")
+        h5dump = subprocess.run(["h5dump", "-H", "small/b.h5"], capture_output=True)
+        check(h5dump.returncode == 0, "h5dump opens it: the run closed it")
+    finally:
+        unmount_all(mounts)
+
+
 def test_read_only_file_system():
     workdir()
     write("d.toml", SPEC)
@@ -223,5 +251,6 @@ if __name__ == "__main__":
         print("SKIP: cannot mount a tmpfs here (needs root and mount permission)")
         sys.exit(77)
     subprocess.run(["umount", "probe"])
-    main([test_disk_full_at_creation, test_disk_fills_during_run, test_read_only_file_system,
+    main([test_disk_full_at_creation, test_disk_fills_during_run,
+          test_disk_full_while_compacting_keeps_the_archive, test_read_only_file_system,
           test_unwritable_folder])
