@@ -37,8 +37,8 @@ bool compaction_wanted(hsize_t file_size, hsize_t live_size) {
 //
 // Called with the live lock still held on the old file (issue 11 item 13): a second run cannot
 // open it and write rows the rename would then throw away. The copy is locked too before it takes
-// the archive's name, so a run that finds the new file waits for this one to let go of it; both
-// locks go once the rename is done. A disk that fills meanwhile only costs the compaction: the
+// the archive's name, so a run that opens the new file is refused as well; both locks go once the
+// rename is done. A disk that fills meanwhile only costs the compaction: the
 // copy is removed and the archive, complete and closed, stays as it is.
 void Writer::Impl::compact() {
   // The copy goes beside the file itself and replaces it, so a symlinked archive path stays a

@@ -316,15 +316,19 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
   auto unmake = [&] {
     if (made.empty()) return;
     for (fs::path p = target.parent_path(); !p.empty(); p = p.parent_path()) {
-      if (!fs::remove(p, ec)) break;
+      fs::remove(p, ec);  // fails, harmlessly, on a folder that is missing or not empty
       if (p == made) break;
     }
   };
   if (target.has_parent_path()) {
     fs::create_directories(target.parent_path(), ec);
-    if (ec && environment_errno(ec.value()))
-      throw archive_error(h5::io_error_text(ec.value(), target.parent_path().string()));
-    if (ec) throw input_error(path, "cannot create folder: " + ec.message());
+    if (ec) {
+      const std::error_code failed = ec;
+      unmake();
+      if (environment_errno(failed.value()))
+        throw archive_error(h5::io_error_text(failed.value(), target.parent_path().string()));
+      throw input_error(path, "cannot create folder: " + failed.message());
+    }
   }
   auto impl = std::make_unique<Impl>(path, layout);
   // Same folder, so the rename is atomic; a kill during creation leaves only this name behind,
