@@ -1,5 +1,6 @@
 #include "h5.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -17,6 +18,8 @@ herr_t collect(unsigned n, const H5E_error2_t* e, void* data) {
     if (H5Eget_msg(e->min_num, nullptr, buf, sizeof buf) > 0) line = buf;
   }
   (void)n;
+  // sec2's messages embed ctime(), which ends in a newline: errors are one line.
+  std::replace(line.begin(), line.end(), '\n', ' ');
   if (!line.empty() && (frames.empty() || frames.back() != line)) frames.push_back(line);
   return 0;
 }

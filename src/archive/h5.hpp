@@ -93,6 +93,22 @@ std::size_t type_size(hid_t type);       // bytes of one element
 PropList file_access(bool latest);      // sec2, libver bounds latest when `latest`
 bool is_hdf5(const std::string& path);  // false for missing or foreign files
 
+// ---- the fail-stop file driver (fail_stop.cpp), for everything the writer opens ----
+// `error`: the errno of the first write that failed on a file opened with
+// file_access(latest, status); 0 while none did. After a failed write nothing more reaches that
+// file, and HDF5 is told every later write succeeded: the file holds what a kill -9 at that
+// moment would leave, and closing it cannot fail on the full disk. `open_error`: the errno of the
+// last open attempt (0 if it succeeded), for an H5Fopen or H5Fcreate that failed.
+struct IoStatus {
+  int error = 0;
+  int open_error = 0;
+};
+PropList file_access(bool latest, IoStatus& status);
+
+// An errno met writing `path` in the user's words: "disk full writing results/x.h5",
+// "read-only file system: results/x.h5".
+std::string io_error_text(int err, const std::string& path);
+
 // ---- groups ----
 Group create_group(hid_t loc, const std::string& name, bool track_order);
 Group open_group(hid_t loc, const std::string& name);

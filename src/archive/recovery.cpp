@@ -35,8 +35,9 @@ bool run_h5clear(const std::string& path) {
 
 // An H5Fopen whose failure is expected and examined, not thrown: an empty File then, with the
 // error stack in `stack`.
-h5::File try_open(const std::string& path, unsigned flags, bool latest, std::string& stack) {
-  h5::PropList fapl = h5::file_access(latest);
+h5::File try_open(const std::string& path, unsigned flags, bool latest, std::string& stack,
+                  h5::IoStatus* io = nullptr) {
+  h5::PropList fapl = io ? h5::file_access(latest, *io) : h5::file_access(latest);
   h5::File f(H5Fopen(path.c_str(), flags, fapl.id()));
   if (!f) stack = h5::take_error_stack();
   return f;
@@ -46,9 +47,9 @@ h5::File try_open(const std::string& path, unsigned flags, bool latest, std::str
 // clearing them. HDF5 1.10 has no public call for it; h5clear sets the file-access property
 // "clear_status_flags" (registered on every fapl, so the public H5Pset reaches it), which makes the
 // open itself clear the flags. Fall back to running `h5clear -s` and opening again.
-h5::File open_clearing_flags(const std::string& path, unsigned flags) {
+h5::File open_clearing_flags(const std::string& path, unsigned flags, h5::IoStatus& io) {
   {
-    h5::PropList fapl = h5::file_access(true);
+    h5::PropList fapl = h5::file_access(true, io);
     hbool_t yes = true;
     if (H5Pexist(fapl.id(), "clear_status_flags") > 0 &&
         H5Pset(fapl.id(), "clear_status_flags", &yes) >= 0) {
@@ -62,18 +63,21 @@ h5::File open_clearing_flags(const std::string& path, unsigned flags) {
                         ": cannot clear the status flags left by a killed writer "
                         "(neither the clear_status_flags property nor `h5clear -s` worked)");
   std::string stack;
-  h5::File f = try_open(path, flags, true, stack);
+  h5::File f = try_open(path, flags, true, stack, &io);
   if (!f) fmt::open_failed(path, stack);
   return f;
 }
 
 }  // namespace
 
-h5::File open_for_writing(const std::string& path) {
+h5::File open_for_writing(const std::string& path, h5::IoStatus& io) {
   const unsigned flags = H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE;
   std::string stack;
-  h5::File f = try_open(path, flags, true, stack);
+  h5::File f = try_open(path, flags, true, stack, &io);
   if (f) return f;
+  // The file cannot be opened for writing at all (read-only file system, no permission): say so,
+  // not "corrupt" (issue 11 item 12).
+  if (io.open_error) throw archive_error(h5::io_error_text(io.open_error, path));
   if (!fmt::is_status_flag_error(stack)) {
     // Not a killed writer's file: a foreign HDF5 file (no SWMR superblock) says so here.
     std::string ignored;
@@ -81,7 +85,7 @@ h5::File open_for_writing(const std::string& path) {
       fmt::check_format(plain.id(), path);
     fmt::open_failed(path, stack);
   }
-  return open_clearing_flags(path, flags);
+  return open_clearing_flags(path, flags, io);
 }
 
 h5::File open_for_reading(const std::string& path) {

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <exception>
 #include <filesystem>
 #include <limits>
 
@@ -29,10 +30,29 @@ void Writer::Impl::check_open() const {
   if (closed) throw internal_error("archive: writer used after close()");
 }
 
+void Writer::Impl::check_io() const {
+  if (io.error == 0) return;
+  std::string msg = h5::io_error_text(io.error, path);
+  // Nothing after the failed write reached the file (fail_stop.cpp), so it is what a kill -9
+  // would leave: every result flushed before is there and `run` resumes from it.
+  if (io.error == ENOSPC || io.error == EDQUOT)
+    msg += "; results written before are kept: make room and run again to resume";
+  throw archive_error(msg);
+}
+
+void Writer::Impl::sync() {
+  h5::check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush");
+  check_io();
+}
+
 void Writer::Impl::open_swmr() {
-  h5::PropList fapl = h5::file_access(true);
-  file = h5::File(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.id()),
-                            "open archive " + path));
+  h5::PropList fapl = h5::file_access(true, io);
+  file = h5::File(H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.id()));
+  if (!file) {
+    const std::string stack = h5::take_error_stack();
+    if (io.open_error) throw archive_error(h5::io_error_text(io.open_error, path));
+    throw archive_error("open archive " + path + ": " + stack);
+  }
   if (!live.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");
   attach();
@@ -124,6 +144,7 @@ void Writer::Impl::write_phase(bool phase2, hsize_t n) {
 
 void Writer::Impl::flush() {
   check_open();
+  check_io();   // after a failed write nothing more is written: the file stays as it was then
   h5::quiet();  // per thread in this (thread-safe) HDF5 build: the caller's thread may be new
   if (!store.any_dirty() && !store.has_pending_values() && disk_rows == store.size()) return;
   for (std::size_t k = 0; k < store.series.size(); ++k) {
@@ -138,15 +159,16 @@ void Writer::Impl::flush() {
   }
   const hsize_t n = store.size();
   write_phase(false, n);
-  h5::check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush");
+  sync();
   write_phase(true, n);
-  h5::check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush");
+  sync();
   store.clear_dirty();
   disk_rows = n;
 }
 
 void Writer::Impl::write_run(std::size_t row, const RunRecord& r) {
   h5::quiet();
+  check_io();
   const auto& cols = fmt::run_columns();
   std::vector<unsigned char> buf;
   for (std::size_t k = 0; k < cols.size(); ++k) {
@@ -155,7 +177,7 @@ void Writer::Impl::write_run(std::size_t row, const RunRecord& r) {
     if (h5::extent(run_ds[k].id()) < row + 1) h5::set_extent(run_ds[k].id(), row + 1);
     h5::write_rows(run_ds[k].id(), run_types[k].id(), row, 1, buf.data());
   }
-  h5::check(H5Fflush(file.id(), H5F_SCOPE_LOCAL), "H5Fflush");
+  sync();
 }
 
 RunRecord Writer::Impl::read_run(std::size_t row) {
@@ -190,18 +212,39 @@ hsize_t Writer::Impl::live_bytes() const {
 void Writer::Impl::close() {
   if (closed) return;
   h5::quiet();
-  flush();
-  hsize_t file_size = 0;
-  h5::check(H5Fget_filesize(file.id(), &file_size), "H5Fget_filesize");
-  const hsize_t live_size = live_bytes();
+  // Every handle is closed whatever failed, datasets before the file; the first failure is
+  // reported once they are.
+  std::exception_ptr failure;
+  hsize_t file_size = 0, live_size = 0;
+  try {
+    flush();
+    h5::check(H5Fget_filesize(file.id(), &file_size), "H5Fget_filesize");
+    live_size = live_bytes();
+  } catch (...) {
+    failure = std::current_exception();
+  }
   release();
   closed = true;
-  live.release();
-  file.close("close archive " + path);
+  try {
+    file.close("close archive " + path);
+    check_io();  // the close's own writes (superblock, flags)
+  } catch (...) {
+    if (!failure) failure = std::current_exception();
+  }
   // In SWMR mode HDF5 1.10 never reuses freed file space (a reader may still be reading it), so
   // every rewrite of a compressed chunk leaks its old copy: a slow sweep flushing every second
-  // grows the file by a few KB a flush. Once the run ends, rewrite the file compactly.
-  if (file_size > 2 * live_size + (std::uint64_t{1} << 20)) compact();
+  // grows the file by a few KB a flush. Once the run ends, rewrite the file compactly. The live
+  // lock is held until the copy is in place (compact()), so no second run can write to the file
+  // that the copy replaces.
+  if (!failure && compaction_wanted(file_size, live_size)) {
+    try {
+      compact();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  live.release();
+  if (failure) std::rethrow_exception(failure);
 }
 
 Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -229,6 +272,15 @@ Writer::~Writer() {
   }
 }
 
+namespace {
+
+// Errors of the environment (exit 3, in the user's words) rather than of the path given (exit 2).
+bool environment_errno(int e) {
+  return e == ENOSPC || e == EDQUOT || e == EROFS || e == EACCES || e == EPERM || e == EIO;
+}
+
+}  // namespace
+
 Writer Writer::create(const std::string& path, const Layout& layout) {
   h5::quiet();
   std::error_code ec;
@@ -236,21 +288,46 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
     throw input_error(path,
                       "archive already exists (move or delete it, or resume without --fresh)");
   fs::path target(path);
+  // The outermost folder this call creates: a failed creation removes what it made (empty
+  // folders only, so nothing another process put there meanwhile).
+  fs::path made;
+  for (fs::path p = target.parent_path(); !p.empty() && !fs::exists(p, ec); p = p.parent_path())
+    made = p;
+  auto unmake = [&] {
+    if (made.empty()) return;
+    for (fs::path p = target.parent_path(); !p.empty(); p = p.parent_path()) {
+      fs::remove(p, ec);  // fails, harmlessly, on a folder that is missing or not empty
+      if (p == made) break;
+    }
+  };
   if (target.has_parent_path()) {
     fs::create_directories(target.parent_path(), ec);
-    if (ec) throw input_error(path, "cannot create folder: " + ec.message());
+    if (ec) {
+      const std::error_code failed = ec;
+      unmake();
+      if (environment_errno(failed.value()))
+        throw archive_error(h5::io_error_text(failed.value(), target.parent_path().string()));
+      throw input_error(path, "cannot create folder: " + failed.message());
+    }
   }
   auto impl = std::make_unique<Impl>(path, layout);
-  // Same folder, so the rename is atomic; a kill during creation leaves only this name behind.
+  // Same folder, so the rename is atomic; a kill during creation leaves only this name behind,
+  // and a failure (disk full) removes it: the archive appears complete or not at all.
   fs::path tmp = target.parent_path() /
                  ("." + target.filename().string() + ".creating." + std::to_string(getpid()));
   fs::remove(tmp, ec);
   try {
-    h5::PropList fapl = h5::file_access(true);
-    h5::File f(h5::check(H5Fcreate(tmp.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.id()),
-                         "create archive " + tmp.string()));
+    h5::PropList fapl = h5::file_access(true, impl->io);
+    h5::File f(H5Fcreate(tmp.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.id()));
+    if (!f) {
+      const std::string stack = h5::take_error_stack();
+      if (impl->io.open_error) throw archive_error(h5::io_error_text(impl->io.open_error, path));
+      throw archive_error("create archive " + path + ": " + stack);
+    }
     create_structure(f.id(), layout, impl->store);
     f.close("close new archive " + tmp.string());
+    if (impl->io.error)
+      throw archive_error(h5::io_error_text(impl->io.error, path) + " (nothing was created)");
     // link() refuses to replace an existing file, so two runs racing to create cannot clobber.
     if (::link(tmp.c_str(), path.c_str()) == 0) {
       fs::remove(tmp, ec);
@@ -262,6 +339,7 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
     }
   } catch (...) {
     fs::remove(tmp, ec);
+    unmake();
     throw;
   }
   impl->open_swmr();
@@ -306,7 +384,7 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
   }
   if (foreign) normalize_strings(path, layout);
   auto impl = std::make_unique<Impl>(path, layout);
-  impl->file = open_for_writing(path);
+  impl->file = open_for_writing(path, impl->io);
   if (!impl->live.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");
   validate(impl->file.id(), path, layout);

@@ -9,9 +9,13 @@
 
 namespace mpisweep::archive {
 
+// True when the file is worth rewriting at close (compact.cpp).
+bool compaction_wanted(hsize_t file_size, hsize_t live_size);
+
 struct Writer::Impl {
   std::string path;
   Layout layout;
+  h5::IoStatus io;  // the fail-stop driver's record of a failed write; outlives `file`
   h5::File file;
   RowStore store;
   std::vector<ColumnDef> columns;     // task_columns(store)
@@ -28,10 +32,13 @@ struct Writer::Impl {
 
   Impl(std::string p, const Layout& l);
   void check_open() const;
+  // Throws the one-line message of a failed write (disk full...) once the driver recorded one.
+  void check_io() const;
   void open_swmr();  // a freshly created file: SWMR writing, live lock, attach
   void load();       // an existing file: rows into the store, torn tail cut
   void attach();     // opens every dataset of the (SWMR) file
   void flush();
+  void sync();  // H5Fflush, then check_io
   void write_phase(bool phase2, hsize_t n);
   void write_run(std::size_t row, const RunRecord& r);
   RunRecord read_run(std::size_t row);

@@ -87,8 +87,11 @@ struct RunRecord {
 class Writer {
  public:
   // Creates a new archive. The file is built under a temporary name and renamed into place, so a
-  // kill during creation leaves no half-made archive at `path`. Throws input_error if `path`
-  // exists, error on I/O failure. The parent folder is created if missing.
+  // kill during creation leaves no half-made archive at `path`, and a failure (disk full) removes
+  // the temporary file and any folder it created. Throws input_error if `path` exists,
+  // archive_error on I/O failure, in the user's words for a full disk, a read-only file system or
+  // a folder without write permission ("disk full writing results/x.h5"). The parent folder is
+  // created if missing.
   static Writer create(const std::string& path, const Layout& layout);
   // Opens an existing archive to resume it: checks it is an mpisweep archive of the same sweep
   // (name and experiment) with the same columns (input_error naming the path otherwise), clears
@@ -111,6 +114,8 @@ class Writer {
   // /tasks/progress; NaN clears it. Written by the next flush(); record() clears it.
   void progress(std::size_t row, double fraction);
   // Writes everything buffered and flushes it to disk. The master calls this about every second.
+  // A write that fails (disk full) throws archive_error in the user's words, and nothing more is
+  // written afterwards: the file keeps every earlier flush, as after a kill -9, and resumes.
   void flush();
 
   std::size_t begin_run(const RunRecord& run);  // appends a /runs row
@@ -118,7 +123,9 @@ class Writer {
 
   // Flushes, ends SWMR and closes: afterwards h5dump and every HDF5 tool open the file. If the
   // run's many small flushes left much dead space (SWMR never reuses freed space), the file is
-  // rewritten compactly under a temporary name and renamed into place (about a second per 1M rows).
+  // rewritten compactly under a temporary name and renamed into place (about a second per 1M rows),
+  // beside the file a symlinked path points to; the live-writer lock is held until the copy is in
+  // place. Every handle is closed even when a write fails; then the failure is thrown.
   // Calls after close() are internal_error; the destructor closes if close() was not called.
   void close();
 
