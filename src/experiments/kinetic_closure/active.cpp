@@ -234,8 +234,7 @@ struct MomentRun {
   double seconds = 0;
 };
 
-// Blow-up: a non-finite or huge D̂ (MomentSolver::finite), or a mean order parameter above 1,
-// which needs Q with a negative eigenvalue somewhere (an unphysical D).
+// Blow-up as defined by BlowupDetector (moment.hpp).
 MomentRun run_moment_model(const Params& p, const Closure& closure, const MomentSolver::Fields& d0,
                            ThreadPool& pool, const RunContext& ctx, double progress0,
                            double progress_span) {
@@ -248,6 +247,7 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
   MomentSolver m(cfg, closure, pool);
   m.set_state(d0);
   MomentRun out;
+  BlowupDetector blowup;
   std::vector<double> c, dxx, dxy, dyy;
   auto order_now = [&] {
     physical_moments(m.grid(), m.state(), c, dxx, dxy, dyy, &pool);
@@ -258,10 +258,12 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
     ctx.throw_if_cancelled();
     m.step();
     const bool check = i % stat_every == 0 || i % snap_every == 0;
-    const double order = check && m.finite() ? order_now() : 0.0;
-    if (!m.finite() || order > 1) {
+    const double max_abs = m.max_abs();
+    const bool finite = max_abs <= BlowupDetector::max_coefficient;
+    const double order = check && finite ? order_now() : nan;
+    if (blowup.observe(m.time(), max_abs, order)) {
       out.stable = false;
-      out.t_blowup = m.time();
+      out.t_blowup = blowup.time();
       break;
     }
     if (i % stat_every == 0)
