@@ -340,7 +340,10 @@ Experiment make_kinetic_closure_experiment() {
       {.name = "order_nn_apriori_only",
        .help = "active: order parameter, moment model with the a-priori-only network",
        .axis = "(time - t_spinup)/snapshot_every"},
-      {.name = "ts_loss", .help = "active: mean time-stepping loss", .axis = "epoch"},
+      {.name = "ts_loss",
+       .help = "active: mean time-stepping loss over each epoch",
+       .axis = "epoch",
+       .x_start = 1},
       {.name = "al_error_max",
        .help = "active_learning: worst S:E a-priori error over the grid",
        .axis = "round",
@@ -370,7 +373,10 @@ Experiment make_kinetic_closure_experiment() {
        .help = "active: same, Bingham moment model",
        .axis = "|k| L / 2π"},
       {.name = "spectrum_nn", .help = "active: same, network moment model", .axis = "|k| L / 2π"},
-      {.name = "train_loss", .help = "active: mean scaled training loss", .axis = "epoch"},
+      {.name = "train_loss",
+       .help = "active: mean scaled training loss over each epoch",
+       .axis = "epoch",
+       .x_start = 1},
   };
   e.plots = {
       {.title = "a-priori error of S:E, Bingham",
