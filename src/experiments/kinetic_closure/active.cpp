@@ -367,9 +367,13 @@ Result run_active(const Params& p, const RunContext& ctx) {
   std::array<MomentRun, 3> runs;
   const std::size_t R = ts_steps > 0 ? 3 : 2, T = std::size_t(pool.size());
   if (T >= R) {
+    // A Bingham step costs ~3.5 network steps (closure 722 against 125 ns a point, 17 FFTs of
+    // ~30 µs each at N 64; docs/performance.md), so each network run gets ⌊T/(R + 2)⌋ threads
+    // (at least 1) and Bingham's run the rest.
+    const std::size_t share = std::max<std::size_t>(1, T / (R + 2));
     pool.parallel_for(R, [&](std::size_t b, std::size_t e) {
       for (std::size_t g = b; g < e; ++g) {
-        ThreadPool own(int(T / R + (g < T % R ? 1 : 0)));
+        ThreadPool own(int(g == 0 ? T - (R - 1) * share : share));
         runs[g] = run_moment_model(p, *closed[g], kd.d0, own, ctx, 0, 0);
       }
     });
