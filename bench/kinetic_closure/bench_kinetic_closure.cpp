@@ -1,5 +1,5 @@
 // kinetic_closure benchmarks (issue 14): closure cost per evaluation and thread scaling.
-// Usage: bench_kinetic_closure [--closures] [--threads] [--print] [--repeat K]
+// Usage: bench_kinetic_closure [--closures] [--threads] [--regions] [--print] [--repeat K]
 //                              [--set name=value ...]
 //   --closures: only the closure cost: ns per grid point of Bingham (Newton solve for κ), the
 //     direct network and the residual network (Bingham + network), three network sizes, on
@@ -9,10 +9,13 @@
 //   --threads: only the scaling: an `active` run (default N 64, t_spinup 30, t_final 60) with
 //     1, 2, 4, 8, 16 threads (capped at the cores present), best of K, wall time, speed-up
 //     against 1 thread, and whether every non-timing metric and series is bit-identical.
+//   --regions: parallel regions (ThreadPool::parallel_for calls, i.e. fork/join points) per time
+//     step of the kinetic solver and of the moment model at N 64; the count does not depend on
+//     the thread count.
 //   --set name=value: any other parameter of the run (e.g. --set ts_epochs=0).
 //   --print: one run with 1 thread (after the --set overrides, from the defaults rather than
 //     the N 64 scaling setting), every metric printed.
-//   With neither flag, --closures and --threads.
+//   With none of the three, all three.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -23,7 +26,9 @@
 #include <memory>
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/core/rng.hpp>
+#include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
 #include <mpisweep/experiments/kinetic_closure/mlp.hpp>
+#include <mpisweep/experiments/kinetic_closure/moment.hpp>
 #include <mpisweep/experiments/registry.hpp>
 #include <set>
 #include <string>
@@ -112,6 +117,36 @@ void closure_costs(int repeat) {
                 b / e.best, e.name == "direct   2 x 16" ? "  (default network; target >= 3)" : "");
 }
 
+void regions_per_step() {
+  ThreadPool pool(2);
+  KineticConfig kc;
+  kc.N = 64;
+  kc.dt = 0.02;
+  KineticSolver kin(kc, pool);
+  kin.set_state([](double x, double y, double th) {
+    return (1 + 0.01 * std::cos(0.6283 * x + 2 * th) + 0.01 * std::sin(0.6283 * y - 2 * th)) /
+           (2 * 3.141592653589793);
+  });
+  const int steps = 10;
+  kin.step();  // the first step (Euler) is not typical
+  std::size_t r0 = pool.regions();
+  for (int i = 0; i < steps; ++i) kin.step();
+  const double kinetic = double(pool.regions() - r0) / steps;
+  const auto mh = kin.moments_hat(kin.state());
+  Rng init(1);
+  const NnClosure nn(ClosureModel::direct, ClosureInputs::mu1_EW, false, 16, 2, init);
+  MomentSolver m({.alpha = kc.alpha, .N = kc.N, .dt = kc.dt}, nn, pool);
+  m.set_state({mh[1], mh[2], mh[3]});
+  m.step();
+  r0 = pool.regions();
+  for (int i = 0; i < steps; ++i) m.step();
+  const double moment = double(pool.regions() - r0) / steps;
+  std::printf(
+      "parallel regions per time step, N 64, Ntheta %d: kinetic solver %.1f, moment model "
+      "%.1f; the a-posteriori runs (2 or 3) run at once when threads >= runs\n",
+      kc.Ntheta, kinetic, moment);
+}
+
 void thread_scaling(Params given, int repeat) {
   const Experiment& e = find_experiment("kinetic_closure");
   const Params p = resolve_params(e.params, given);
@@ -163,7 +198,7 @@ void thread_scaling(Params given, int repeat) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool closures = false, threads = false, print = false;
+  bool closures = false, threads = false, regions = false, print = false;
   int repeat = 1;
   std::vector<std::pair<std::string, Value>> sets;
   for (int i = 1; i < argc; ++i) {
@@ -172,6 +207,8 @@ int main(int argc, char** argv) {
       closures = true;
     } else if (a == "--threads") {
       threads = true;
+    } else if (a == "--regions") {
+      regions = true;
     } else if (a == "--print") {
       print = true;
     } else if (a == "--repeat" && i + 1 < argc) {
@@ -215,8 +252,9 @@ int main(int argc, char** argv) {
     for (const auto& [k, v] : r.metrics) std::printf("%s %.6g\n", k.c_str(), v);
     return 0;
   }
-  if (!closures && !threads) closures = threads = true;
+  if (!closures && !threads && !regions) closures = threads = regions = true;
   if (closures) closure_costs(std::max(repeat, 3));
+  if (regions) regions_per_step();
   if (threads) thread_scaling(given, repeat);
   return 0;
 }

@@ -67,6 +67,7 @@ std::pair<std::size_t, std::size_t> block(std::size_t n, int parts, int i) {
 void ThreadPool::parallel_for(std::size_t n,
                               const std::function<void(std::size_t, std::size_t)>& body) {
   if (n == 0) return;
+  ++regions_;
   if (workers_.empty() || n == 1) {
     body(0, n);
     return;

@@ -28,6 +28,10 @@ class ThreadPool {
   // do not pay a futex wake-up and a context switch each.
   void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body);
 
+  // parallel_for calls with n > 0 so far, whatever the thread count: for benchmarks that count
+  // the parallel regions (fork/join points) of a hot path.
+  std::size_t regions() const { return regions_; }
+
  private:
   void worker_loop(int index);
 
@@ -40,6 +44,7 @@ class ThreadPool {
   std::atomic<int> pending_{0};             // workers still running the current call
   std::atomic<bool> stop_{false};
   std::exception_ptr error_;
+  std::size_t regions_ = 0;  // touched only by the calling thread
 };
 
 // The hardware threads this process may use (sched_getaffinity, at least 1).

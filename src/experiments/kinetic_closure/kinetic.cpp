@@ -40,13 +40,15 @@ KineticSolver::KineticSolver(const KineticConfig& cfg, ThreadPool& pool)
       inv_(j, m + M_) = cplx(std::cos(ph), std::sin(ph));
     }
   }
-  for (auto* m : {&a_, &a_old_, &n_, &n_old_, &b_, &flux_, &rot_, &rotm_}) m->setZero(nt, nk);
+  for (auto* m : {&a_, &a_old_, &n_, &n_old_, &b_, &flux_, &rot_, &rotm_, &fxh_, &fyh_})
+    m->setZero(nt, nk);
   for (int j = 0; j < nt; ++j) {
     scratch_.emplace_back(grid_.half());
     psi_.emplace_back(grid_.points());
-    fx_.emplace_back(grid_.points());
-    fy_.emplace_back(grid_.points());
-    h_.emplace_back(grid_.points());
+  }
+  for (int i = 0; i < 3 * nt; ++i) {
+    prod_.emplace_back(grid_.points());
+    prod_scratch_.emplace_back(grid_.half());
   }
   for (int f = 0; f < 8; ++f) {
     fields_.emplace_back(grid_.points());
@@ -90,14 +92,13 @@ std::array<std::vector<cplx>, 6> KineticSolver::moments_hat(const CMatrix& a) co
 }
 
 void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {
-  rhs_transforms(a, out);
+  rhs_transforms(a);
   const std::size_t nk = grid_.kept();
-  const std::size_t chunks = chunk_count(nk);
-  pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
+  out.resize(cfg_.Ntheta, Eigen::Index(nk));
+  pool_.parallel_for(chunk_count(nk), [&](std::size_t b, std::size_t e) {
     for (std::size_t ch = b; ch < e; ++ch) {
       const auto [k0, w] = chunk_cols(ch, nk);
-      const Eigen::Index k1 = k0 + w;
-      add_rotation(out, k0, k1);
+      finish_rhs(out, k0, k0 + w);
     }
   });
 }
@@ -111,36 +112,46 @@ void KineticSolver::add_rotation(CMatrix& out, Eigen::Index k0, Eigen::Index k1)
     }
 }
 
-// Everything of N(a) but the rotation term: `out` = F(−∇·(uΨ)), rotm_ = F(θ̇Ψ).
-void KineticSolver::rhs_transforms(const CMatrix& a, CMatrix& out) {
+// Columns [k0, k1) of N(a) from the per-θ transforms of rhs_transforms: −∇·F in Fourier space,
+// −i(k_x F̂_x + k_y F̂_y), then the forward θ transforms of it and of θ̇Ψ, and the rotation term.
+void KineticSolver::finish_rhs(CMatrix& out, Eigen::Index k0, Eigen::Index k1) {
+  const Eigen::Index w = k1 - k0;
+  for (int j = 0; j < cfg_.Ntheta; ++j)
+    for (Eigen::Index q = k0; q < k1; ++q) {
+      const cplx d = grid_.kx(std::size_t(q)) * fxh_(j, q) + grid_.ky(std::size_t(q)) * fyh_(j, q);
+      flux_(j, q) = cplx(d.imag(), -d.real());
+    }
+  out.middleCols(k0, w).noalias() = fwd_ * flux_.middleCols(k0, w);
+  rotm_.middleCols(k0, w).noalias() = fwd_ * rot_.middleCols(k0, w);
+  add_rotation(out, k0, k1);
+}
+
+// The per-θ part of N(a), in two parallel regions with at least Ntheta + 8 and 3 Ntheta items
+// (Ntheta items alone would leave threads idle whenever Ntheta is not a multiple of the thread
+// count: 17 rows on 16 threads took two rounds). Leaves fxh_, fyh_ = F(uΨ) and rot_ = F(θ̇Ψ),
+// one row per θ point.
+void KineticSolver::rhs_transforms(const CMatrix& a) {
   const int nt = cfg_.Ntheta;
-  const std::size_t nk = grid_.kept(), np = grid_.points();
-  const std::size_t chunks = chunk_count(nk);
+  const std::size_t np = grid_.points();
 
   // Velocity from the D field (Stokes), per mode.
   const auto mh = moments_hat(a);
   VelocityHat v;
   stokes(grid_, cfg_.alpha, mh[1].data(), mh[2].data(), mh[3].data(), v);
 
-  // One parallel loop: the inverse θ transform b_(j, k) = Ψ̂(k, θ_j) by fixed chunks of k, and
-  // u, G and D in physical space. Items alternate (field, chunk) so both halves get both kinds.
+  // Region 1: u, G and D in physical space (items 0..7), and per θ point j (items 8 + j) the
+  // inverse θ transform of row j, Ψ̂(k, θ_j) = Σ_m e^{imθ_j} a_m(k), and Ψ(x, θ_j).
   const std::array<const cplx*, 8> src = {v.ux.data(),  v.uy.data(),  v.gxx.data(), v.gxy.data(),
                                           v.gyx.data(), mh[1].data(), mh[2].data(), mh[3].data()};
-  const std::size_t items = 8 + chunks;
-  pool_.parallel_for(items, [&](std::size_t b, std::size_t e) {
+  pool_.parallel_for(8 + std::size_t(nt), [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
-      std::size_t field = 8, ch = chunks;
-      if (i < 2 * std::min<std::size_t>(8, chunks))
-        (i % 2 == 0 ? field : ch) = i / 2;
-      else if (chunks < 8)
-        field = i - chunks;
-      else
-        ch = i - 8;
-      if (field < 8) grid_.to_physical(src[field], fields_[field].data(), field_scratch_[field]);
-      if (ch < chunks) {
-        const auto [k0, w] = chunk_cols(ch, nk);
-        b_.middleCols(k0, w).noalias() = inv_ * a.middleCols(k0, w);
+      if (i < 8) {
+        grid_.to_physical(src[i], fields_[i].data(), field_scratch_[i]);
+        continue;
       }
+      const Eigen::Index j = Eigen::Index(i - 8);
+      b_.row(j).noalias() = inv_.row(j) * a;
+      grid_.to_physical(&b_(j, 0), psi_[std::size_t(j)].data(), scratch_[std::size_t(j)]);
     }
   });
 
@@ -155,67 +166,48 @@ void KineticSolver::rhs_transforms(const CMatrix& a, CMatrix& out) {
   const auto& G0 = cfg_.background_gradient;
   const double z2 = 2 * cfg_.zeta;
 
-  // Per θ point: Ψ_j(x), fluxes uΨ and θ̇_a Ψ, back to Fourier space.
-  pool_.parallel_for(std::size_t(nt), [&](std::size_t jb, std::size_t je) {
-    std::vector<cplx> fxh(nk), fyh(nk);
-    for (std::size_t j = jb; j < je; ++j) {
-      double* psi = psi_[j].data();
-      double* fx = fx_[j].data();
-      double* fy = fy_[j].data();
-      double* h = h_[j].data();
-      grid_.to_physical(&b_(Eigen::Index(j), 0), psi, scratch_[j]);
-      const double c = cos_[j], s = sin_[j], cc = c * c, ss = s * s, cs = c * s;
-      for (std::size_t p = 0; p < np; ++p) {
-        // θ̇_a = p⊥·A·p = cs (A22 − A11) + A21 c² − A12 s², A = G + G0 + 2ζD.
-        const double a11 = gxx[p] + G0[0] + z2 * dxx[p];
-        const double a12 = gxy[p] + G0[1] + z2 * dxy[p];
-        const double a21 = gyx[p] + G0[2] + z2 * dxy[p];
-        const double a22 = -gxx[p] + G0[3] + z2 * dyy[p];
-        const double thdot = cs * (a22 - a11) + a21 * cc - a12 * ss;
-        fx[p] = ux[p] * psi[p];
-        fy[p] = uy[p] * psi[p];
-        h[p] = thdot * psi[p];
-      }
-      grid_.to_spectral(fx, fxh.data(), scratch_[j]);
-      grid_.to_spectral(fy, fyh.data(), scratch_[j]);
-      grid_.to_spectral(h, &rot_(Eigen::Index(j), 0), scratch_[j]);
-      for (std::size_t q = 0; q < nk; ++q) {
-        // −∇·F in Fourier space: −i(k_x F̂_x + k_y F̂_y).
-        const cplx d = grid_.kx(q) * fxh[q] + grid_.ky(q) * fyh[q];
-        flux_(Eigen::Index(j), Eigen::Index(q)) = cplx(d.imag(), -d.real());
-      }
-    }
-  });
-
-  // Both forward θ transforms as separate items (flux and θ̇Ψ of each chunk), ordered so the
-  // two halves get the same number of full chunks.
-  out.resize(nt, Eigen::Index(nk));
-  pool_.parallel_for(2 * chunks, [&](std::size_t b, std::size_t e) {
+  // Region 2: item 3j + f, per θ point j, one of the three fluxes uΨ, vΨ (f = 0, 1) and θ̇_a Ψ
+  // (f = 2), formed and transformed to Fourier space.
+  pool_.parallel_for(3 * std::size_t(nt), [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
-      // i < chunks: flux of chunk i; else θ̇Ψ of chunk (2 chunks − 1 − i), reversed so the
-      // short last chunk's two products land in different halves.
-      const bool flux = i < chunks;
-      const std::size_t ch = flux ? i : 2 * chunks - 1 - i;
-      const auto [k0, w] = chunk_cols(ch, nk);
-      if (flux)
-        out.middleCols(k0, w).noalias() = fwd_ * flux_.middleCols(k0, w);
-      else
-        rotm_.middleCols(k0, w).noalias() = fwd_ * rot_.middleCols(k0, w);
+      const std::size_t j = i / 3, f = i % 3;
+      const double* psi = psi_[j].data();
+      double* prod = prod_[i].data();
+      if (f == 0) {
+        for (std::size_t p = 0; p < np; ++p) prod[p] = ux[p] * psi[p];
+        grid_.to_spectral(prod, &fxh_(Eigen::Index(j), 0), prod_scratch_[i]);
+      } else if (f == 1) {
+        for (std::size_t p = 0; p < np; ++p) prod[p] = uy[p] * psi[p];
+        grid_.to_spectral(prod, &fyh_(Eigen::Index(j), 0), prod_scratch_[i]);
+      } else {
+        const double c = cos_[j], s = sin_[j], cc = c * c, ss = s * s, cs = c * s;
+        for (std::size_t p = 0; p < np; ++p) {
+          // θ̇_a = p⊥·A·p = cs (A22 − A11) + A21 c² − A12 s², A = G + G0 + 2ζD.
+          const double a11 = gxx[p] + G0[0] + z2 * dxx[p];
+          const double a12 = gxy[p] + G0[1] + z2 * dxy[p];
+          const double a21 = gyx[p] + G0[2] + z2 * dxy[p];
+          const double a22 = -gxx[p] + G0[3] + z2 * dyy[p];
+          const double thdot = cs * (a22 - a11) + a21 * cc - a12 * ss;
+          prod[p] = thdot * psi[p];
+        }
+        grid_.to_spectral(prod, &rot_(Eigen::Index(j), 0), prod_scratch_[i]);
+      }
     }
   });
 }
 
+// One time step in three parallel regions: the two of rhs_transforms, then, per fixed chunk of
+// x-modes, the rest of N(a), the SBDF2 update and the apolar projection.
 void KineticSolver::step() {
-  rhs_transforms(a_, n_);
+  rhs_transforms(a_);
   const double dt = cfg_.dt;
   const std::size_t nk = grid_.kept();
   const std::size_t chunks = chunk_count(nk);
-  // Rotation term, SBDF2 update and apolar projection, column by column (fixed chunks).
   pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
     for (std::size_t ch = b; ch < e; ++ch) {
       const auto [k0, w] = chunk_cols(ch, nk);
       const Eigen::Index k1 = k0 + w;
-      add_rotation(n_, k0, k1);
+      finish_rhs(n_, k0, k1);
       for (int m = -M_; m <= M_; ++m) {
         const Eigen::Index r = m + M_;
         for (Eigen::Index k = k0; k < k1; ++k) {

@@ -1,4 +1,5 @@
 // Moment model (specs/kinetic_closure.md "Model"; equations in moment.hpp).
+#include <algorithm>
 #include <cmath>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
@@ -144,10 +145,28 @@ void MomentSolver::step() {
 }
 
 bool MomentSolver::finite() const {
+  const double m = max_abs();
+  return m == m && m <= BlowupDetector::max_coefficient;
+}
+
+double MomentSolver::max_abs() const {
+  double mx = 0;
   for (const auto& f : d_)
-    for (const auto& z : f)
-      if (!std::isfinite(z.real()) || !std::isfinite(z.imag()) || std::abs(z) > 1e6) return false;
-  return true;
+    for (const auto& z : f) {
+      if (!std::isfinite(z.real()) || !std::isfinite(z.imag())) return std::nan("");
+      mx = std::max(mx, std::abs(z));
+    }
+  return mx;
+}
+
+bool BlowupDetector::observe(double t, double max_abs_d, double order) {
+  if (blown_up_) return true;
+  // NaN max_abs_d fails the comparison and counts; a NaN order means "not computed this step".
+  if (!(max_abs_d <= max_coefficient) || order > 1) {
+    blown_up_ = true;
+    time_ = t;
+  }
+  return blown_up_;
 }
 
 double order_parameter(const std::vector<double>& c, const std::vector<double>& dxx,

@@ -2,6 +2,8 @@
 // (specs/kinetic_closure.md "Scenarios", "What a faithful implementation reproduces").
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -67,6 +69,25 @@ TEST(Experiment, SchemaDeclaresEveryParameterWithMeaning) {
   }
   EXPECT_NO_THROW(e.check(params({})));  // defaults are valid
   EXPECT_FALSE(e.plots.empty());
+}
+
+// `plot --series` and `--heatmap` draw from these declarations: a curve with one value per epoch
+// or round (the runs below check the lengths: `epochs`, `rounds`) starts at 1, and the active
+// learning grids are 3 × 3 (alpha, zeta) fields.
+TEST(Experiment, SeriesDeclareTheirRealXScale) {
+  std::map<std::string, SeriesSpec> by_name;
+  for (const auto& s : kc().series) by_name[s.name] = s;
+  for (const char* name : {"train_loss", "ts_loss", "al_error_max", "al_error_mean"}) {
+    ASSERT_TRUE(by_name.count(name)) << name;
+    EXPECT_EQ(by_name[name].x_start, 1.0) << name;
+    EXPECT_EQ(by_name[name].x_step, 1.0) << name;
+  }
+  for (const char* name : {"al_error_grid", "al_error_grid_bingham"}) {
+    EXPECT_EQ(by_name[name].shape, (std::vector<std::int64_t>{3, 3})) << name;
+    ASSERT_EQ(by_name[name].axes.size(), 2u) << name;
+    EXPECT_EQ(by_name[name].axes[0].rfind("alpha index", 0), 0u) << name;
+    EXPECT_EQ(by_name[name].axes[1].rfind("zeta index", 0), 0u) << name;
+  }
 }
 
 TEST(Experiment, BadParametersAreRejectedNamingTheParameter) {

@@ -9,9 +9,10 @@
 // Moments: c = 2π a_0, D11 = π a_0 + π/2 (a_2 + a_−2), D22 = π a_0 − π/2 (a_2 + a_−2),
 // D12 = iπ/2 (a_2 − a_−2), C4 = π (a_4 + a_−4), S4 = iπ (a_4 − a_−4).
 //
-// Parallelism: loops over θ points (FFTs and pointwise products) and over fixed-width chunks of
-// x-modes (θ transforms) on the caller's ThreadPool; every output element is computed by the
-// same operations whatever the thread count, so results are bit-identical across thread counts.
+// Parallelism: three parallel regions per step on the caller's ThreadPool (θ points and fields;
+// (θ point, flux) pairs; fixed-width chunks of x-modes); every output element is computed by
+// the same operations whatever the thread count, so results are bit-identical across thread
+// counts.
 #include <Eigen/Dense>
 #include <array>
 #include <functional>
@@ -77,7 +78,8 @@ class KineticSolver {
  private:
   void theta_transform(const Eigen::MatrixXcd& F, const CMatrix& in, CMatrix& out);
   void project_apolar();
-  void rhs_transforms(const CMatrix& a, CMatrix& out);
+  void rhs_transforms(const CMatrix& a);
+  void finish_rhs(CMatrix& out, Eigen::Index k0, Eigen::Index k1);
   void add_rotation(CMatrix& out, Eigen::Index k0, Eigen::Index k1) const;
 
   KineticConfig cfg_;
@@ -90,10 +92,12 @@ class KineticSolver {
   Eigen::MatrixXcd fwd_, inv_;     // θ DFT matrices (m × j and j × m)
   std::vector<double> cos_, sin_;  // at θ_j
   // scratch
-  CMatrix b_, flux_, rot_, rotm_;
-  std::vector<FftBuffer<cplx>> scratch_;
-  std::vector<FftBuffer<double>> psi_, fx_, fy_, h_;
-  std::vector<FftBuffer<double>> fields_;  // ux, uy, gxx, gxy, gyx, dxx, dxy, dyy
+  CMatrix b_, flux_, rot_, rotm_, fxh_, fyh_;
+  std::vector<FftBuffer<cplx>> scratch_;       // per θ point
+  std::vector<FftBuffer<double>> psi_;         // per θ point
+  std::vector<FftBuffer<double>> prod_;        // per (θ point, flux)
+  std::vector<FftBuffer<cplx>> prod_scratch_;  // per (θ point, flux)
+  std::vector<FftBuffer<double>> fields_;      // ux, uy, gxx, gxy, gyx, dxx, dxy, dyy
   std::vector<FftBuffer<cplx>> field_scratch_;
 };
 

@@ -5,6 +5,7 @@
 // obeys S_ijkk = D_ij), u from the same Stokes problem as the kinetic model. Same grid,
 // dealiasing and SBDF2 as the kinetic solver, with d_T Δ implicit.
 #include <array>
+#include <limits>
 #include <mpisweep/core/parallel.hpp>
 #include <mpisweep/experiments/kinetic_closure/closure.hpp>
 #include <mpisweep/experiments/kinetic_closure/spectral.hpp>
@@ -73,6 +74,8 @@ class MomentSolver {
   // Explicit part −∇·(uD) + R(D, G, S(D)) (d_T Δ excluded), on the kept modes.
   void explicit_rhs(const Fields& d, Fields& out);
   bool finite() const;
+  // max |D̂| over the kept modes; NaN when any coefficient is not finite.
+  double max_abs() const;
 
  private:
   MomentConfig cfg_;
@@ -92,6 +95,23 @@ class MomentSolver {
 // Space mean of μ1 − μ2 of Q = D/c.
 double order_parameter(const std::vector<double>& c, const std::vector<double>& dxx,
                        const std::vector<double>& dxy, const std::vector<double>& dyy);
+// Blow-up of a closed-model run, fed once per step. The run has blown up at the first step
+// where (a) a coefficient of D̂ is not finite or |D̂| > 1e6 (c = 1: a physical |D̂| is at most
+// about 1), or (b) the space mean of the order parameter μ1 − μ2 exceeds 1, which needs D/c
+// with a negative eigenvalue somewhere (an unphysical D; checked only on the steps where the
+// order is computed, NaN otherwise). `time` is that step's time; after it, nothing changes.
+class BlowupDetector {
+ public:
+  static constexpr double max_coefficient = 1e6;
+  bool observe(double t, double max_abs_d, double order);  // true once blown up
+  bool blown_up() const { return blown_up_; }
+  double time() const { return time_; }  // NaN while not blown up
+
+ private:
+  bool blown_up_ = false;
+  double time_ = std::numeric_limits<double>::quiet_NaN();
+};
+
 // D̂ on the kept modes → physical c, D (N² each).
 void physical_moments(const SpectralGrid& g, const MomentSolver::Fields& d, std::vector<double>& c,
                       std::vector<double>& dxx, std::vector<double>& dxy, std::vector<double>& dyy,
