@@ -39,6 +39,7 @@ struct RunArgs {
   bool fresh = false;
   bool dry_run = false;
   bool quiet = false;
+  std::string progress = "auto";
   std::string command_line;
 };
 
@@ -227,16 +228,25 @@ archive::RunRecord run_record(const RunArgs& a, const Plan& plan, runtime::Conte
   return run;
 }
 
+runtime::ProgressMode progress_mode(const RunArgs& a) {
+  using runtime::ProgressMode;
+  if (a.quiet || a.progress == "none") return ProgressMode::none;
+  return a.progress == "bar"     ? ProgressMode::bar
+         : a.progress == "lines" ? ProgressMode::lines
+                                 : ProgressMode::automatic;
+}
+
 // The master's side of a run: the scheduler loop with the archive and the progress line watching.
 int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transport,
                     const std::vector<int>& workers) {
   const Plan& plan = *m.plan;
   const auto& todo = m.resume.todo;
   ArchiveObserver archive_observer(*m.writer, todo);
+  const auto mode = progress_mode(a);
   runtime::ProgressObserver progress(m.resume.done + m.resume.failed + todo.size(), m.resume.done,
-                                     m.resume.failed);
+                                     m.resume.failed, mode);
   std::vector<runtime::MasterObserver*> observers = {&archive_observer};
-  if (!a.quiet) observers.push_back(&progress);
+  if (mode != runtime::ProgressMode::none) observers.push_back(&progress);
   runtime::MasterOptions mopt;
   mopt.scheduler.retries = plan.retries;
   if (m.deadline > 0) mopt.scheduler.deadline = m.deadline;
@@ -261,7 +271,7 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   const int code = code_of(summary);
   m.writer->end_run(m.run_row, unix_now(), code);
   m.writer->close();
-  if (summary.stopped && !a.quiet)
+  if (summary.stopped && mode != runtime::ProgressMode::none)
     std::fprintf(stderr,
                  "mpisweep: stopped with %zu tasks not run; run the same command again to "
                  "resume\n",
@@ -352,7 +362,11 @@ void add_run(CLI::App& app, Action& action, int& argc, char**& argv) {
                   "YYYY-MM-DDTHH:MM:SS; default under SLURM: the job's end)");
   cmd->add_flag("--fresh", a->fresh, "this must be a new sweep: refuse if the archive exists");
   cmd->add_flag("--dry-run", a->dry_run, "parse and expand only; print what would run");
-  cmd->add_flag("-q,--quiet", a->quiet, "no progress line");
+  cmd->add_option("--progress", a->progress,
+                  "auto (a live bar when a terminal watches, even through mpirun; else "
+                  "timestamped lines), bar, lines or none")
+      ->check(option::one_of({"auto", "bar", "lines", "none"}));
+  cmd->add_flag("-q,--quiet", a->quiet, "no progress output (as --progress none)");
   cmd->callback([a, &action, &argc, &argv] {
     for (int i = 0; i < argc; ++i) a->command_line += (i ? " " : "") + std::string(argv[i]);
     action = [a, &argc, &argv] { return run_command(*a, argc, argv); };
