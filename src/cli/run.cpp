@@ -225,6 +225,9 @@ archive::RunRecord run_record(const RunArgs& a, const Plan& plan, runtime::Conte
   run.slurm_nodelist = env("SLURM_JOB_NODELIST");
   run.command_line = a.command_line;
   run.spec_hash = plan.spec.hash;
+  // The effective spec of this run (the file may have been edited since the archive began).
+  run.spec_toml = plan.spec.text;
+  run.overrides = join(a.sets, "\n");
   return run;
 }
 
