@@ -30,7 +30,7 @@ Rule read_rule(const toml::table& t, const std::string& key, const std::string& 
   Rule r;
   r.kind = std::string(t.begin()->first.str());
   const toml::array* a = t.begin()->second.as_array();
-  const std::string form = r.kind == "range"      ? "range takes [start, stop] or [start, stop, step]"
+  const std::string form = r.kind == "range" ? "range takes [start, stop] or [start, stop, step]"
                            : r.kind == "linspace" ? "linspace takes [start, stop, count]"
                                                   : "logspace takes [start_exp, stop_exp, count] "
                                                     "(10^start_exp ... 10^stop_exp)";
@@ -108,7 +108,8 @@ std::vector<Value> axis_rule_values(const toml::table& t, const std::string& key
   if (r.kind == "range" && r.all_integers) {
     const auto s = static_cast<std::int64_t>(start);
     const auto step = r.numbers.size() == 3 ? static_cast<std::int64_t>(r.numbers[2]) : 1;
-    for (std::uint64_t i = 0; i < r.count; ++i) out.emplace_back(std::in_place_type<std::int64_t>, s + static_cast<std::int64_t>(i) * step);
+    for (std::uint64_t i = 0; i < r.count; ++i)
+      out.emplace_back(std::in_place_type<std::int64_t>, s + static_cast<std::int64_t>(i) * step);
     return out;
   }
   // The values are rationals: linspace x_i = (start (n-1-i) + stop i) / (n-1), range
