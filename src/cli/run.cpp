@@ -1,5 +1,6 @@
 // `mpisweep run`: rank 0 expands the sweep and owns the archive; every other rank is a worker.
 #include "options.hpp"
+#include "point_table.hpp"
 
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/commands.hpp>
@@ -38,6 +39,7 @@ struct RunArgs {
   std::string deadline;
   bool fresh = false;
   bool dry_run = false;
+  bool list = false;  // with --dry-run: print the points
   bool quiet = false;
   std::string progress = "auto";
   std::string command_line;
@@ -164,10 +166,10 @@ void print_dry_run(const RunArgs& a, const Plan& plan, bool exists) {
     for (std::size_t i = 0; i < ids.size(); ++i) rows[i] = {ids[i], status[i], attempts[i]};
     already = sweep::reconcile(plan.spec, rows, plan.retries).done;
   }
-  std::printf("%s: %zu tasks (%zu points x %zu seeds) of %s; %zu already done; archive %s\n",
-              a.spec.c_str(), plan.spec.tasks.size(), plan.spec.points.size(),
-              plan.spec.seeds.size(), plan.spec.experiment.c_str(), already,
+  std::printf("%s: %s of %s; %zu already done; archive %s\n", a.spec.c_str(),
+              task_count_text(plan.spec).c_str(), plan.spec.experiment.c_str(), already,
               plan.archive_path.c_str());
+  if (a.list) print_point_table(plan.spec);
 }
 
 // Rank 0, before anything runs: the plan, the archive opened or created, and what to run.
@@ -364,7 +366,11 @@ void add_run(CLI::App& app, Action& action, int& argc, char**& argv) {
                   "do not start tasks that cannot end before this time (+SECONDS, +1h30m or "
                   "YYYY-MM-DDTHH:MM:SS; default under SLURM: the job's end)");
   cmd->add_flag("--fresh", a->fresh, "this must be a new sweep: refuse if the archive exists");
-  cmd->add_flag("--dry-run", a->dry_run, "parse and expand only; print what would run");
+  auto* dry = cmd->add_flag("--dry-run", a->dry_run, "parse and expand only; print what would run");
+  cmd->add_flag("--list", a->list,
+                "with --dry-run: print every parameter point (random draws "
+                "included) as a table")
+      ->needs(dry);
   cmd->add_option("--progress", a->progress,
                   "auto (a live bar when a terminal watches, even through mpirun; else "
                   "timestamped lines), bar, lines or none")
