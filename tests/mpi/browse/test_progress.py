@@ -74,6 +74,7 @@ def test_lines_under_mpiexec():
     periodic = [l for l in lines if re.fullmatch(
         STAMP + r"\d+/16 done, \d+ failed, [\d.e+-]+ tasks/s, ETA (<1s|\?|\d\S*)(; .*)?", l)]
     check(len(periodic) >= 1, "a timestamped progress line:\n" + p.stderr)
+    check(all("ETA 0s" not in l for l in lines), "never ETA 0s:\n" + p.stderr)
     check(re.fullmatch(STAMP + SUMMARY, lines[-1]), "last line is the summary:\n" + p.stderr)
     check_summary(lines[-1], "results/progress.h5", 16)
     check(len(lines) == 2 + len(periodic), "only progress lines:\n" + p.stderr)
