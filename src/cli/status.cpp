@@ -51,7 +51,8 @@ std::vector<std::size_t> tasks_per_run(const std::vector<archive::RunRecord>& ru
                                        const std::vector<archive::TaskStatus>& status) {
   std::vector<std::size_t> n(runs.size(), 0);
   for (std::size_t t = 0; t < started.size() && t < status.size(); ++t) {
-    if (status[t] == archive::TaskStatus::pending || started[t] <= 0) continue;
+    // NaN: never started.
+    if (status[t] == archive::TaskStatus::pending || !(started[t] > 0)) continue;
     for (std::size_t i = runs.size(); i-- > 0;)
       if (started[t] >= runs[i].start) {
         ++n[i];

@@ -47,7 +47,8 @@ def test_runs_record_their_spec():
     mine = [0, 0, 0]
     for t in a["started"][a["status"] != PENDING]:
         mine[max(i for i, s in enumerate(starts) if t >= s)] += 1
-    check(mine == [4, 8, 2], "4 tasks, then 2x2x2 with payload and fail_rate, then 2 new: %s" % mine)
+    check(mine == [4, 8, 2], "4 tasks, then 2x2x2 with payload and fail_rate, then 2 new: %s"
+          % mine)
     j = json.loads(mpisweep("status", "results/s.h5", "--format", "json", expect=0).stdout)
     check([x["tasks"] for x in j["runs"]] == mine, "status counts per run: %s" % j["runs"])
     check(j["runs"][1]["overrides"] == ["payload=[1,2]", "fail_rate=0.5"], j["runs"][1])
