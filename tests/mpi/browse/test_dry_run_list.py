@@ -1,5 +1,7 @@
 """Issue 16 "Tables": `run --dry-run --list` prints the points (random draws included) as a table,
-as `validate --list` does, writes nothing, and its rows are the points the run then archives."""
+as `validate --list` does, writes nothing, and its rows are the points the run then archives.
+And docs/sweep-file.md's example expands to the count the page states, with the rule values it
+names."""
 import os
 import re
 
@@ -53,5 +55,27 @@ def test_dry_run_list():
     check("--list requires --dry-run" in p.stderr, p.stderr)
 
 
+def test_sweep_file_page_example():
+    workdir()
+    with open(os.path.join(SOURCE_DIR, "docs", "sweep-file.md")) as f:
+        page = f.read()
+    blocks = re.findall(r"```toml\n(.*?)```", page, re.S)
+    check(len(blocks) == 1, "docs/sweep-file.md has one ```toml example, found %d" % len(blocks))
+    write("x.toml", blocks[0])
+    check("= 6480 points, × 5 seeds = 32400" in " ".join(page.split()), "the page's count")
+    out = mpisweep("validate", "x.toml", "--list").stdout
+    check(out.startswith("x.toml: 32400 tasks (6480 points × 5 seeds) of experiment moe_cl"), out)
+    lines = out.splitlines()
+    header = next(l.split() for l in lines if l.strip().startswith("point"))
+    rows = [l.split() for l in lines if re.match(r"^\s+\d+\s", l)]
+    col = lambda name: {r[header.index(name)] for r in rows}
+    check(col("eta") == {"0.1", "1", "10"}, "logspace: %s" % col("eta"))
+    check(col("sigma") == {"0.01", "0.02", "0.03", "0.04", "0.05"}, "linspace: %s" % col("sigma"))
+    check(col("T1") == {"100", "300", "500"}, "range: %s" % col("T1"))
+    pairs = {(r[header.index("clusters")], r[header.index("record_every")]) for r in rows}
+    check(pairs == {("2", "5"), ("4", "10"), ("8", "20")}, "[zip.regime] pairs: %s" % pairs)
+    check(len(col("alpha")) == 4, "4 random draws of alpha: %s" % col("alpha"))
+
+
 if __name__ == "__main__":
-    main([test_dry_run_list])
+    main([test_dry_run_list, test_sweep_file_page_example])
