@@ -72,9 +72,7 @@ void Writer::Impl::compact() {
     attach();
     // /runs rows, read from the old file.
     std::vector<h5::Dataset> new_runs = std::move(run_ds);
-    run_ds.clear();
-    for (const auto& c : fmt::run_columns())
-      run_ds.push_back(h5::open_dataset(old.id(), std::string("runs/") + c.name));
+    run_ds = fmt::open_run_columns(old.id());
     std::vector<RunRecord> runs;
     for (std::size_t r = 0; r < run_count; ++r) runs.push_back(read_run(r));
     run_ds = std::move(new_runs);

@@ -37,14 +37,18 @@ RunColumn number(const char* name, hid_t native, T RunRecord::*field) {
           [field](RunRecord& r, const void* in) { std::memcpy(&(r.*field), in, sizeof(T)); }};
 }
 
-RunColumn text(const char* name, std::size_t size, std::string RunRecord::*field) {
-  return {name, -1, size,
+RunColumn text(const char* name, std::size_t size, std::string RunRecord::*field,
+               bool optional = false) {
+  return {name,
+          -1,
+          size,
           [field, size](const RunRecord& r, void* out) {
             h5::pack_string(r.*field, static_cast<char*>(out), size);
           },
           [field, size](RunRecord& r, const void* in) {
             r.*field = h5::unpack_string(static_cast<const char*>(in), size);
-          }};
+          },
+          optional};
 }
 
 }  // namespace
@@ -63,8 +67,22 @@ const std::vector<RunColumn>& run_columns() {
       text("command_line", run_long_size, &RunRecord::command_line),
       number("spec_hash", H5T_NATIVE_UINT64, &RunRecord::spec_hash),
       number("exit_status", H5T_NATIVE_INT32, &RunRecord::exit_status),
+      // Since 0.3 (issue 16): which spec each run expanded, so an edited file or a --set is on
+      // record next to the tasks it added.
+      text("spec_toml", run_spec_size, &RunRecord::spec_toml, true),
+      text("overrides", run_long_size, &RunRecord::overrides, true),
   };
   return columns;
+}
+
+std::vector<h5::Dataset> open_run_columns(hid_t file) {
+  std::vector<h5::Dataset> out;
+  for (const auto& c : run_columns()) {
+    const std::string path = std::string("runs/") + c.name;
+    out.push_back(c.optional && !h5::exists(file, path) ? h5::Dataset()
+                                                        : h5::open_dataset(file, path));
+  }
+  return out;
 }
 
 bool is_status_flag_error(const std::string& stack) {

@@ -22,8 +22,9 @@ inline constexpr hsize_t values_chunk = 4096;  // /series/*/values
 inline constexpr hsize_t runs_chunk = 16;
 
 // Fixed string sizes of /runs include the terminator (the /tasks ones are in row_store.hpp).
-inline constexpr std::size_t run_short_size = 64;   // git commit, version, SLURM job id
-inline constexpr std::size_t run_long_size = 4096;  // hosts, node list, command line
+inline constexpr std::size_t run_short_size = 64;    // git commit, version, SLURM job id
+inline constexpr std::size_t run_long_size = 4096;   // hosts, node list, command line, --set
+inline constexpr std::size_t run_spec_size = 65536;  // the run's sweep file text (deflated)
 
 // Which ParamType an existing column's datatype stores; throws input_error (at `path`) if none.
 ParamType param_type_of(hid_t dataset_type, const std::string& path, const std::string& name);
@@ -39,12 +40,18 @@ struct RunColumn {
   std::size_t str_size;  // for strings
   std::function<void(const RunRecord&, void*)> get;
   std::function<void(RunRecord&, const void*)> set;
+  // Added after the first archives were written: an archive without it still opens (its rows
+  // read as empty, and a run that resumes it does not record the field).
+  bool optional = false;
   std::size_t elem_size() const { return native >= 0 ? h5::type_size(native) : str_size; }
   h5::Datatype mem_type() const {
     return native >= 0 ? h5::copy_type(native) : h5::string_type(str_size);
   }
 };
 const std::vector<RunColumn>& run_columns();
+// The /runs datasets of `file`, one per run_columns() entry in that order; an empty handle for an
+// optional column the file lacks. Throws archive_error for a missing required one.
+std::vector<h5::Dataset> open_run_columns(hid_t file);
 
 // The error stack of a failed H5Fopen decides between "killed SWMR writer" and other failures.
 bool is_status_flag_error(const std::string& stack);

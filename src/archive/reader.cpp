@@ -185,10 +185,15 @@ std::size_t Reader::rows() const { return impl_->rows; }
 std::vector<RunRecord> Reader::runs() const {
   const auto& cols = fmt::run_columns();
   hsize_t n = std::numeric_limits<hsize_t>::max();
+  std::vector<const fmt::RunColumn*> present;  // an older archive lacks the optional columns
   for (const auto& c : cols)
-    n = std::min(n, h5::extent(impl_->dataset(std::string("runs/") + c.name)));
+    if (!c.optional || h5::exists(impl_->file.id(), std::string("runs/") + c.name)) {
+      present.push_back(&c);
+      n = std::min(n, h5::extent(impl_->dataset(std::string("runs/") + c.name)));
+    }
   std::vector<RunRecord> out(n);
-  for (const auto& c : cols) {
+  for (const auto* cp : present) {
+    const auto& c = *cp;
     h5::Datatype t = c.mem_type();
     std::size_t size = c.elem_size();
     std::vector<unsigned char> buf(n * size);

@@ -90,13 +90,11 @@ void Writer::Impl::load() {
   }
   // /runs: cut to the shortest column (a kill while appending a run row).
   hsize_t runs = std::numeric_limits<hsize_t>::max();
-  std::vector<h5::Dataset> rds;
-  for (const auto& c : fmt::run_columns()) {
-    rds.push_back(h5::open_dataset(f, std::string("runs/") + c.name));
-    runs = std::min(runs, h5::extent(rds.back().id()));
-  }
+  std::vector<h5::Dataset> rds = fmt::open_run_columns(f);
+  for (const auto& d : rds)
+    if (d) runs = std::min(runs, h5::extent(d.id()));
   for (auto& d : rds)
-    if (h5::extent(d.id()) != runs) h5::set_extent(d.id(), runs);
+    if (d && h5::extent(d.id()) != runs) h5::set_extent(d.id(), runs);
   run_count = runs;
   disk_rows = n;
 }
@@ -113,12 +111,9 @@ void Writer::Impl::attach() {
   values.clear();
   for (const auto& s : layout.series)
     values.push_back(h5::open_dataset(f, "series/" + s.name + "/values"));
-  run_ds.clear();
+  run_ds = fmt::open_run_columns(f);  // an older archive may lack the optional columns
   run_types.clear();
-  for (const auto& c : fmt::run_columns()) {
-    run_ds.push_back(h5::open_dataset(f, std::string("runs/") + c.name));
-    run_types.push_back(c.mem_type());
-  }
+  for (const auto& c : fmt::run_columns()) run_types.push_back(c.mem_type());
 }
 
 void Writer::Impl::write_phase(bool phase2, hsize_t n) {
@@ -172,6 +167,7 @@ void Writer::Impl::write_run(std::size_t row, const RunRecord& r) {
   const auto& cols = fmt::run_columns();
   std::vector<unsigned char> buf;
   for (std::size_t k = 0; k < cols.size(); ++k) {
+    if (!run_ds[k]) continue;
     buf.assign(cols[k].elem_size(), 0);
     cols[k].get(r, buf.data());
     if (h5::extent(run_ds[k].id()) < row + 1) h5::set_extent(run_ds[k].id(), row + 1);
@@ -186,6 +182,7 @@ RunRecord Writer::Impl::read_run(std::size_t row) {
   RunRecord r;
   std::vector<unsigned char> buf;
   for (std::size_t k = 0; k < cols.size(); ++k) {
+    if (!run_ds[k]) continue;
     buf.assign(cols[k].elem_size(), 0);
     h5::read_rows(run_ds[k].id(), run_types[k].id(), row, 1, buf.data());
     cols[k].set(r, buf.data());
@@ -205,7 +202,8 @@ hsize_t Writer::Impl::live_bytes() const {
   hsize_t bytes = 0;
   for (const auto& d : datasets) bytes += h5::storage_size(d.id());
   for (const auto& d : values) bytes += h5::storage_size(d.id());
-  for (const auto& d : run_ds) bytes += h5::storage_size(d.id());
+  for (const auto& d : run_ds)
+    if (d) bytes += h5::storage_size(d.id());
   return bytes;
 }
 

@@ -1,6 +1,7 @@
 // `validate` and `experiments`: read-only commands that never start MPI (`status` is in
 // status.cpp).
 #include "options.hpp"
+#include "point_table.hpp"
 
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/aggregate.hpp>
@@ -33,25 +34,9 @@ void add_validate(CLI::App& app, Action& action) {
   cmd->callback([a, &action] {
     action = [a] {
       const auto spec = sweep::load_spec(a->spec, a->sets);
-      auto n = [](std::size_t k, const char* one, const char* many) {
-        return std::to_string(k) + " " + (k == 1 ? one : many);
-      };
-      std::printf("%s: %s (%s × %s) of experiment %s, archive %s\n", a->spec.c_str(),
-                  n(spec.tasks.size(), "task", "tasks").c_str(),
-                  n(spec.points.size(), "point", "points").c_str(),
-                  n(spec.seeds.size(), "seed", "seeds").c_str(), spec.experiment.c_str(),
-                  spec.archive.c_str());
-      if (a->list) {
-        // The points, random draws included, as a table: what the sweep will run.
-        std::vector<std::vector<std::string>> rows{{"point"}};
-        for (const auto& name : spec.param_names) rows[0].push_back(name);
-        for (std::size_t i = 0; i < spec.points.size(); ++i) {
-          rows.push_back({std::to_string(i + 1)});
-          for (const auto& v : spec.points[i]) rows.back().push_back(display_value(v, false));
-        }
-        std::printf("\n");
-        print_columns(rows);
-      }
+      std::printf("%s: %s of experiment %s, archive %s\n", a->spec.c_str(),
+                  task_count_text(spec).c_str(), spec.experiment.c_str(), spec.archive.c_str());
+      if (a->list) print_point_table(spec);
       return 0;
     };
   });
@@ -103,6 +88,29 @@ void print_columns(const std::vector<std::vector<std::string>>& rows) {
     std::printf("%s\n", line.c_str());
   }
 }
+
+}  // namespace
+
+std::string task_count_text(const sweep::Spec& spec) {
+  auto n = [](std::size_t k, const char* one, const char* many) {
+    return std::to_string(k) + " " + (k == 1 ? one : many);
+  };
+  return n(spec.tasks.size(), "task", "tasks") + " (" + n(spec.points.size(), "point", "points") +
+         " × " + n(spec.seeds.size(), "seed", "seeds") + ")";
+}
+
+void print_point_table(const sweep::Spec& spec) {
+  std::vector<std::vector<std::string>> rows{{"point"}};
+  for (const auto& name : spec.param_names) rows[0].push_back(name);
+  for (std::size_t i = 0; i < spec.points.size(); ++i) {
+    rows.push_back({std::to_string(i + 1)});
+    for (const auto& v : spec.points[i]) rows.back().push_back(display_value(v, false));
+  }
+  std::printf("\n");
+  print_columns(rows);
+}
+
+namespace {
 
 void print_experiment(const Experiment& e) {
   std::printf("%s: %s\n\nparameters:\n", e.name.c_str(), e.summary.c_str());

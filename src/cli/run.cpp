@@ -1,6 +1,7 @@
 // `mpisweep run`: rank 0 expands the sweep and owns the archive; every other rank is a worker.
 #include "archive_progress.hpp"
 #include "options.hpp"
+#include "point_table.hpp"
 
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/cli/commands.hpp>
@@ -39,7 +40,9 @@ struct RunArgs {
   std::string deadline;
   bool fresh = false;
   bool dry_run = false;
+  bool list = false;  // with --dry-run: print the points
   bool quiet = false;
+  std::string progress = "auto";
   std::string command_line;
 };
 
@@ -181,10 +184,10 @@ void print_dry_run(const RunArgs& a, const Plan& plan, bool exists) {
     for (std::size_t i = 0; i < ids.size(); ++i) rows[i] = {ids[i], status[i], attempts[i]};
     already = sweep::reconcile(plan.spec, rows, plan.retries).done;
   }
-  std::printf("%s: %zu tasks (%zu points x %zu seeds) of %s; %zu already done; archive %s\n",
-              a.spec.c_str(), plan.spec.tasks.size(), plan.spec.points.size(),
-              plan.spec.seeds.size(), plan.spec.experiment.c_str(), already,
+  std::printf("%s: %s of %s; %zu already done; archive %s\n", a.spec.c_str(),
+              task_count_text(plan.spec).c_str(), plan.spec.experiment.c_str(), already,
               plan.archive_path.c_str());
+  if (a.list) print_point_table(plan.spec);
 }
 
 // Rank 0, before anything runs: the plan, the archive opened or created, and what to run.
@@ -239,6 +242,9 @@ archive::RunRecord run_record(const RunArgs& a, const Plan& plan, runtime::Conte
   run.slurm_nodelist = env("SLURM_JOB_NODELIST");
   run.command_line = a.command_line;
   run.spec_hash = plan.spec.hash;
+  // The effective spec of this run (the file may have been edited since the archive began).
+  run.spec_toml = plan.spec.text;
+  run.overrides = join(a.sets, "\n");
   return run;
 }
 
@@ -264,17 +270,26 @@ void set_order(const sweep::Spec& spec, const std::vector<sweep::ResumePlan::Tod
   }
 }
 
+runtime::ProgressMode progress_mode(const RunArgs& a) {
+  using runtime::ProgressMode;
+  if (a.quiet || a.progress == "none") return ProgressMode::none;
+  return a.progress == "bar"     ? ProgressMode::bar
+         : a.progress == "lines" ? ProgressMode::lines
+                                 : ProgressMode::automatic;
+}
+
 // The master's side of a run: the scheduler loop with the archive and the progress line watching.
 int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transport,
                     const std::vector<int>& workers) {
   const Plan& plan = *m.plan;
   const auto& todo = m.resume.todo;
   ArchiveObserver archive_observer(*m.writer, todo);
+  const auto mode = progress_mode(a);
   runtime::ProgressObserver progress(m.resume.done + m.resume.failed + todo.size(), m.resume.done,
-                                     m.resume.failed);
+                                     m.resume.failed, mode);
   ArchiveProgress archive_progress(*m.writer, todo);
   std::vector<runtime::MasterObserver*> observers = {&archive_observer, &archive_progress};
-  if (!a.quiet) observers.push_back(&progress);
+  if (mode != runtime::ProgressMode::none) observers.push_back(&progress);
   runtime::MasterOptions mopt;
   mopt.scheduler.retries = plan.retries;
   if (m.deadline > 0) mopt.scheduler.deadline = m.deadline;
@@ -300,7 +315,7 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   const int code = code_of(summary);
   m.writer->end_run(m.run_row, unix_now(), code);
   m.writer->close();
-  if (summary.stopped && !a.quiet)
+  if (summary.stopped && mode != runtime::ProgressMode::none)
     std::fprintf(stderr,
                  "mpisweep: stopped with %zu tasks not run; run the same command again to "
                  "resume\n",
@@ -390,8 +405,16 @@ void add_run(CLI::App& app, Action& action, int& argc, char**& argv) {
                   "do not start tasks that cannot end before this time (+SECONDS, +1h30m or "
                   "YYYY-MM-DDTHH:MM:SS; default under SLURM: the job's end)");
   cmd->add_flag("--fresh", a->fresh, "this must be a new sweep: refuse if the archive exists");
-  cmd->add_flag("--dry-run", a->dry_run, "parse and expand only; print what would run");
-  cmd->add_flag("-q,--quiet", a->quiet, "no progress line");
+  auto* dry = cmd->add_flag("--dry-run", a->dry_run, "parse and expand only; print what would run");
+  cmd->add_flag("--list", a->list,
+                "with --dry-run: print every parameter point (random draws "
+                "included) as a table")
+      ->needs(dry);
+  cmd->add_option("--progress", a->progress,
+                  "auto (a live bar when a terminal watches, even through mpirun; else "
+                  "timestamped lines), bar, lines or none")
+      ->check(option::one_of({"auto", "bar", "lines", "none"}));
+  cmd->add_flag("-q,--quiet", a->quiet, "no progress output (as --progress none)");
   cmd->callback([a, &action, &argc, &argv] {
     for (int i = 0; i < argc; ++i) a->command_line += (i ? " " : "") + std::string(argv[i]);
     action = [a, &argc, &argv] { return run_command(*a, argc, argv); };

@@ -42,6 +42,36 @@ std::string run_end(const archive::RunRecord& r) {
   return r.exit_status < 0 ? "running or killed" : iso_time(r.end);
 }
 
+// A run's spec in a word: its hash's first 8 hex digits, whether the file text differs from the
+// run before (so the sweep was edited), and the --set overrides it ran with.
+std::string spec_text(const std::vector<archive::RunRecord>& runs, std::size_t i) {
+  const auto& r = runs[i];
+  std::string out = task_id_hex(r.spec_hash).substr(0, 8);
+  if (i > 0 && !r.spec_toml.empty() && !runs[i - 1].spec_toml.empty() &&
+      r.spec_toml != runs[i - 1].spec_toml)
+    out += " (file edited)";
+  for (const auto& s : split(r.overrides, "\n")) out += " --set " + s;
+  return out;
+}
+
+// Tasks each run finished: those that started between its start and the next run's. A task
+// run again later counts for the later run (its row holds the last attempt).
+std::vector<std::size_t> tasks_per_run(const std::vector<archive::RunRecord>& runs,
+                                       const std::vector<double>& started,
+                                       const std::vector<archive::TaskStatus>& status) {
+  std::vector<std::size_t> n(runs.size(), 0);
+  for (std::size_t t = 0; t < started.size() && t < status.size(); ++t) {
+    // NaN: never started.
+    if (status[t] == archive::TaskStatus::pending || !(started[t] > 0)) continue;
+    for (std::size_t i = runs.size(); i-- > 0;)
+      if (started[t] >= runs[i].start) {
+        ++n[i];
+        break;
+      }
+  }
+  return n;
+}
+
 int status_command(const std::string& path, const std::string& format) {
   auto reader = archive::Reader::open(path);
   const auto& info = reader.info();
@@ -52,6 +82,7 @@ int status_command(const std::string& path, const std::string& format) {
   const auto errors = reader.errors();
   const auto ids = reader.ids();
   const auto active = running(t, reader.progress());
+  const auto per_run = tasks_per_run(runs, reader.started(), t.status);
   std::vector<std::size_t> failed;
   for (std::size_t i = 0; i < t.rows(); ++i)
     if (t.status[i] == archive::TaskStatus::failed || t.status[i] == archive::TaskStatus::timeout)
@@ -75,7 +106,12 @@ int status_command(const std::string& path, const std::string& format) {
            ", \"hosts\": " + json_string(r.hosts) +
            ", \"slurm_job_id\": " + json_string(r.slurm_job_id) +
            ", \"exit_status\": " + (r.exit_status < 0 ? "null" : std::to_string(r.exit_status)) +
-           ", \"command_line\": " + json_string(r.command_line) + "}";
+           ", \"command_line\": " + json_string(r.command_line) +
+           ", \"tasks\": " + std::to_string(per_run[i]) + ", \"spec_hash\": \"" +
+           task_id_hex(r.spec_hash) + "\", \"overrides\": [";
+      const auto sets = split(r.overrides, "\n");
+      for (std::size_t k = 0; k < sets.size(); ++k) o += (k ? ", " : "") + json_string(sets[k]);
+      o += "], \"spec_toml\": " + json_string(r.spec_toml) + "}";
     }
     o += "\n  ],\n  \"running\": [";
     for (std::size_t k = 0; k < active.size(); ++k)
@@ -106,13 +142,15 @@ int status_command(const std::string& path, const std::string& format) {
     std::printf("\nruns:\n");
     std::size_t hw = 5;
     for (const auto& r : runs) hw = std::max(hw, r.hosts.size());
-    std::printf("  %3s  %-19s  %-19s  %5s  %7s  %-*s  %s\n", "run", "start", "end", "ranks",
-                "threads", int(hw), "hosts", "exit");
+    std::printf("  %3s  %-19s  %-19s  %5s  %7s  %-*s  %4s  %6s  %s\n", "run", "start", "end",
+                "ranks", "threads", int(hw), "hosts", "exit", "tasks", "spec");
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const auto& r = runs[i];
-      std::printf("  %3zu  %-19s  %-19s  %5d  %7d  %-*s  %s\n", i + 1, iso_time(r.start).c_str(),
-                  run_end(r).c_str(), r.ranks, r.threads_per_worker, int(hw), r.hosts.c_str(),
-                  r.exit_status < 0 ? "-" : std::to_string(r.exit_status).c_str());
+      std::printf("  %3zu  %-19s  %-19s  %5d  %7d  %-*s  %4s  %6zu  %s\n", i + 1,
+                  iso_time(r.start).c_str(), run_end(r).c_str(), r.ranks, r.threads_per_worker,
+                  int(hw), r.hosts.c_str(),
+                  r.exit_status < 0 ? "-" : std::to_string(r.exit_status).c_str(), per_run[i],
+                  spec_text(runs, i).c_str());
     }
     // Rate over the latest run: tasks that ended since it started.
     const auto& last = runs.back();

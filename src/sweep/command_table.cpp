@@ -1,5 +1,7 @@
 #include "command_table.hpp"
 
+#include "axis.hpp"
+
 #include <mpisweep/core/error.hpp>
 
 #include <algorithm>
@@ -81,8 +83,17 @@ void TableReader::declare_params() {
   for (const char* section : {"params", "grid", "zip", "random"}) {
     const toml::node* s = root_.get(section);
     if (!s || !s->is_table()) continue;
+    // Named zip groups ([zip.a]) hold their parameters one level down.
+    std::vector<std::pair<std::string, const toml::node*>> entries;
     for (auto&& [k, node] : *s->as_table()) {
-      const std::string key(k.str());
+      const toml::table* group = node.as_table();
+      if (std::string_view(section) == "zip" && group && !is_axis_rule(*group))
+        for (auto&& [gk, gnode] : *group) entries.emplace_back(std::string(gk.str()), &gnode);
+      else
+        entries.emplace_back(std::string(k.str()), &node);
+    }
+    for (const auto& [key, np] : entries) {
+      const toml::node& node = *np;
       if (std::string_view(section) == "random" && key == "count") continue;
       const std::string w = where_(node);
       if (!identifier(key))
@@ -109,6 +120,18 @@ void TableReader::declare_params() {
           note(key, toml::value<std::int64_t>(list->get(0)->value_or<std::int64_t>(0)), w);
         else
           note(key, toml::value<double>(list->get(0)->value_or<double>(0.0)), w);
+      } else if (const toml::table* rule = node.as_table(); rule && is_axis_rule(*rule)) {
+        // A grid or zip rule (axis.hpp): range of integers gives integers, the rest reals.
+        const toml::array* list = rule->cbegin()->second.as_array();
+        bool integers = rule->cbegin()->first.str() == "range" && list;
+        if (list)
+          for (auto& v : *list) integers = integers && v.is_integer();
+        const toml::node* first = list && !list->empty() ? list->get(0) : nullptr;
+        if (!first) continue;  // malformed; the main parser says where
+        if (integers)
+          note(key, toml::value<std::int64_t>(first->value_or<std::int64_t>(0)), w);
+        else
+          note(key, toml::value<double>(first->value_or<double>(0.0)), w);
       } else {
         note(key, node, w);
       }

@@ -5,6 +5,7 @@
 #include <mpisweep/experiments/registry.hpp>
 #include <mpisweep/sweep/spec.hpp>
 
+#include "axis.hpp"
 #include "command_table.hpp"
 
 #include <toml++/toml.h>
@@ -162,7 +163,18 @@ void Parser::apply_overrides(toml::table& root) {
     if (key.rfind("params.", 0) == 0) key = key.substr(7);
     for (const char* s : {"params", "grid", "zip", "random"})
       if (auto t = root.get(s); t && t->is_table()) t->as_table()->erase(key);
-    if (value.is_array())
+    // Named zip groups ([zip.a]) hold it one level down; a group it leaves empty goes too.
+    if (auto z = root.get("zip"); z && z->is_table()) {
+      std::vector<std::string> emptied;
+      for (auto&& [g, group] : *z->as_table())
+        if (auto gt = group.as_table(); gt && !detail::is_axis_rule(*gt)) {
+          gt->erase(key);
+          if (gt->empty()) emptied.emplace_back(g.str());
+        }
+      for (const auto& g : emptied) z->as_table()->erase(g);
+    }
+    // A list or a rule ({ logspace = [...] }) makes a grid axis; anything else a fixed value.
+    if (value.is_array() || value.is_table())
       ensure("grid").insert_or_assign(key, value);
     else
       ensure("params").insert_or_assign(key, value);
@@ -362,42 +374,79 @@ Spec Parser::parse(const std::string& text) {
       throw input_error(where_of(key, at), "'" + key + "': the sweep would have " + too_many(0));
     ntasks *= n;
   };
+  // An axis of [grid] or [zip]: a list, or a rule (axis.hpp) counted before it is expanded.
+  auto axis_count = [&](const std::string& key, const toml::node& n, const std::string& w,
+                        const std::string& section_name) -> std::uint64_t {
+    if (const toml::array* arr = n.as_array()) {
+      if (arr->empty())
+        throw input_error(
+            w, "'" + key +
+                   "': " + (section_name == "[grid]" ? "the grid is empty" : "the list is empty"));
+      return arr->size();
+    }
+    if (const toml::table* rule = n.as_table()) return detail::axis_rule_count(*rule, key, w);
+    throw input_error(w, "'" + key + "': " + section_name +
+                             " takes a list of values, e.g. [1, 2], " + detail::axis_rule_forms);
+  };
+  auto axis_values = [&](const std::string& key, const toml::node& n, const std::string& w) {
+    std::vector<Value> out;
+    if (const toml::array* arr = n.as_array())
+      for (auto& v : *arr) out.push_back(to_value(v, key));
+    else
+      out = detail::axis_rule_values(*n.as_table(), key, w);
+    return out;
+  };
   if (const toml::table* t = section(root, "grid")) {
     for (auto& [key, node] : in_file_order(*t)) {
       const std::string w = where_of(key, *node);
       define(key, w);
-      const toml::array* arr = node->as_array();
-      if (!arr) throw input_error(w, "'" + key + "': [grid] takes a list of values, e.g. [1, 2]");
-      if (arr->empty()) throw input_error(w, "'" + key + "': the grid is empty");
+      grow(axis_count(key, *node, w, "[grid]"), key, *node);
       Factor f;
-      grow(arr->size(), key, *node);
-      for (auto& v : *arr) f.push_back({{key, {to_value(v, key), w}}});
+      for (auto& v : axis_values(key, *node, w)) f.push_back({{key, {std::move(v), w}}});
       factors.push_back(std::move(f));
     }
   }
-  if (const toml::table* t = section(root, "zip")) {
-    std::size_t len = 0;
+  // [zip] lists vary together, as do the lists of each named group [zip.NAME]; groups are
+  // crossed with each other and with the grid.
+  auto read_zip = [&](const std::vector<std::pair<std::string, const toml::node*>>& axes,
+                      const std::string& section_name) {
+    std::uint64_t len = 0;
     std::string first;
     Factor f;
-    for (auto& [key, node] : in_file_order(*t)) {
+    for (auto& [key, node] : axes) {
       const std::string w = where_of(key, *node);
       define(key, w);
-      const toml::array* arr = node->as_array();
-      if (!arr) throw input_error(w, "'" + key + "': [zip] takes a list of values");
-      if (arr->empty()) throw input_error(w, "'" + key + "': the list is empty");
+      const std::uint64_t n = axis_count(key, *node, w, section_name);
       if (first.empty()) {
         first = key;
-        len = arr->size();
+        len = n;
         grow(len, key, *node);
         f.resize(len);
-      } else if (arr->size() != len) {
-        throw input_error(w, "'" + key + "' has " + std::to_string(arr->size()) + " values but '" +
-                                 first + "' has " + std::to_string(len) +
-                                 "; [zip] lists must have equal lengths");
+      } else if (n != len) {
+        throw input_error(w, "'" + key + "' has " + std::to_string(n) + " values but '" + first +
+                                 "' has " + std::to_string(len) + "; lists in " + section_name +
+                                 " must have equal lengths");
       }
-      for (std::size_t i = 0; i < len; ++i) f[i].push_back({key, {to_value(*arr->get(i), key), w}});
+      auto values = axis_values(key, *node, w);
+      for (std::size_t i = 0; i < len; ++i) f[i].push_back({key, {std::move(values[i]), w}});
     }
     if (!f.empty()) factors.push_back(std::move(f));
+  };
+  if (const toml::table* t = section(root, "zip")) {
+    std::vector<std::pair<std::string, const toml::node*>> plain;
+    std::vector<std::pair<std::string, const toml::table*>> groups;
+    for (auto& [key, node] : in_file_order(*t)) {
+      const toml::table* g = node->as_table();
+      if (g && !detail::is_axis_rule(*g))
+        groups.emplace_back(key, g);
+      else
+        plain.emplace_back(key, node);
+    }
+    read_zip(plain, "[zip]");
+    for (auto& [name, g] : groups) {
+      if (g->empty()) fail(*g, "[zip." + name + "] is empty; give it lists of equal length");
+      read_zip(in_file_order(*g), "[zip." + name + "]");
+    }
   }
   if (const toml::table* t = section(root, "random")) {
     std::int64_t count = -1;

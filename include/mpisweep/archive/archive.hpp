@@ -79,6 +79,11 @@ struct RunRecord {
   std::string command_line;
   std::uint64_t spec_hash = 0;
   std::int32_t exit_status = -1;  // -1 while running
+  // The run's effective spec: the sweep file's text as this run read it (cut at 64 KiB; the hash
+  // covers all of it) and its --set overrides, one per line. Empty in rows of archives written
+  // before mpisweep recorded them.
+  std::string spec_toml;
+  std::string overrides;
 };
 
 // Single writer (the master). Every structural object (groups, datasets, attributes) is created

@@ -54,15 +54,32 @@ MasterSummary run_master(Transport& transport, const std::vector<int>& workers,
 // Tells a worker to stop now with exit code `code` (used when the master fails).
 void send_stop(Transport& transport, int worker, int code);
 
-// Formats "12/40 done, 1 failed, 3.5 tasks/s, ETA 9s".
+// Formats "12/40 done, 1 failed, 3.5 tasks/s, ETA 9s" (no ETA once nothing is left to run).
 std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, double rate);
 
-// The progress line on stderr: redrawn in place on a terminal (4 times a second at most), a
-// plain line every 5 s otherwise; with the mean progress of running tasks that report one.
+// How `run` shows its progress on stderr. `automatic` is resolved by resolve_progress_mode.
+enum class ProgressMode { automatic, bar, lines, none };
+
+// `bar` when a person watches this process's stderr, `lines` otherwise; other modes unchanged.
+// Under mpirun rank 0's stderr is a pipe into mpirun, so "watched" means: stderr is a terminal,
+// or the parent is Open MPI's launcher (mpirun, mpiexec, orterun) and the launcher's own stderr
+// (/proc/PPID/fd/2) is a terminal. Open MPI 4.1 gives every rank a pty as stdout whatever
+// mpirun's stdout is, and a controlling terminal survives `2>log`, so neither can tell.
+ProgressMode resolve_progress_mode(ProgressMode mode);
+
+// The progress on stderr, in one of three modes:
+//  bar:   one line redrawn in place (4 times a second at most), a bar, counts, rate and ETA;
+//  lines: a timestamped line with elapsed time, counts, rate and ETA when the run starts, then at
+//         most one every max(5 s, elapsed / 10), capped at 60 s: a SLURM log of a day-long sweep
+//         gets about 1500 lines, a short run still one every 5 s;
+//  none:  nothing.
+// bar and lines end with one summary line: done, failed, not run, wall time and tasks/s.
+// Shows the mean progress of running tasks that report one.
 class ProgressObserver final : public MasterObserver {
  public:
-  // `total` tasks in the sweep, of which `done` and `failed` were settled by earlier runs.
-  ProgressObserver(std::size_t total, std::size_t done, std::size_t failed);
+  // `total` tasks in the sweep, of which `done` and `failed` were settled by earlier runs;
+  // `mode` is bar, lines or none (resolve `automatic` first).
+  ProgressObserver(std::size_t total, std::size_t done, std::size_t failed, ProgressMode mode);
   void on_result(std::size_t task, const Outcome& outcome, bool final) override;
   void on_progress(std::size_t task, double fraction) override;
   void on_tick() override { draw(false); }
@@ -70,10 +87,12 @@ class ProgressObserver final : public MasterObserver {
   void on_finish(const MasterSummary& summary) override;
 
  private:
-  void draw(bool final);
+  void draw(bool force);
+  void write_line(const std::string& text);
 
   std::size_t total_, done_, failed_, finished_ = 0;
-  bool tty_;
+  ProgressMode mode_;
+  std::size_t width_ = 80;  // of the terminal, in bar mode
   double start_, last_draw_;
   std::vector<std::pair<std::size_t, double>> running_;  // task, fraction
 };
