@@ -352,11 +352,14 @@ void normalize_strings(const std::string& path, const Layout& layout) {
   LiveLock guard;
   if (!guard.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");
-  open_for_writing(path).close("close archive " + path);
-  h5::PropList fapl = h5::file_access(true);
+  h5::IoStatus io;
+  open_for_writing(path, io).close("close archive " + path);
+  h5::PropList fapl = h5::file_access(true, io);
   h5::File f(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id()), "open archive " + path));
   normalize_string_columns(f.id(), layout);
   f.close("close archive " + path);
+  // The fail-stop driver drops writes after the first failure: say so instead of going on.
+  if (io.error) throw archive_error(h5::io_error_text(io.error, path));
 }
 
 }  // namespace
