@@ -334,6 +334,20 @@ TEST(Quadrature, ReferenceConvergesOnTheNoisyDefaults) {
             1e-10);
 }
 
+// Q* with the operator kept (the default on small problems) and applied on the fly (the path of
+// the svrl grids) are the same computation in another summation order: equal to rounding, and
+// each bit-identical for 1 and 3 threads.
+TEST(PolicyIteration, StoredAndOnTheFlyOperatorsAgree) {
+  const ControlTask task(Env::mountain_car, 12, 9, 0.3);
+  ThreadPool one(1), three(3);
+  const QMatrix kept = optimal_q(task, gamma_, 6, one).q;
+  const QMatrix fly = optimal_q(task, gamma_, 6, one, {}, 0).q;
+  EXPECT_LT((kept - fly).cwiseAbs().maxCoeff(), 1e-11 * kept.cwiseAbs().maxCoeff());
+  EXPECT_FALSE(bitwise_equal(kept, fly));  // the test runs both paths
+  EXPECT_TRUE(bitwise_equal(kept, optimal_q(task, gamma_, 6, three).q));
+  EXPECT_TRUE(bitwise_equal(fly, optimal_q(task, gamma_, 6, three, {}, 0).q));
+}
+
 namespace {
 
 // The same task without its kinks: noise_breaks is the base class's (none), so NoiseRule

@@ -75,16 +75,19 @@ ExactResult exact_value_iteration(
 // Q* by policy iteration (Howard 1960; Puterman, MDPs, §6.4) with the same quadrature operator:
 //   evaluate V^π = r_π + γ P_π V^π (evaluate_policy), improve Q = r + γ P V^π,
 //   π'(s) = argmax_a Q(s, a), keeping π(s) when it is within 1e-12·(1 + |max|) of the maximum,
-// until π' = π; then V^π = V* and Q = Q*. Needs memory for Q only (P is applied on the fly), so
-// it scales to cart-pole's 10⁴ × 1000 entries where exact_value_iteration's stored operator
-// would not. `on_improvement(k, Q_k)` runs after improvement k.
+// until π' = π; then V^π = V* and Q = Q*. Up to `store_limit` (s, a) entries P is built once
+// and kept (a CSR row per entry); above it P is applied on the fly and needs memory for Q only,
+// so it scales to cart-pole's 10⁴ × 1000 entries. `on_improvement(k, Q_k)` runs after
+// improvement k.
 struct OptimalResult {
   QMatrix q;             // Q*
   Eigen::VectorXd v;     // V* = max_a Q*
   int improvements = 0;  // policy-iteration steps
 };
+constexpr std::int64_t default_store_limit = std::int64_t{1} << 18;  // 3 MB per nonzero a row
 OptimalResult optimal_q(const Mdp& mdp, double gamma, int quadrature, ThreadPool& pool,
-                        const std::function<void(int, const QMatrix&)>& on_improvement = {});
+                        const std::function<void(int, const QMatrix&)>& on_improvement = {},
+                        std::int64_t store_limit = default_store_limit);
 
 // V^π of the deterministic policy π (an action index per state): the fixed point of
 // V = r_π + γ P_π V with P_π the quadrature operator, by Jacobi sweeps from `start` (or 0) until
