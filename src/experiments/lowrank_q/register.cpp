@@ -237,10 +237,10 @@ Experiment make_lowrank_q_experiment() {
        .max = 100.0},
       {.name = "quadrature",
        .type = ParamType::integer,
-       .default_value = I{16},
-       .help = "Gauss-Hermite nodes for the expectation over the noise in Q* and in the exact "
-               "policy evaluation; Q* is also computed with twice as many "
-               "(qstar_quadrature_error)",
+       .default_value = I{6},
+       .help = "Gauss-Legendre nodes per smooth piece of the expectation over the noise (split "
+               "at the kinks of the interpolated dynamics) in Q* and the exact policy "
+               "evaluation; Q* is also computed with twice as many (qstar_quadrature_error)",
        .min = 1.0,
        .max = 512.0},
       {.name = "method",
@@ -311,7 +311,8 @@ Experiment make_lowrank_q_experiment() {
       {.name = "qstar_rank999",
        .help = "singular values of Q* holding 99.9% of its Frobenius energy"},
       {.name = "qstar_quadrature_error",
-       .help = "||Q*_2n - Q*_n||_inf / ||Q*_2n||_inf for n = quadrature nodes (0: deterministic)"},
+       .help = "||Q*_2n - Q*_n||_inf / ||Q*_2n||_inf for n = quadrature nodes per piece: how far "
+               "the reference is from converged (0: deterministic)"},
       {.name = "qstar_seconds",
        .help = "wall time of computing Q* (policy iteration)",
        .unit = "s",

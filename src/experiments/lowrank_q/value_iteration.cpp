@@ -9,19 +9,19 @@
 
 namespace mpisweep::lowrank_q {
 
-Quadrature gauss_hermite(int n) {
-  if (n < 1) throw internal_error("gauss_hermite: n = " + std::to_string(n) + " < 1");
-  // Three-term recurrence of the monic probabilists' Hermite polynomials,
-  // He_{k+1} = x He_k − k He_{k−1}: Jacobi matrix with zero diagonal and √k off the diagonal.
+Quadrature gauss_legendre(int n) {
+  if (n < 1) throw internal_error("gauss_legendre: n = " + std::to_string(n) + " < 1");
+  // Monic Legendre recurrence P_{k+1} = x P_k − k²/(4k² − 1) P_{k−1}: zero diagonal, √ of
+  // those coefficients off it; μ₀ = ∫ 1 dx = 2 over [−1, 1].
   Eigen::MatrixXd j = Eigen::MatrixXd::Zero(n, n);
-  for (int k = 1; k < n; ++k) j(k - 1, k) = j(k, k - 1) = std::sqrt(double(k));
+  for (int k = 1; k < n; ++k) j(k - 1, k) = j(k, k - 1) = k / std::sqrt(4.0 * k * k - 1);
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(j);
   Quadrature q;
   q.node.resize(static_cast<std::size_t>(n));
   q.weight.resize(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     q.node[i] = eig.eigenvalues()(i);
-    q.weight[i] = eig.eigenvectors()(0, i) * eig.eigenvectors()(0, i);  // μ₀ = 1
+    q.weight[i] = 2 * eig.eigenvectors()(0, i) * eig.eigenvectors()(0, i);
   }
   // Symmetrise: the rule is even, so pair node i with n−1−i and average away rounding.
   for (int i = 0; i < n / 2; ++i) {
@@ -31,20 +31,49 @@ Quadrature gauss_hermite(int n) {
     q.weight[i] = q.weight[n - 1 - i] = w;
   }
   if (n % 2 == 1) q.node[n / 2] = 0;
+  return q;
+}
+
+NoiseRule::NoiseRule(const Mdp& mdp, int order) : mdp_(&mdp) {
+  if (!mdp.deterministic()) legendre_ = gauss_legendre(order);
+}
+
+const Quadrature& NoiseRule::rule(int s, int a) {
+  rule_.node.clear();
+  rule_.weight.clear();
+  if (mdp_->deterministic()) {
+    rule_.node.push_back(0);
+    rule_.weight.push_back(1);
+    return rule_;
+  }
+  mdp_->noise_breaks(s, a, eps_max, breaks_);
+  // φ(ε) = exp(−ε²/2)/√(2π); piece [l, u] with centre c and half-width h:
+  //   ∫_l^u f(ε) φ(ε) dε ≈ Σ_k h w_k f(c + h t_k) φ(c + h t_k)   (t_k, w_k Gauss–Legendre).
+  const double inv_sqrt_2pi = 0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2;
   double total = 0;
-  for (double w : q.weight) total += w;
-  for (double& w : q.weight) w /= total;
-  return q;
-}
-
-const Quadrature& gauss_hermite7() {
-  static const Quadrature q = gauss_hermite(7);
-  return q;
-}
-
-Quadrature noise_rule(const Mdp& mdp, int n) {
-  if (mdp.deterministic()) return Quadrature{{0.0}, {1.0}};
-  return gauss_hermite(n);
+  auto piece = [&](double l, double u) {
+    if (!(u > l)) return;
+    const int parts = static_cast<int>(std::ceil(u - l));  // width ≤ 1 each
+    const double width = (u - l) / parts;
+    for (int p = 0; p < parts; ++p) {
+      const double h = 0.5 * width, c = l + (p + 0.5) * width;
+      for (std::size_t k = 0; k < legendre_.node.size(); ++k) {
+        const double e = c + h * legendre_.node[k];
+        const double w = h * legendre_.weight[k] * inv_sqrt_2pi * std::exp(-0.5 * e * e);
+        rule_.node.push_back(e);
+        rule_.weight.push_back(w);
+        total += w;
+      }
+    }
+  };
+  double from = -eps_max;
+  for (double b : breaks_) {
+    piece(from, b);
+    from = std::max(from, b);
+  }
+  piece(from, eps_max);
+  for (double& w : rule_.weight) w /= total;
+  return rule_;
 }
 
 Eigen::VectorXd state_values(const QMatrix& q) { return q.rowwise().maxCoeff(); }
@@ -59,15 +88,16 @@ double interpolate(const Stencil& st, const double* v) {
 
 // Row (s, a) of the quadrature operator, E_ε V(s') ≈ Σ_k p_k V(j_k): the stencils of all nodes,
 // sorted by state and merged, so the summation order is fixed and repeated states count once.
-void expected_row(const Mdp& mdp, int s, int a, const Quadrature& gh, int nodes,
+void expected_row(const Mdp& mdp, int s, int a, NoiseRule& noise,
                   std::vector<std::pair<std::int32_t, double>>& buf,
                   std::vector<std::pair<std::int32_t, double>>& row) {
   buf.clear();
   row.clear();
-  for (int k = 0; k < nodes; ++k) {
-    const Stencil st = mdp.next(s, a, gh.node[k]);
+  const Quadrature& rule = noise.rule(s, a);
+  for (std::size_t k = 0; k < rule.node.size(); ++k) {
+    const Stencil st = mdp.next(s, a, rule.node[k]);
     for (int i = 0; i < st.size; ++i)
-      if (st.weight[i] != 0) buf.emplace_back(st.index[i], gh.weight[k] * st.weight[i]);
+      if (st.weight[i] != 0) buf.emplace_back(st.index[i], rule.weight[k] * st.weight[i]);
   }
   std::sort(buf.begin(), buf.end());
   for (const auto& [j, p] : buf) {
@@ -86,18 +116,16 @@ struct ExpectedTransition {
   std::vector<double> prob;
 };
 
-ExpectedTransition build_expected_transition(const Mdp& mdp, const Quadrature& gh,
-                                             ThreadPool& pool) {
+ExpectedTransition build_expected_transition(const Mdp& mdp, int order, ThreadPool& pool) {
   const int ns = mdp.num_states(), na = mdp.num_actions();
-  const int nodes = static_cast<int>(gh.node.size());
+  const NoiseRule prototype(mdp, order);
   std::vector<std::vector<std::pair<std::int32_t, double>>> rows(static_cast<std::size_t>(ns) * na);
   pool.parallel_for(static_cast<std::size_t>(ns), [&](std::size_t b, std::size_t e) {
     std::vector<std::pair<std::int32_t, double>> buf;
+    NoiseRule noise = prototype;
     for (std::size_t s = b; s < e; ++s)
-      for (int a = 0; a < na; ++a) {
-        buf.clear();
-        expected_row(mdp, static_cast<int>(s), a, gh, nodes, buf, rows[s * na + a]);
-      }
+      for (int a = 0; a < na; ++a)
+        expected_row(mdp, static_cast<int>(s), a, noise, buf, rows[s * na + a]);
   });
   ExpectedTransition t;
   t.offset.resize(rows.size() + 1, 0);
@@ -118,8 +146,7 @@ ExpectedTransition build_expected_transition(const Mdp& mdp, const Quadrature& g
 ExactResult exact_value_iteration(const Mdp& mdp, const ExactOptions& opt, ThreadPool& pool,
                                   const std::function<void(int, const QMatrix&)>& on_iteration) {
   const int ns = mdp.num_states(), na = mdp.num_actions();
-  const ExpectedTransition t =
-      build_expected_transition(mdp, noise_rule(mdp, opt.quadrature), pool);
+  const ExpectedTransition t = build_expected_transition(mdp, opt.quadrature, pool);
   ExactResult res;
   res.q = QMatrix::Zero(ns, na);
   QMatrix next(ns, na);
@@ -166,16 +193,16 @@ Eigen::VectorXd evaluate_policy(const Mdp& mdp, const std::vector<int>& policy, 
   const int ns = mdp.num_states();
   if (static_cast<int>(policy.size()) != ns)
     throw internal_error("evaluate_policy: one action per state expected");
-  const Quadrature gh = noise_rule(mdp, quadrature);
-  const int nodes = static_cast<int>(gh.node.size());
+  const NoiseRule prototype(mdp, quadrature);
   // P_π as merged rows: one per state.
   std::vector<std::vector<std::pair<std::int32_t, double>>> rows(static_cast<std::size_t>(ns));
   Eigen::VectorXd r(ns);
   pool.parallel_for(static_cast<std::size_t>(ns), [&](std::size_t b, std::size_t e) {
     std::vector<std::pair<std::int32_t, double>> buf;
+    NoiseRule noise = prototype;
     for (std::size_t s = b; s < e; ++s) {
       const int si = static_cast<int>(s), a = policy[s];
-      expected_row(mdp, si, a, gh, nodes, buf, rows[s]);
+      expected_row(mdp, si, a, noise, buf, rows[s]);
       r(si) = mdp.reward(si, a);
     }
   });
@@ -207,10 +234,17 @@ Eigen::VectorXd evaluate_policy(const Mdp& mdp, const std::vector<int>& policy, 
 }
 
 OptimalResult optimal_q(const Mdp& mdp, double gamma, int quadrature, ThreadPool& pool,
-                        const std::function<void(int, const QMatrix&)>& on_improvement) {
+                        const std::function<void(int, const QMatrix&)>& on_improvement,
+                        std::int64_t store_limit) {
   const int ns = mdp.num_states(), na = mdp.num_actions();
-  const Quadrature gh = noise_rule(mdp, quadrature);
-  const int nodes = static_cast<int>(gh.node.size());
+  const NoiseRule prototype(mdp, quadrature);
+  // Small problems keep the quadrature operator in CSR form (a row holds one entry per grid state
+  // the noise reaches): each improvement then costs a sparse product instead of finding the kinks
+  // and stencils again, which halves the time of Q* on the spec's defaults. The svrl grids (2.5e6
+  // to 1e7 entries) would need GBs and apply it on the fly. The choice depends on the problem only.
+  const bool stored = std::int64_t{ns} * na <= store_limit;
+  const ExpectedTransition t =
+      stored ? build_expected_transition(mdp, quadrature, pool) : ExpectedTransition{};
   OptimalResult res;
   res.q.resize(ns, na);
   for (int s = 0; s < ns; ++s)
@@ -220,17 +254,24 @@ OptimalResult optimal_q(const Mdp& mdp, double gamma, int quadrature, ThreadPool
   std::vector<int> changed(static_cast<std::size_t>(ns));
   for (int k = 1; k <= 100000; ++k) {
     v = evaluate_policy(mdp, pi, gamma, quadrature, pool, &v);
-    // Improvement: Q(s, a) = r(s, a) + γ Σ_k w_k V(s'(s, a, ε_k)), stencils applied on the fly.
+    // Improvement: Q(s, a) = r(s, a) + γ Σ_k w_k V(s'(s, a, ε_k)).
     pool.parallel_for(static_cast<std::size_t>(ns), [&](std::size_t b, std::size_t e) {
+      NoiseRule noise = prototype;
       for (std::size_t s = b; s < e; ++s) {
         const int si = static_cast<int>(s);
         for (int a = 0; a < na; ++a) {
           double ev = 0;
-          for (int n = 0; n < nodes; ++n) {
-            const Stencil st = mdp.next(si, a, gh.node[n]);
-            double sv = 0;
-            for (int i = 0; i < st.size; ++i) sv += st.weight[i] * v(st.index[i]);
-            ev += gh.weight[n] * sv;
+          if (stored) {
+            const std::size_t sa = s * na + a;
+            for (auto i = t.offset[sa]; i < t.offset[sa + 1]; ++i) ev += t.prob[i] * v[t.index[i]];
+          } else {
+            const Quadrature& rule = noise.rule(si, a);
+            for (std::size_t n = 0; n < rule.node.size(); ++n) {
+              const Stencil st = mdp.next(si, a, rule.node[n]);
+              double sv = 0;
+              for (int i = 0; i < st.size; ++i) sv += st.weight[i] * v(st.index[i]);
+              ev += rule.weight[n] * sv;
+            }
           }
           res.q(si, a) = mdp.reward(si, a) + gamma * ev;
         }

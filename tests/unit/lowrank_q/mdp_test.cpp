@@ -12,25 +12,27 @@
 using namespace mpisweep;
 using namespace mpisweep::lowrank_q;
 
-// The 7-point rule integrates ε^m, ε ~ N(0,1), exactly up to m = 13: E ε^{2j} = (2j−1)!!.
-TEST(GaussHermite, MatchesNormalMomentsUpToDegree13) {
-  const Quadrature& q = gauss_hermite7();
-  auto moment = [&](int m) {
-    double s = 0;
-    for (int i = 0; i < 7; ++i) s += q.weight[i] * std::pow(q.node[i], m);
-    return s;
-  };
-  double double_factorial = 1;  // (m−1)!!
-  for (int m = 0; m <= 13; ++m) {
-    if (m % 2 == 1) {
-      EXPECT_NEAR(moment(m), 0.0, 1e-10) << m;
-    } else {
-      if (m > 0) double_factorial *= m - 1;
-      EXPECT_NEAR(moment(m), double_factorial, 1e-11 * double_factorial) << m;
-    }
+// The 5-point Gauss–Legendre rule against Abramowitz & Stegun Table 25.4, and the n-point rule
+// integrates x^m over [−1, 1] (2/(m + 1) for even m, 0 for odd) exactly up to m = 2n − 1 only.
+TEST(GaussLegendre, MatchesTheTableAndMomentsUpToDegree2nMinus1) {
+  const Quadrature q5 = gauss_legendre(5);
+  EXPECT_EQ(q5.node[2], 0.0);
+  EXPECT_NEAR(q5.node[3], 0.538469310105683091, 1e-15);
+  EXPECT_NEAR(q5.node[4], 0.906179845938663993, 1e-15);
+  EXPECT_NEAR(q5.weight[2], 128.0 / 225.0, 1e-15);
+  EXPECT_NEAR(q5.weight[3], 0.478628670499366468, 1e-15);
+  EXPECT_NEAR(q5.weight[4], 0.236926885056189088, 1e-15);
+  for (int n : {1, 4, 7}) {
+    const Quadrature q = gauss_legendre(n);
+    auto moment = [&](int m) {
+      double s = 0;
+      for (int i = 0; i < n; ++i) s += q.weight[i] * std::pow(q.node[i], m);
+      return s;
+    };
+    for (int m = 0; m < 2 * n; ++m)
+      EXPECT_NEAR(moment(m), m % 2 == 1 ? 0.0 : 2.0 / (m + 1), 1e-14) << n << " " << m;
+    EXPECT_GT(std::abs(moment(2 * n) - 2.0 / (2 * n + 1)), 1e-4) << n;  // beyond the rule
   }
-  // Degree 14 is beyond a 7-point rule: E ε¹⁴ = 135135 is not reproduced.
-  EXPECT_GT(std::abs(moment(14) - 135135.0), 1.0);
 }
 
 TEST(ControlTask, GridActionsAndRewards) {

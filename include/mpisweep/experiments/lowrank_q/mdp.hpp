@@ -35,6 +35,14 @@ class Mdp {
   virtual Stencil next(int s, int a, double eps) const = 0;
   // True when next() ignores eps: expectations over ε then need one node.
   virtual bool deterministic() const { return false; }
+  // The noise values in (−eps_max, eps_max), ascending, at which ε ↦ next(s, a, ε) has a kink:
+  // the next state crosses a grid line (its stencil changes cell) or a clip engages. Between two
+  // of them the stencil's cell is fixed and its weights are smooth in ε, so a quadrature can
+  // integrate piece by piece. Default: none (next() smooth in ε).
+  virtual void noise_breaks(int s, int a, double eps_max, std::vector<double>& out) const {
+    (void)s, (void)a, (void)eps_max;
+    out.clear();
+  }
 };
 
 enum class Env { double_integrator, pendulum, mountain_car, cartpole };
@@ -77,6 +85,10 @@ class ControlTask final : public Mdp {
     return locate(step(grid_[s], actions_[a], eps));
   }
   bool deterministic() const override { return cfg_.sigma == 0; }
+  // Every coordinate of step() is a nondecreasing function of ε (the noise raises one velocity,
+  // and the other coordinates depend on it through increasing maps and clips), so each grid
+  // line of each coordinate is crossed at most once: bisection finds where.
+  void noise_breaks(int s, int a, double eps_max, std::vector<double>& out) const override;
 
   const TaskConfig& config() const { return cfg_; }
   Env env() const { return cfg_.env; }

@@ -1,5 +1,5 @@
 #pragma once
-// Value iteration on an Mdp: exact (expectation over ε by Gauss–Hermite quadrature) and Monte
+// Value iteration on an Mdp: exact (expectation over ε by piecewise quadrature) and Monte
 // Carlo (full, or the low-rank variant of Shah et al., NeurIPS 2020, Algorithm 1). Spec:
 // lowrank_q.md "Methods". Results depend on the options and seed only, never on the pool size.
 #include <mpisweep/core/parallel.hpp>
@@ -17,20 +17,39 @@ namespace mpisweep::lowrank_q {
 
 using QMatrix = Eigen::MatrixXd;  // |S| × |A|
 
-// E[f(ε)], ε ~ N(0, 1), ≈ Σᵢ weight[i] · f(node[i]); the n-point rule is exact for polynomials
-// of degree ≤ 2n − 1.
+// Σᵢ weight[i] · f(node[i]), a quadrature rule.
 struct Quadrature {
   std::vector<double> node, weight;
 };
-// The n-point Gauss–Hermite rule for the standard normal weight (probabilists' Hermite), by the
+// The n-point Gauss–Legendre rule on [−1, 1] (exact for polynomials of degree ≤ 2n − 1), by the
 // Golub–Welsch eigenvalue method (Golub & Welsch, Math. Comp. 23, 1969): nodes are the
-// eigenvalues of the Jacobi matrix J with J_{k,k+1} = √k, weights the squared first components
-// of its unit eigenvectors. Symmetric about 0 (made exact), sorted ascending.
-Quadrature gauss_hermite(int n);
-const Quadrature& gauss_hermite7();  // gauss_hermite(7), computed once
-// The rule used for E_ε on `mdp`: one node at ε = 0 when mdp.deterministic(), else
-// gauss_hermite(n).
-Quadrature noise_rule(const Mdp& mdp, int n);
+// eigenvalues of the Jacobi matrix with J_{k,k+1} = k/√(4k² − 1), weights 2× the squared first
+// components of its unit eigenvectors. Symmetric about 0 (made exact), ascending.
+Quadrature gauss_legendre(int n);
+
+// E_ε V(s'(s, a, ε)), ε ~ N(0, 1), integrated piece by piece. V(s'(ε)) is multilinear
+// interpolation composed with clipped dynamics: smooth between the kinks of Mdp::noise_breaks,
+// not across them, so a single Gauss–Hermite rule converges only algebraically (≈ 2e-4 relative
+// at 224 nodes on the spec's double integrator). Here [−8, 8] (mass outside < 2e-15) is cut at
+// the kinks and into pieces of width ≤ 1, and each piece [l, u] gets the `order`-point
+// Gauss–Legendre rule on V(s'(ε)) φ(ε) (φ the normal density); the weights are rescaled to sum
+// to 1 so that constants stay exact. On a piece the integrand is a polynomial of degree ≤ d in ε
+// times φ, which the rule integrates to about 4e-10 relative at order 4 and to rounding (1e-14)
+// from order 6 on (measured on the spec's double integrator, docs/experiments/lowrank_q.md). Deterministic Mdps get the single node ε = 0.
+// One object per thread: rule() reuses its buffers.
+class NoiseRule {
+ public:
+  NoiseRule(const Mdp& mdp, int order);
+  // The rule for entry (s, a); valid until the next call. Depends on (s, a, order) only.
+  const Quadrature& rule(int s, int a);
+  static constexpr double eps_max = 8;
+
+ private:
+  const Mdp* mdp_;
+  Quadrature legendre_;
+  std::vector<double> breaks_;
+  Quadrature rule_;
+};
 
 // V(s) = max_a Q(s, a).
 Eigen::VectorXd state_values(const QMatrix& q);
@@ -41,7 +60,7 @@ struct ExactOptions {
   double gamma = 0.9;
   double tol = 1e-9;
   int max_iterations = 100000;
-  int quadrature = 7;  // Gauss–Hermite nodes for E_ε
+  int quadrature = 6;  // Gauss–Legendre nodes per piece for E_ε (NoiseRule)
 };
 struct ExactResult {
   QMatrix q;
@@ -56,16 +75,19 @@ ExactResult exact_value_iteration(
 // Q* by policy iteration (Howard 1960; Puterman, MDPs, §6.4) with the same quadrature operator:
 //   evaluate V^π = r_π + γ P_π V^π (evaluate_policy), improve Q = r + γ P V^π,
 //   π'(s) = argmax_a Q(s, a), keeping π(s) when it is within 1e-12·(1 + |max|) of the maximum,
-// until π' = π; then V^π = V* and Q = Q*. Needs memory for Q only (P is applied on the fly), so
-// it scales to cart-pole's 10⁴ × 1000 entries where exact_value_iteration's stored operator
-// would not. `on_improvement(k, Q_k)` runs after improvement k.
+// until π' = π; then V^π = V* and Q = Q*. Up to `store_limit` (s, a) entries P is built once
+// and kept (a CSR row per entry); above it P is applied on the fly and needs memory for Q only,
+// so it scales to cart-pole's 10⁴ × 1000 entries. `on_improvement(k, Q_k)` runs after
+// improvement k.
 struct OptimalResult {
   QMatrix q;             // Q*
   Eigen::VectorXd v;     // V* = max_a Q*
   int improvements = 0;  // policy-iteration steps
 };
+constexpr std::int64_t default_store_limit = std::int64_t{1} << 18;  // 3 MB per nonzero a row
 OptimalResult optimal_q(const Mdp& mdp, double gamma, int quadrature, ThreadPool& pool,
-                        const std::function<void(int, const QMatrix&)>& on_improvement = {});
+                        const std::function<void(int, const QMatrix&)>& on_improvement = {},
+                        std::int64_t store_limit = default_store_limit);
 
 // V^π of the deterministic policy π (an action index per state): the fixed point of
 // V = r_π + γ P_π V with P_π the quadrature operator, by Jacobi sweeps from `start` (or 0) until
