@@ -45,7 +45,7 @@ void serialize(Archive& ar, mpisweep::Value& v, unsigned version) {
 
 template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
-  ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout;
+  ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout& c.heartbeat_seconds;
 }
 
 // The master fills attempts (it counts them) and host (from the worker's hello): neither travels.
@@ -98,6 +98,29 @@ struct Hello {
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
     ar& host& threads;
+  }
+};
+
+// Sent by a worker's main thread when it has sent nothing else for a heartbeat interval, and
+// every interval while a task runs past its timeout: the master's proof that the process runs
+// (SIGSTOP or a stuck node silence it) and its view of a task that ignores cancellation.
+struct Heartbeat {
+  std::int64_t running = -1;   // the master's index of the running task; -1: none
+  double running_seconds = 0;  // how long it has run
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& running& running_seconds;
+  }
+};
+
+// A worker's last word before it fails outside a task (its error guard): the master names it,
+// settles its tasks and ends the job once the archive is flushed.
+struct FatalReport {
+  std::string host;
+  std::string what;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& host& what;
   }
 };
 

@@ -138,6 +138,15 @@ std::vector<std::size_t> Scheduler::assign(int worker, double now) {
   return out;
 }
 
+void Scheduler::retire(int worker) {
+  auto it = in_flight_.find(worker);
+  if (it == in_flight_.end()) return;
+  if (it->second.tasks > 0) throw internal_error("scheduler: retiring a worker that holds tasks");
+  idle_.erase(it->second.slot);
+  in_flight_.erase(it);
+  if (in_flight_.empty()) stopping_ = true;
+}
+
 Scheduler::Verdict Scheduler::on_result(int worker, std::size_t task, TaskStatus status,
                                         double wall_seconds) {
   auto it = in_flight_.find(worker);

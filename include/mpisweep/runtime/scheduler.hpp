@@ -57,6 +57,9 @@ class Scheduler {
   Verdict on_result(int worker, std::size_t task, TaskStatus status, double wall_seconds);
 
   void stop() { stopping_ = true; }  // hand out nothing more
+  // `worker` gets nothing more (it is lost; its tasks were settled through on_result first).
+  // With no worker left, the scheduler stops.
+  void retire(int worker);
   bool deadline_reached() const { return deadline_reached_; }
   // Nothing in flight and nothing more to hand out.
   bool finished() const { return in_flight_total_ == 0 && (queue_.empty() || stopping_); }
