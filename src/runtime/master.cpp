@@ -151,7 +151,9 @@ class Master {
     if (!stop_sent_) {
       scheduler_.stop();
       drain_all();
-      for (auto* o : observers_) o->on_stop_signal(sig, options_.grace_seconds);
+      // Two signals at once (the launcher's SIGTERM): no grace, running tasks are cancelled.
+      const double grace = stop_signal_count() > 1 ? 0 : options_.grace_seconds;
+      for (auto* o : observers_) o->on_stop_signal(sig, grace);
     }
     const bool out_of_grace = seconds_since(stop_time_) > options_.grace_seconds;
     if (!cancel_sent_ && (stop_signal_count() > 1 || out_of_grace)) {
