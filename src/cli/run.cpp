@@ -272,7 +272,7 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   for (const auto& w : summary.lost)
     std::fprintf(stderr,
                  "mpisweep: worker rank %d on %s was lost (%s); the archive is complete and "
-                 "flushed; ending the job with exit 3, as MPI cannot end it without that rank\n",
+                 "flushed; ending the job with exit 3 without waiting for that rank\n",
                  w.rank, w.host.c_str(), w.reason.c_str());
   m.end_job = !summary.lost.empty();
   if (summary.stopped && !a.quiet)

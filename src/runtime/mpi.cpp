@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <list>
 #include <exception>
@@ -187,6 +188,12 @@ class MpiContext final : public Context {
   std::unique_ptr<Transport> transport() override { return std::make_unique<MpiTransport>(); }
 
   [[noreturn]] void abort(int code) override {
+    // Alone (a one-rank run whose worker thread is stuck in a task), no other rank needs ending:
+    // exit without Open MPI's MPI_ABORT banner.
+    if (size_ == 1) {
+      std::fflush(nullptr);
+      std::_Exit(code);
+    }
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
   }

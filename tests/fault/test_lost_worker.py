@@ -15,7 +15,7 @@ from harness import *
 BOUND = 3.0
 LIVENESS = dict(ENV, MPISWEEP_HEARTBEAT="0.5", MPISWEEP_LOST_AFTER=str(BOUND))
 
-# 40 tasks of 100 ms of CPU: about 2 s on two workers, 4 s on one.
+# 40 tasks of 50 ms of CPU: about 1 s on two workers, 2 s on one.
 SPEC = """
 [sweep]
 name = "w"
@@ -24,7 +24,7 @@ seeds = 40
 [params]
 payload = 2
 [grid]
-work_us = [100000]
+work_us = [50000]
 """
 
 
@@ -117,7 +117,7 @@ def test_a_frozen_worker_is_lost_and_its_tasks_rerun():
     out, err = finish(job, 120)
     took = time.time() - stopped_at
     check(job.returncode == 3, "exit 3 after a lost worker, got %d\n%s" % (job.returncode, err))
-    # The bound, the rest of the sweep on one worker (at most 4 s of CPU), and a loaded machine.
+    # The bound, the rest of the sweep on one worker (at most 2 s of CPU), and a loaded machine.
     check(took < BOUND + 30, "ended %.1f s after SIGSTOP" % took)
     host = socket.gethostname()
     lost = [line for line in err.splitlines() if "worker rank 2 on %s lost: sent nothing" % host
@@ -149,6 +149,23 @@ def test_a_worker_failing_outside_a_task_reports_to_the_master():
     check_complete(load("results/w.h5"), 2)
 
 
+def test_a_failing_worker_thread_ends_a_one_rank_run_with_3():
+    """One process: the worker is a thread of the master's (rank 1 over in-process queues). With
+    it lost no worker is left: what it did not run stays pending, and the run exits 3 at once."""
+    workdir()
+    write("w.toml", SPEC)
+    p = subprocess.run([BIN, "run", "w.toml", "-q"], env=dict(LIVENESS, MPISWEEP_FAIL_WORKER="1"),
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 3, "exit 3, got %d\n%s" % (p.returncode, p.stderr))
+    check("worker rank 1 on %s lost: failed: fault injected" % socket.gethostname() in p.stderr,
+          p.stderr)
+    check("MPI_ABORT" not in p.stderr, "alone, no Open MPI banner:\n" + p.stderr)
+    a = load("results/w.h5")
+    counts = [int((a["status"] == s).sum()) for s in (DONE, FAILED, PENDING)]
+    check(counts == [1, 1, 38], "1 done, the running one failed, 38 left: %s" % counts)
+    check(a["runs"]["exit_status"].tolist() == [3], "/runs records 3")
+
+
 def test_a_slow_worker_is_not_lost():
     workdir()
     write("slow.sh", 'sleep "$1"\necho \'{"metrics": {"v": 1}}\'\n')
@@ -177,4 +194,4 @@ secs = %g
 if __name__ == "__main__":
     main([test_a_frozen_worker_is_lost_and_its_tasks_rerun,
           test_a_worker_failing_outside_a_task_reports_to_the_master,
-          test_a_slow_worker_is_not_lost])
+          test_a_failing_worker_thread_ends_a_one_rank_run_with_3, test_a_slow_worker_is_not_lost])
