@@ -10,6 +10,7 @@
 #include <mpisweep/experiments/registry.hpp>
 #include <mpisweep/runtime/master.hpp>
 #include <mpisweep/runtime/context.hpp>
+#include <mpisweep/runtime/liveness.hpp>
 #include <mpisweep/runtime/signals.hpp>
 #include <mpisweep/runtime/worker.hpp>
 #include <mpisweep/sweep/resume.hpp>
@@ -70,6 +71,8 @@ struct MasterState {
   sweep::ResumePlan resume;  // what to run; todo[i] is the master's task i
   std::size_t run_row = 0;   // this run's /runs row
   double deadline = 0;       // unix time; 0: none
+  runtime::Liveness liveness;
+  bool end_job = false;  // a worker was lost: the job must be aborted once the archive is closed
 };
 
 Plan make_plan(const RunArgs& a) {
@@ -151,6 +154,7 @@ class ArchiveObserver final : public runtime::MasterObserver {
 };
 
 int exit_code_of(const runtime::MasterSummary& s, std::size_t failed_before) {
+  if (!s.lost.empty()) return 3;  // the job cannot end normally without that rank
   if (s.stopped) return 4;
   return s.failed + failed_before > 0 ? 1 : 0;
 }
@@ -198,6 +202,7 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
     m.plan = make_plan(a);
     const Plan& plan = *m.plan;
     m.deadline = parse_deadline(a.deadline);
+    m.liveness = runtime::liveness_from_env();
     if (m.deadline == 0)
       if (auto end = slurm_end_time()) m.deadline = *end;
     const bool exists = std::filesystem::exists(plan.archive_path);
@@ -219,6 +224,7 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
                                        : plan.spec.experiment;
     cfg.threads_per_worker = a.threads;
     cfg.task_timeout = plan.task_timeout;
+    cfg.heartbeat_seconds = m.liveness.heartbeat_seconds;
   } catch (const input_error& e) {
     std::fprintf(stderr, "mpisweep: %s\n", e.what());
     cfg.status = 2;
@@ -294,6 +300,8 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   mopt.scheduler.retries = plan.retries;
   if (m.deadline > 0) mopt.scheduler.deadline = m.deadline;
   mopt.grace_seconds = a.grace;
+  mopt.lost_after_seconds = m.liveness.lost_after_seconds;
+  mopt.task_timeout = plan.task_timeout;
   std::vector<std::int32_t> prior;
   prior.reserve(todo.size());
   for (const auto& t : todo) prior.push_back(t.attempts);
@@ -315,6 +323,12 @@ int run_master_side(const RunArgs& a, MasterState& m, runtime::Transport& transp
   const int code = code_of(summary);
   m.writer->end_run(m.run_row, unix_now(), code);
   m.writer->close();
+  for (const auto& w : summary.lost)
+    std::fprintf(stderr,
+                 "mpisweep: worker rank %d on %s was lost (%s); the archive is complete and "
+                 "flushed; ending the job with exit 3 without waiting for that rank\n",
+                 w.rank, w.host.c_str(), w.reason.c_str());
+  m.end_job = !summary.lost.empty();
   if (summary.stopped && mode != runtime::ProgressMode::none)
     std::fprintf(stderr,
                  "mpisweep: stopped with %zu tasks not run; run the same command again to "
@@ -368,10 +382,17 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
       command_kind = command::make_command_experiment(command::from_wire(cfg.experiment.substr(8)));
     const Experiment& experiment = command_kind ? *command_kind : find_experiment(cfg.experiment);
     runtime::WorkerOptions wopt{threads, cfg.task_timeout, ctx->host()};
+    wopt.heartbeat_seconds = cfg.heartbeat_seconds;
+    wopt.abort = [&ctx](int code) { ctx->abort(code); };
     return runtime::run_ranks(
         *ctx,
         [&](runtime::Transport& t, const std::vector<int>& workers) {
-          return run_master_side(a, m, t, workers);
+          const int code = run_master_side(a, m, t, workers);
+          if (m.end_job) {
+            std::fflush(stderr);
+            ctx->abort(code);
+          }
+          return code;
         },
         [&](runtime::Transport& t) { return runtime::run_worker(t, experiment, wopt); });
   });

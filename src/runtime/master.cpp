@@ -4,8 +4,12 @@
 
 #include "protocol.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <deque>
 #include <thread>
 
 namespace mpisweep::runtime {
@@ -27,7 +31,10 @@ class Master {
         scheduler_(std::move(prior), workers, o.scheduler),
         make_task_(make_task),
         observers_(observers),
-        options_(o) {}
+        options_(o) {
+    const int top = workers.empty() ? 0 : *std::max_element(workers.begin(), workers.end());
+    watch_.resize(static_cast<std::size_t>(top) + 1);
+  }
 
   MasterSummary run(const std::function<int(const MasterSummary&)>& exit_code) {
     last_tick_ = Clock::now();
@@ -40,6 +47,7 @@ class Master {
         handle(*m);
       }
       check_signals();
+      check_liveness();
       if (seconds_since(last_tick_) >= options_.tick_seconds) {
         for (auto* o : observers_) o->on_tick();
         last_tick_ = Clock::now();
@@ -58,15 +66,19 @@ class Master {
     s.failed = scheduler_.failed();
     s.not_run = scheduler_.queued();
     s.stopped = stop_sent_ || scheduler_.deadline_reached();
+    s.lost = lost_;
     for (auto* o : observers_) o->on_finish(s);
     const std::int32_t code = exit_code(s);
-    for (int w : workers_) transport_.send(w, Tag::stop, pack(code));
-    transport_.flush_sends();
+    for (int w : workers_)
+      if (!watch_[w].lost) transport_.send(w, Tag::stop, pack(code));
+    // A send to a frozen rank never completes; the job is aborted after the archive closes.
+    if (lost_.empty()) transport_.flush_sends();
     return s;
   }
 
  private:
   void handle(const Envelope& m) {
+    if (!heard_from(m.source)) return;
     switch (m.tag) {
       case Tag::hello: {
         auto h = unpack<Hello>(m.bytes);
@@ -86,6 +98,7 @@ class Master {
           get_result(reader, result_);
           Outcome& outcome = result_.outcome;
           const auto task = static_cast<std::size_t>(result_.index);
+          release(m.source, task);
           const auto verdict =
               scheduler_.on_result(m.source, task, outcome.status, outcome.wall_seconds);
           if (verdict == Scheduler::Verdict::requeued) continue;
@@ -104,6 +117,8 @@ class Master {
         }
         break;
       }
+      case Tag::heartbeat: on_heartbeat(m.source, unpack<Heartbeat>(m.bytes)); break;
+      case Tag::fatal: on_fatal(m.source, unpack<FatalReport>(m.bytes)); break;
       default: break;
     }
   }
@@ -114,6 +129,7 @@ class Master {
     // Only assign() detects the deadline, so this is the one place to react to it.
     if (scheduler_.deadline_reached() && !stop_sent_) drain_all();
     if (batch.empty()) return false;
+    hold(worker, batch);
     // Each task encoded once, straight into the message.
     wire::Writer w(batch.size() * (sizeof(TaskHeader) + 32));
     for (auto i : batch) {
@@ -144,7 +160,9 @@ class Master {
     if (!stop_sent_) {
       scheduler_.stop();
       drain_all();
-      for (auto* o : observers_) o->on_stop_signal(sig, options_.grace_seconds);
+      // Two signals at once (the launcher's SIGTERM): no grace, running tasks are cancelled.
+      const double grace = stop_signal_count() > 1 ? 0 : options_.grace_seconds;
+      for (auto* o : observers_) o->on_stop_signal(sig, grace);
     }
     const bool out_of_grace = seconds_since(stop_time_) > options_.grace_seconds;
     if (!cancel_sent_ && (stop_signal_count() > 1 || out_of_grace)) {
@@ -152,6 +170,122 @@ class Master {
         if (scheduler_.in_flight(w) > 0) transport_.send(w, Tag::cancel, {});
       cancel_sent_ = true;
     }
+  }
+
+  // --- Liveness (liveness.hpp): who holds what, who was heard from when, who is lost. ---
+
+  // What the master knows of one worker rank.
+  struct Watch {
+    std::deque<std::size_t> held;  // tasks sent and not answered, oldest (running) first
+    double front_since = 0;        // unix time the oldest held task became the oldest
+    double heard = 0;              // attention_ when a message last came
+    bool lost = false;
+  };
+
+  // Returns false for a lost worker (one that woke up after its tasks went elsewhere): its
+  // messages are dropped.
+  bool heard_from(int worker) {
+    if (worker < 0 || std::size_t(worker) >= watch_.size()) return true;
+    auto& w = watch_[std::size_t(worker)];
+    w.heard = attention_;
+    return !w.lost;
+  }
+
+  void hold(int worker, const std::vector<std::size_t>& batch) {
+    auto& w = watch_[std::size_t(worker)];
+    if (w.held.empty()) w.front_since = unix_now();
+    w.held.insert(w.held.end(), batch.begin(), batch.end());
+  }
+
+  // A worker answers its tasks in order, except those it hands back unstarted.
+  void release(int worker, std::size_t task) {
+    auto& w = watch_[std::size_t(worker)];
+    if (!w.held.empty() && w.held.front() == task) {
+      w.held.pop_front();
+      w.front_since = unix_now();
+    } else if (auto it = std::find(w.held.begin(), w.held.end(), task); it != w.held.end()) {
+      w.held.erase(it);
+    }
+  }
+
+  // A task running past --task-timeout plus --grace on a worker that keeps sending heartbeats:
+  // the worker cancelled it and the task ignores that (the worker's own timeout is not enough).
+  void on_heartbeat(int worker, const Heartbeat& h) {
+    if (options_.task_timeout <= 0 || h.running < 0) return;
+    const double limit = options_.task_timeout + options_.grace_seconds;
+    if (h.running_seconds <= limit) return;
+    char why[160];
+    std::snprintf(why, sizeof why,
+                  "its task has run %.0f s, past --task-timeout %g s plus --grace %g s, and "
+                  "ignores its cancellation",
+                  h.running_seconds, options_.task_timeout, options_.grace_seconds);
+    lose(worker, why, TaskStatus::timeout);
+  }
+
+  void on_fatal(int worker, const FatalReport& f) {
+    if (host_of(worker).empty()) host_of(worker) = f.host;
+    transport_.send(worker, Tag::stop, pack(std::int32_t{3}));  // the acknowledgement
+    lose(worker, "failed: " + f.what, TaskStatus::failed);
+  }
+
+  // Called every loop: about 4 times a second, loses every worker silent for too long. Silence is
+  // counted in the master's own attention: a stall of the master (a slow flush) counts at most
+  // one second, so heartbeats waiting in its queue do not make every worker look lost.
+  void check_liveness() {
+    const auto now = Clock::now();
+    const double gap = std::chrono::duration<double>(now - last_liveness_check_).count();
+    if (gap < 0.25) return;
+    last_liveness_check_ = now;
+    attention_ += std::min(gap, 1.0);
+    for (int w : workers_) {
+      const auto& watch = watch_[std::size_t(w)];
+      if (watch.lost || attention_ - watch.heard <= options_.lost_after_seconds) continue;
+      char why[96];
+      std::snprintf(why, sizeof why, "sent nothing for %.1f s", attention_ - watch.heard);
+      lose(w, why, TaskStatus::timeout);
+    }
+  }
+
+  // Gives up on `worker`: the task it runs is an attempt with `running` status (retried by the
+  // retry rule), the others it holds never started and go back to the queue; the idle workers
+  // get them at once.
+  void lose(int worker, const std::string& reason, TaskStatus running) {
+    auto& w = watch_[std::size_t(worker)];
+    if (w.lost) return;
+    w.lost = true;
+    const std::string host = host_of(worker).empty() ? "?" : host_of(worker);
+    lost_.push_back({worker, host, reason});
+    const std::string error =
+        "worker rank " + std::to_string(worker) + " on " + host + " lost: " + reason;
+    std::size_t requeued = 0, recorded = 0;
+    bool first = true;
+    const double now = unix_now();
+    for (const std::size_t task : std::exchange(w.held, {})) {
+      const TaskStatus status = first ? running : TaskStatus::returned;
+      first = false;
+      const double wall = now - w.front_since;
+      const auto verdict = scheduler_.on_result(worker, task, status, wall);
+      if (verdict != Scheduler::Verdict::final) ++requeued;
+      if (verdict == Scheduler::Verdict::requeued) continue;
+      if (verdict == Scheduler::Verdict::final) ++recorded;
+      Outcome o;
+      o.status = status;
+      o.worker = worker;
+      o.host = host;
+      o.started = w.front_since;
+      o.wall_seconds = wall;
+      o.error = error;
+      o.attempts = scheduler_.attempts(task);
+      for (auto* obs : observers_) obs->on_result(task, o, verdict == Scheduler::Verdict::final);
+    }
+    scheduler_.retire(worker);
+    std::fprintf(stderr,
+                 "%smpisweep: %s; %zu of its tasks go to other workers, %zu recorded as %s\n",
+                 isatty(STDERR_FILENO) == 1 ? "\r\033[K" : "", error.c_str(), requeued, recorded,
+                 std::string(to_string(running)).c_str());
+    std::fflush(stderr);
+    for (int other : workers_)
+      if (!watch_[std::size_t(other)].lost && scheduler_.in_flight(other) == 0) top_up(other);
   }
 
   Transport& transport_;
@@ -164,6 +298,10 @@ class Master {
   ResultMessage result_;            // the results case's one decoded record
   Clock::time_point last_tick_, stop_time_;
   bool stop_sent_ = false, cancel_sent_ = false;
+  std::vector<Watch> watch_;  // by rank
+  std::vector<LostWorker> lost_;
+  double attention_ = 0;  // seconds the master has been listening
+  Clock::time_point last_liveness_check_ = Clock::now();
 };
 
 }  // namespace

@@ -5,8 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <exception>
 #include <thread>
 #include <vector>
@@ -79,7 +80,9 @@ class MpiTransport final : public Transport {
     std::string bytes;
     MPI_Request request;
   };
-  // Frees completed sends (in order; MPI completes them in order per destination anyway).
+  // Frees completed sends (in order; MPI completes them in order per destination anyway). A
+  // send to a frozen rank never completes: once many sends wait behind one, the completed ones
+  // among them are freed too, so a lost worker does not make the master's memory grow.
   void reap() {
     while (!pending_.empty()) {
       int done = 0;
@@ -87,9 +90,19 @@ class MpiTransport final : public Transport {
       if (!done) break;
       pending_.pop_front();
     }
+    if (pending_.size() < reap_all_above_) return;
+    pending_.remove_if([](Pending& p) {
+      int done = 0;
+      MPI_CHECK(MPI_Test(&p.request, &done, MPI_STATUS_IGNORE));
+      return done != 0;
+    });
+    // Amortised: the next full pass waits until the queue has doubled.
+    reap_all_above_ = std::max<std::size_t>(64, 2 * pending_.size());
   }
   int rank_ = 0, size_ = 1;
-  std::deque<Pending> pending_;
+  // A list: MPI reads each buffer in place until its send completes, so none may move.
+  std::list<Pending> pending_;
+  std::size_t reap_all_above_ = 64;
 };
 
 // MPI_Init_thread on construction, MPI_Finalize on destruction (arbor's with_mpi).
@@ -175,6 +188,12 @@ class MpiContext final : public Context {
   std::unique_ptr<Transport> transport() override { return std::make_unique<MpiTransport>(); }
 
   [[noreturn]] void abort(int code) override {
+    // Alone (a one-rank run whose worker thread is stuck in a task), no other rank needs ending:
+    // exit without Open MPI's MPI_ABORT banner.
+    if (size_ == 1) {
+      std::fflush(nullptr);
+      std::_Exit(code);
+    }
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
   }

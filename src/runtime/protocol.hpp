@@ -23,7 +23,7 @@ namespace boost::serialization {
 
 template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
-  ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout;
+  ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout& c.heartbeat_seconds;
 }
 
 }  // namespace boost::serialization
@@ -156,6 +156,29 @@ inline void get_result(wire::Reader& r, ResultMessage& m) {
   r.get_array(o.metrics, h.metrics);
   get_series(r, o.series);
 }
+
+// Sent by a worker's main thread when it has sent nothing else for a heartbeat interval, and
+// every interval while a task runs past its timeout: the master's proof that the process runs
+// (SIGSTOP or a stuck node silence it) and its view of a task that ignores cancellation.
+struct Heartbeat {
+  std::int64_t running = -1;   // the master's index of the running task; -1: none
+  double running_seconds = 0;  // how long it has run
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& running& running_seconds;
+  }
+};
+
+// A worker's last word before it fails outside a task (its error guard): the master names it,
+// settles its tasks and ends the job once the archive is flushed.
+struct FatalReport {
+  std::string host;
+  std::string what;
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& host& what;
+  }
+};
 
 template <class T>
 std::string pack(const T& value) {

@@ -124,7 +124,7 @@ std::size_t Scheduler::batch_size() const {
   else if (timed_ > 0)
     b = options_.max_batch;
   // Keep the tail balanced: never more than half of an even share of what is left.
-  const std::size_t share = queue_.size() / (2 * workers_.size()) + 1;
+  const std::size_t share = queue_.size() / (2 * std::max<std::size_t>(workers_.size() - retired_, 1)) + 1;
   return std::min(b, share);
 }
 
@@ -155,6 +155,15 @@ std::vector<std::size_t> Scheduler::assign(int worker, double now) {
   }
   if (held > 0) idle_.erase(*slot);
   return out;
+}
+
+void Scheduler::retire(int worker) {
+  const auto* slot = slot_of(worker);
+  if (!slot) return;
+  if (held_[*slot] > 0) throw internal_error("scheduler: retiring a worker that holds tasks");
+  idle_.erase(*slot);
+  slot_by_rank_[static_cast<std::size_t>(worker)] = npos;
+  if (++retired_ == workers_.size()) stopping_ = true;
 }
 
 Scheduler::Verdict Scheduler::on_result(int worker, std::size_t task, TaskStatus status,

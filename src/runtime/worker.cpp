@@ -6,7 +6,10 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -41,6 +44,15 @@ std::string to_columns(const Experiment& experiment, Result&& result, Outcome& o
 namespace {
 
 using Clock = std::chrono::steady_clock;
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Test-only fault injection, read here and nowhere else: the worker of rank
+// MPISWEEP_FAIL_WORKER fails outside any task right after it sends its first results, as a
+// worker whose loop throws (a message it cannot decode, memory exhausted) would.
+bool fault_injected_for(int rank) {
+  const char* v = std::getenv("MPISWEEP_FAIL_WORKER");
+  return v && *v && std::atoi(v) == rank;
+}
 
 // A task handed back unrun (drained or cancelled by the master): not an attempt.
 ResultMessage returned(const TaskMessage& t) {
@@ -53,11 +65,16 @@ ResultMessage returned(const TaskMessage& t) {
 class Worker {
  public:
   Worker(Transport& t, const Experiment& e, const WorkerOptions& o)
-      : transport_(t), experiment_(e), options_(o) {}
+      : transport_(t), experiment_(e), options_(o), inject_fault_(fault_injected_for(t.rank())) {}
+  // The runner may still be inside a task when the worker fails (fail() never returns then).
+  ~Worker() {
+    if (runner_.joinable()) runner_.join();
+  }
 
   int run() {
     transport_.send(0, Tag::hello, pack(Hello{options_.host, options_.threads}));
-    std::thread runner([this] { runner_loop(); });
+    last_sent_ = Clock::now();
+    runner_ = std::thread([this] { runner_loop(); });
     int code = 0;
     for (;;) {
       bool stop = false;
@@ -66,16 +83,22 @@ class Worker {
       }
       std::vector<ResultMessage> ready;
       std::optional<ProgressMessage> progress;
+      std::optional<Heartbeat> heartbeat;
       {
         std::unique_lock lock(mutex_);
+        if (runner_error_) std::rethrow_exception(runner_error_);
         ready.swap(results_);
         enforce_timeout();
         progress = due_progress();
         if (stop) stop_ = true;
         if (stop_ && queue_.empty() && !running_ && ready.empty()) break;
+        if (ready.empty() && !progress) heartbeat = due_heartbeat();
       }
       if (!ready.empty()) transport_.send(0, Tag::results, pack(ready));
       if (progress) transport_.send(0, Tag::progress, pack(*progress));
+      if (heartbeat) transport_.send(0, Tag::heartbeat, pack(*heartbeat));
+      if (!ready.empty() || progress) last_sent_ = Clock::now();
+      if (!ready.empty() && inject_fault_) throw error("fault injected by MPISWEEP_FAIL_WORKER");
       std::unique_lock lock(mutex_);
       if (results_.empty()) wake_main_.wait_for(lock, std::chrono::milliseconds(1));
     }
@@ -84,9 +107,40 @@ class Worker {
       quit_ = true;
     }
     wake_runner_.notify_all();
-    runner.join();
+    runner_.join();
     transport_.flush_sends();
     return code;
+  }
+
+  // The worker's error guard: one FatalReport to the master, which names this rank, settles its
+  // tasks, flushes the archive and ends the job (MPI_Abort). Until then this thread waits: an
+  // MPI rank cannot leave a job alone. Without the master's answer (it is in a collective, or
+  // gone) the worker prints the error itself and ends the job.
+  [[noreturn]] void fail(const std::string& what) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.clear();
+      cancel_.store(true);
+    }
+    bool acknowledged = false;
+    try {
+      transport_.send(0, Tag::fatal, pack(FatalReport{options_.host, what}));
+      const auto until = Clock::now() + std::chrono::seconds(30);
+      while (!acknowledged && Clock::now() < until) {
+        while (auto m = transport_.poll()) acknowledged |= m->tag == Tag::stop;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      while (acknowledged) {
+        while (transport_.poll()) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    } catch (...) {
+    }
+    std::fprintf(stderr, "mpisweep: rank %d: error: %s\n", transport_.rank(), what.c_str());
+    std::fflush(stderr);
+    if (options_.abort) options_.abort(3);
+    std::_Exit(3);
   }
 
  private:
@@ -130,6 +184,23 @@ class Worker {
     return ProgressMessage{running_index_, fraction};
   }
 
+  // A heartbeat when the worker has been silent for an interval; while a task runs past its
+  // timeout, one every interval even if progress flows, so the master sees a task that ignores
+  // its cancellation. Caller holds mutex_.
+  std::optional<Heartbeat> due_heartbeat() {
+    const auto now = Clock::now();
+    const double interval = options_.heartbeat_seconds;
+    const bool overdue = running_ && timed_out_ && seconds(now - last_heartbeat_) >= interval;
+    if (seconds(now - last_sent_) < interval && !overdue) return std::nullopt;
+    last_sent_ = last_heartbeat_ = now;
+    Heartbeat h;
+    if (running_) {
+      h.running = static_cast<std::int64_t>(running_index_);
+      h.running_seconds = seconds(now - started_);
+    }
+    return h;
+  }
+
   // Caller holds mutex_.
   void enforce_timeout() {
     if (!running_ || options_.task_timeout <= 0 || timed_out_) return;
@@ -139,7 +210,19 @@ class Worker {
     }
   }
 
+  // An exception outside execute() (memory exhausted) ends the runner; the main thread rethrows
+  // it, so the worker reports it instead of std::terminate.
   void runner_loop() {
+    try {
+      run_tasks();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      runner_error_ = std::current_exception();
+    }
+    wake_main_.notify_one();
+  }
+
+  void run_tasks() {
     for (;;) {
       TaskMessage task;
       {
@@ -216,6 +299,10 @@ class Worker {
 
   std::mutex mutex_;
   std::condition_variable wake_runner_, wake_main_;
+  std::thread runner_;
+  std::exception_ptr runner_error_;
+  bool inject_fault_ = false;
+  Clock::time_point last_sent_{}, last_heartbeat_{};
   std::deque<TaskMessage> queue_;
   std::vector<ResultMessage> results_;
   bool running_ = false, quit_ = false, stop_ = false;
@@ -232,7 +319,14 @@ class Worker {
 }  // namespace
 
 int run_worker(Transport& transport, const Experiment& experiment, const WorkerOptions& options) {
-  return Worker(transport, experiment, options).run();
+  Worker worker(transport, experiment, options);
+  try {
+    return worker.run();
+  } catch (const std::exception& e) {
+    worker.fail(e.what());
+  } catch (...) {
+    worker.fail("unknown exception");
+  }
 }
 
 }  // namespace mpisweep::runtime

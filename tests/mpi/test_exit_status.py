@@ -3,6 +3,8 @@ sweep with failed tasks exits 1 and stderr holds mpisweep's lines only, no Open 
 A stop signal to mpirun: USR1 is forwarded to the ranks and mpirun exits 4; INT (Ctrl-C), TERM
 and HUP make mpirun itself SIGTERM the ranks and exit 1 whatever they return. Either way the
 master flushes, /runs records 4, and a rerun completes without running a finished task again.
+Tasks far longer than mpirun's second before its SIGKILL are cancelled at once (the ranks take
+mpirun's SIGTERM as a second signal), so /runs still records 4. HUP stops a single rank (exit 4).
 (The rank-count independence of results is tested in test_resume and fault/test_kill9.)"""
 import os
 import signal
@@ -119,5 +121,69 @@ def test_stop_signals_to_mpirun_then_resume():
     check(final["runs"]["exit_status"].tolist() == [4, 4, 4, 4, 0], "/runs: four stops, then 0")
 
 
+# Four tasks of 30 s (a sleeping program: no CPU), far longer than mpirun waits before SIGKILL.
+LONG = """
+[sweep]
+name = "l"
+experiment = "command"
+seeds = 4
+[command]
+run = ["sh", "long.sh", "{secs}"]
+metrics = ["v"]
+[params]
+secs = 30
+"""
+
+
+def start_long(args):
+    workdir()
+    write("long.sh", 'sleep "$1"\necho \'{"metrics": {"v": 1}}\'\n')
+    write("l.toml", LONG)
+    job = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)
+    # The run is recorded and its tasks started once /runs has its row.
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if len(load("results/l.h5")["runs"]["exit_status"]) == 1:
+                break
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.1)
+    time.sleep(1.0)
+    return job
+
+
+def check_long_stopped(job, sig, code):
+    job.send_signal(sig)
+    sent = time.time()
+    try:
+        out, err = job.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        kill_job(job)
+        raise
+    name = signal.Signals(sig).name
+    check(job.returncode == code, "%s: exit %d, expected %d\n%s" % (name, job.returncode, code,
+                                                                   err))
+    check(time.time() - sent < 20, "%s: ended %.1f s later" % (name, time.time() - sent))
+    a = load("results/l.h5")
+    check(a["runs"]["exit_status"].tolist() == [4], "%s: /runs records 4, not -1: %s\n%s" % (
+        name, a["runs"]["exit_status"], err))
+    check((a["status"] == PENDING).all() and (a["attempts"] == 0).all(),
+          "%s: the cancelled tasks stay pending, no attempt counted" % name)
+    check("run the same command again to resume" in err, "%s: closing line\n%s" % (name, err))
+
+
+def test_ctrl_c_with_long_tasks_records_the_stop():
+    job = start_long(quiet_mpirun("run", "l.toml"))
+    check_long_stopped(job, signal.SIGINT, 1)
+
+
+def test_hup_stops_a_single_rank():
+    job = start_long([BIN, "run", "l.toml", "--grace", "1"])
+    check_long_stopped(job, signal.SIGHUP, 4)
+
+
 if __name__ == "__main__":
-    main([test_failed_tasks_exit_1_without_banner, test_stop_signals_to_mpirun_then_resume])
+    main([test_failed_tasks_exit_1_without_banner, test_stop_signals_to_mpirun_then_resume,
+          test_ctrl_c_with_long_tasks_records_the_stop, test_hup_stops_a_single_rank])

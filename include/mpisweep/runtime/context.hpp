@@ -25,6 +25,7 @@ struct SweepConfig {
   std::string experiment;
   std::int32_t threads_per_worker = 0;  // 0: the cores each worker owns
   double task_timeout = 0;              // seconds; 0: none
+  double heartbeat_seconds = 1;         // a worker's longest silence (liveness.hpp)
 };
 
 class Context {

@@ -13,9 +13,20 @@
 
 namespace mpisweep::runtime {
 
+// A worker the master gave up on (liveness.hpp): frozen, stuck in a task that ignores its
+// cancellation, or failed outside a task. Its tasks went to the other workers.
+struct LostWorker {
+  int rank = 0;
+  std::string host;
+  std::string reason;  // "sent nothing for 10.2 s", "failed: ..."
+};
+
 struct MasterSummary {
   std::size_t done = 0, failed = 0, not_run = 0;
   bool stopped = false;  // by a signal or the deadline; the sweep is resumable
+  // Non-empty: the job must be ended (Context::abort) once the archive is closed, since MPI
+  // cannot finish a job with a rank that does not answer.
+  std::vector<LostWorker> lost;
 };
 
 // Consumers of what the master learns (Taskflow's observers): the archive writer and the
@@ -40,11 +51,18 @@ struct MasterOptions {
   SchedulerOptions scheduler;
   double tick_seconds = 1.0;
   double grace_seconds = 60;  // after a stop signal, running tasks may finish this long
+  // A worker silent this long is lost; one whose task runs past task_timeout + grace_seconds
+  // (0: no timeout) without ending is lost too (liveness.hpp).
+  double lost_after_seconds = 10;
+  double task_timeout = 0;
 };
 
 // Hands out tasks 0..n-1 (materialised by `make_task(i)` when they are sent) to the ranks in
 // `workers` until all are done or a stop signal arrives, then tells every worker to stop with
-// the exit code returned by `exit_code(summary)`. Master only.
+// the exit code returned by `exit_code(summary)`. A lost worker is named on stderr at once, its
+// running task recorded as an attempt (timeout, or failed when the worker reported its own
+// failure) and retried by the retry rule, its other tasks handed to other workers; with no worker
+// left, what remains is not run. Master only.
 MasterSummary run_master(Transport& transport, const std::vector<int>& workers,
                          std::vector<std::int32_t> prior_attempts,
                          const std::function<TaskRecord(std::size_t)>& make_task,

@@ -60,6 +60,9 @@ class Scheduler {
   Verdict on_result(int worker, std::size_t task, TaskStatus status, double wall_seconds);
 
   void stop() { stopping_ = true; }  // hand out nothing more
+  // `worker` gets nothing more (it is lost; its tasks were settled through on_result first).
+  // With no worker left, the scheduler stops.
+  void retire(int worker);
   bool deadline_reached() const { return deadline_reached_; }
   // Nothing in flight and nothing more to hand out.
   bool finished() const { return in_flight_total_ == 0 && (queue_.empty() || stopping_); }
@@ -97,6 +100,7 @@ class Scheduler {
   std::vector<int> workers_;               // by slot
   std::set<std::size_t> idle_;             // slots of the workers holding nothing
   std::size_t in_flight_total_ = 0;
+  std::size_t retired_ = 0;  // workers retire()d: they get nothing more
   std::size_t done_ = 0, failed_ = 0, timed_ = 0;
   double total_seconds_ = 0;
   // order_by_measured_cost: class of each task, per-class sums and counts, when to re-sort.

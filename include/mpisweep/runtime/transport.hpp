@@ -16,7 +16,9 @@ enum class Tag : int {
   drain = 4,
   cancel = 5,
   stop = 6,
-  progress = 7
+  progress = 7,
+  heartbeat = 8,  // worker -> master: alive, and what it runs (liveness.hpp)
+  fatal = 9       // worker -> master: the worker is failing, with why; it sends nothing more
 };
 
 struct Envelope {

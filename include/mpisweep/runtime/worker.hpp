@@ -3,6 +3,7 @@
 #include <mpisweep/experiments/experiment.hpp>
 #include <mpisweep/runtime/transport.hpp>
 
+#include <functional>
 #include <string>
 
 namespace mpisweep::runtime {
@@ -13,11 +14,20 @@ struct WorkerOptions {
   std::string host;
   // Least seconds between two progress reports of a running task (RunContext::progress).
   double progress_interval = 1.0;
+  // Most seconds the worker stays silent: then it sends a heartbeat (liveness.hpp).
+  double heartbeat_seconds = 1.0;
+  // Ends the whole job with a code (Context::abort), for a fatal error the master never
+  // acknowledges; unset: this process exits.
+  std::function<void(int)> abort;
 };
 
 // Worker loop: announces itself, runs the tasks the master sends one at a time on a runner
 // thread (the calling thread stays free to talk to the master and enforce timeouts), and returns
 // the exit code the master sends with its stop message. Never burns a core while it waits.
+// An exception outside a task (the worker's own failure) is reported to the master as one
+// FatalReport; once the master acknowledges it, the worker waits for the master to end the job
+// after flushing the archive (it never returns); without an answer within 30 s it prints the
+// error itself and aborts the job.
 int run_worker(Transport& transport, const Experiment& experiment, const WorkerOptions& options);
 
 // Maps an experiment's named results onto its declared metric and series order. An undeclared
