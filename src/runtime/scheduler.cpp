@@ -124,7 +124,8 @@ std::size_t Scheduler::batch_size() const {
   else if (timed_ > 0)
     b = options_.max_batch;
   // Keep the tail balanced: never more than half of an even share of what is left.
-  const std::size_t share = queue_.size() / (2 * std::max<std::size_t>(workers_.size() - retired_, 1)) + 1;
+  const std::size_t share =
+      queue_.size() / (2 * std::max<std::size_t>(workers_.size() - retired_, 1)) + 1;
   return std::min(b, share);
 }
 
