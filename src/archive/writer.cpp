@@ -86,7 +86,6 @@ void Writer::Impl::load() {
   }
   for (std::size_t k = 0; k < store.series.size(); ++k) {
     h5::Dataset v = h5::open_dataset(f, "series/" + layout.series[k].name + "/values");
-    check_series_values(v.id(), layout.series[k], path);
     store.series[k].resume_at(static_cast<std::int64_t>(h5::extent(v.id())));
   }
   // /runs: cut to the shortest column (a kill while appending a run row).
@@ -324,6 +323,10 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     h5::File peek = open_for_reading(path);
     validate(peek.id(), path, layout);
     check_tables(peek.id(), path, last_run_ended(peek.id()));
+    for (const auto& s : layout.series) {
+      h5::Dataset v = h5::open_dataset(peek.id(), "series/" + s.name + "/values");
+      check_series_values(v.id(), s, path);
+    }
   }
   auto impl = std::make_unique<Impl>(path, layout);
   impl->file = open_for_writing(path);

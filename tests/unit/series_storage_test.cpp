@@ -119,12 +119,16 @@ void expect_series(const std::string& path, const Layout& l, std::size_t n) {
     std::vector<bool> used(extent, false);
     for (std::size_t i = 0; i < n; ++i) {
       if (length[i] == 0) continue;
-      if (length[i] >= std::int64_t(chunk))  // long arrays start on a chunk, short ones packed
+      if (length[i] >= std::int64_t(chunk)) {  // long arrays start on a chunk, short ones packed
         EXPECT_EQ(offset[i] % std::int64_t(chunk), 0) << spec.name << " row " << i;
+      }
       for (std::int64_t j = 0; j < length[i]; ++j) used[std::size_t(offset[i] + j)] = true;
     }
-    for (std::size_t j = 0; j < extent; ++j)
-      if (!used[j]) ASSERT_EQ(all[j], 0.0) << spec.name << " padding at " << j;
+    for (std::size_t j = 0; j < extent; ++j) {
+      if (!used[j]) {
+        ASSERT_EQ(all[j], 0.0) << spec.name << " padding at " << j;
+      }
+    }
     for (hid_t h : {off, len, d}) H5Dclose(h);
     H5Sclose(space), H5Tclose(t), H5Pclose(dcpl);
   }
@@ -197,6 +201,8 @@ TEST(SeriesStorage, ArchiveStoredOtherwiseIsRefused) {
   auto path = (dir / "a.h5").string();
   Layout l = storage_layout();
   Writer::create(path, l).close();
+  const auto before = fs::file_size(path);
+  const auto stamp = fs::last_write_time(path);
   l.series[1].storage.float32 = true;
   try {
     Writer::open(path, l);
@@ -206,6 +212,8 @@ TEST(SeriesStorage, ArchiveStoredOtherwiseIsRefused) {
               std::string::npos)
         << e.what();
   }
+  EXPECT_EQ(fs::file_size(path), before) << "refused before anything is written";
+  EXPECT_EQ(fs::last_write_time(path), stamp);
   fs::remove_all(dir);
 }
 
