@@ -18,7 +18,10 @@ trap 'rm -rf "$tmp"' EXIT
 bin=build/mpisweep
 ranks=3
 now() { date +%s.%N; }
-secs() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'; }
+secs() {
+  local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'
+}
 rate() { awk -v mb="$1" -v s="$2" 'BEGIN {printf "%.0f", mb / s}'; }
 best2() {
   local a b; a=$("$@"); ((gb)) && { echo "$a"; return; }
@@ -47,11 +50,13 @@ else
 fi
 for c in "${cases[@]}"; do
   read -r label values tasks <<<"$c"
+  ((tasks > 0)) || tasks=1
   m=$(awk -v v="$values" -v t="$tasks" 'BEGIN {print v * t * 8 / 1e6}')
   r_dd=$(best2 dd_rate "$m")
   r_py=$(best2 h5py_rate "$values" "$tasks")
   r_ms=$(best2 mpisweep_rate "$values" "$tasks" "$m")
   awk -v l="$label" -v t="$tasks" -v dd="$r_dd" -v py="$r_py" -v ms="$r_ms" '
-    BEGIN { printf "%-8s %7d %6.0f %7.0f %6.0f %9.2f %11.2f\n", l, t, dd, py, ms, py / dd, ms / dd }'
+    BEGIN { printf "%-8s %7d %6.0f %7.0f %6.0f %9.2f %11.2f\n",
+            l, t, dd, py, ms, py / dd, ms / dd }'
 done
 echo "(issue 18 target: mpisweep >= 0.5 x dd for 100 KB and 10 MB series)"

@@ -77,7 +77,8 @@ def check_archive(path, want_all):
             v = f["series"][name]["values"]
             check(v.dtype == np.dtype(dtype), "%s stored as %s, not %s" % (name, v.dtype, dtype))
             check(v.compression == comp and v.shuffle == shuffle and v.chunks == (chunk,),
-                  "%s: filters %s shuffle %s chunks %s" % (name, v.compression, v.shuffle, v.chunks))
+                  "%s: filters %s shuffle %s chunks %s"
+                  % (name, v.compression, v.shuffle, v.chunks))
         for i, tid in enumerate(ids):
             if status[i] != DONE:
                 check(not want_all, "task %d not done" % i)

@@ -1,9 +1,9 @@
 // Series as the runtime stores them (issue 18): arrays of a chunk or more encoded on the worker
 // (chunk_codec), copied into /series/<name>/values with H5Dwrite_chunk at chunk-aligned offsets,
-// shorter ones packed back to back, in each series' declared storage. Checked through the real Writer and Reader and HDF5's own view of the datasets: every
-// value reads back (float32 rounded as HDF5 converts), padding reads 0, resume continues on the
-// next chunk boundary, compaction copies chunks unchanged, and an archive stored otherwise is
-// refused.
+// shorter ones packed back to back, in each series' declared storage. Checked through the real
+// Writer and Reader and HDF5's own view of the datasets: every value reads back (float32 rounded
+// as HDF5 converts), padding reads 0, resume continues after the last array, compaction copies
+// chunks unchanged, and an archive stored otherwise is refused untouched.
 #include "archive_support.hpp"
 
 #include <mpisweep/core/chunk_codec.hpp>
