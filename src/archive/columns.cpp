@@ -298,3 +298,98 @@ Layout layout_of(hid_t file, const std::string& path) {
 }
 
 }  // namespace mpisweep::archive
+
+namespace mpisweep::archive {
+
+namespace {
+
+// The stored type of a series' values: little-endian like every number in the archive.
+hid_t series_file_type(const SeriesSpec& spec) {
+  return spec.storage.float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
+}
+
+std::string storage_text(const SeriesStorage& st) {
+  using C = SeriesStorage::Compression;
+  std::string out = st.float32 ? "float32, " : "float64, ";
+  switch (st.compression) {
+    case C::none: return out + "no compression";
+    case C::deflate: return out + "deflate " + std::to_string(st.level);
+    case C::shuffle_deflate: return out + "shuffle + deflate " + std::to_string(st.level);
+  }
+  return out;
+}
+
+}  // namespace
+
+h5::Dataset create_series_values(hid_t group, const SeriesSpec& spec) {
+  hsize_t dims = 0, maxdims = H5S_UNLIMITED;
+  const auto chunk = static_cast<hsize_t>(chunk_codec::chunk_elements(spec));
+  h5::Dataspace space(h5::check(H5Screate_simple(1, &dims, &maxdims), "H5Screate_simple"));
+  h5::PropList dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dataset create)"));
+  h5::check(H5Pset_chunk(dcpl.id(), 1, &chunk), "H5Pset_chunk");
+  for (const auto& f : chunk_codec::filters(spec.storage)) {
+    const unsigned level = f.level;
+    h5::check(H5Pset_filter(dcpl.id(), static_cast<H5Z_filter_t>(f.id), H5Z_FLAG_OPTIONAL,
+                            f.id == chunk_codec::filter_deflate ? 1 : 0, &level),
+              "H5Pset_filter");
+  }
+  return h5::Dataset(h5::check(H5Dcreate2(group, "values", series_file_type(spec), space.id(),
+                                          H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                               "create dataset series/" + spec.name + "/values"));
+}
+
+void check_series_values(hid_t dataset, const SeriesSpec& spec, const std::string& path) {
+  h5::PropList dcpl(h5::check(H5Dget_create_plist(dataset), "H5Dget_create_plist"));
+  h5::Datatype type = h5::dataset_type(dataset);
+  bool same = h5::type_size(type.id()) == chunk_codec::element_size(spec.storage) &&
+              H5Tget_class(type.id()) == H5T_FLOAT;
+  hsize_t chunk = 0;
+  same = same && H5Pget_layout(dcpl.id()) == H5D_CHUNKED &&
+         H5Pget_chunk(dcpl.id(), 1, &chunk) == 1 &&
+         chunk == static_cast<hsize_t>(chunk_codec::chunk_elements(spec));
+  const auto want = chunk_codec::filters(spec.storage);
+  same = same && H5Pget_nfilters(dcpl.id()) == static_cast<int>(want.size());
+  for (std::size_t i = 0; same && i < want.size(); ++i) {
+    unsigned flags = 0, cd[4] = {};
+    std::size_t ncd = 4;
+    const H5Z_filter_t id =
+        H5Pget_filter2(dcpl.id(), static_cast<unsigned>(i), &flags, &ncd, cd, 0, nullptr, nullptr);
+    same = id == want[i].id &&
+           (id != chunk_codec::filter_deflate || (ncd >= 1 && cd[0] == want[i].level));
+  }
+  H5Eclear2(H5E_DEFAULT);
+  if (!same)
+    throw input_error(path, "/series/" + spec.name +
+                                "/values is stored otherwise than the sweep declares (" +
+                                storage_text(spec.storage) + ", chunks of " +
+                                std::to_string(chunk_codec::chunk_elements(spec)) +
+                                " values): written by an older mpisweep or another storage "
+                                "declaration; use a new --archive");
+}
+
+void write_series_chunks(hid_t dataset, std::int64_t offset, const chunk_codec::Encoded& e) {
+  for (std::size_t i = 0; i < e.chunks(); ++i) {
+    const auto at = static_cast<hsize_t>(offset + static_cast<std::int64_t>(i) * e.chunk_elements);
+    const auto bytes = e.chunk(i);
+    h5::check(H5Dwrite_chunk(dataset, H5P_DEFAULT, e.masks[i], &at, bytes.size(), bytes.data()),
+              "H5Dwrite_chunk");
+  }
+}
+
+void copy_series_chunks(hid_t from, hid_t to, hsize_t n, std::int64_t chunk) {
+  std::vector<unsigned char> buf;
+  for (hsize_t at = 0; at < n; at += static_cast<hsize_t>(chunk)) {
+    unsigned mask = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    h5::check(H5Dget_chunk_info_by_coord(from, &at, &mask, &addr, &size),
+              "H5Dget_chunk_info_by_coord");
+    if (addr == HADDR_UNDEF || size == 0) continue;  // never written (a killed run's gap)
+    buf.resize(size);
+    std::uint32_t filters = 0;
+    h5::check(H5Dread_chunk(from, H5P_DEFAULT, &at, &filters, buf.data()), "H5Dread_chunk");
+    h5::check(H5Dwrite_chunk(to, H5P_DEFAULT, filters, &at, size, buf.data()), "H5Dwrite_chunk");
+  }
+}
+
+}  // namespace mpisweep::archive

@@ -67,4 +67,22 @@ bool foreign_string_columns(hid_t file, const Layout& layout);
 // sweep's order. normalize.cpp.
 void normalize_string_columns(hid_t file, const Layout& layout);
 
+// /series/<name>/values of `spec` in `group`: 1-D, unlimited, chunks of
+// chunk_codec::chunk_elements(spec), stored as IEEE float64 (float32 where the storage says), with
+// chunk_codec::filters(spec.storage), every filter optional: the chunks workers encode go in with
+// H5Dwrite_chunk as they are, and every reader (h5py, h5dump, the Reader) decodes them itself.
+h5::Dataset create_series_values(hid_t group, const SeriesSpec& spec);
+
+// Throws input_error(path, ...) when an existing archive stores the series' values otherwise
+// (type, chunk size or filters): its chunks could not take what the workers encode.
+void check_series_values(hid_t dataset, const SeriesSpec& spec, const std::string& path);
+
+// Writes `e`'s chunks with H5Dwrite_chunk, its first at element `offset` (a chunk boundary);
+// the dataset's extent must already cover them.
+void write_series_chunks(hid_t dataset, std::int64_t offset, const chunk_codec::Encoded& e);
+
+// Copies the chunks holding elements [0, n) of `from` into `to` as they are stored
+// (H5Dread_chunk, H5Dwrite_chunk: nothing is decoded); chunks never written stay unwritten.
+void copy_series_chunks(hid_t from, hid_t to, hsize_t n, std::int64_t chunk);
+
 }  // namespace mpisweep::archive

@@ -77,19 +77,12 @@ void Writer::Impl::compact() {
     for (std::size_t r = 0; r < run_count; ++r) runs.push_back(read_run(r));
     run_ds = std::move(new_runs);
     for (std::size_t r = 0; r < runs.size(); ++r) write_run(r, runs[r]);
-    // Series values, copied as they are so the offsets stay valid.
-    std::vector<double> buf;
+    // Series values: their chunks copied as stored (nothing decoded), so offsets stay valid.
     for (std::size_t k = 0; k < store.series.size(); ++k) {
       h5::Dataset from = h5::open_dataset(old.id(), "series/" + layout.series[k].name + "/values");
       const hsize_t total = static_cast<hsize_t>(store.series[k].total);
       h5::set_extent(values[k].id(), total);
-      const hsize_t block = std::size_t{1} << 20;
-      for (hsize_t first = 0; first < total; first += block) {
-        hsize_t count = std::min(block, total - first);
-        buf.resize(count);
-        h5::read_rows(from.id(), H5T_NATIVE_DOUBLE, first, count, buf.data());
-        h5::write_rows(values[k].id(), H5T_NATIVE_DOUBLE, first, count, buf.data());
-      }
+      copy_series_chunks(from.id(), values[k].id(), total, store.series[k].chunk);
     }
     store.mark_all();
     disk_rows = 0;

@@ -18,7 +18,6 @@ inline constexpr const char* format_name = "mpisweep-archive";
 // Rows per chunk of every /tasks and /series/*/{offset,length} column. All task columns share it
 // so a dirty row range maps to whole chunks in every column (flush rewrites only those).
 inline constexpr hsize_t task_chunk = 1024;
-inline constexpr hsize_t values_chunk = 4096;  // /series/*/values
 inline constexpr hsize_t runs_chunk = 16;
 
 // Fixed string sizes of /runs include the terminator (the /tasks ones are in row_store.hpp).

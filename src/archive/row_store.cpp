@@ -97,11 +97,18 @@ void ParamRows::resize(std::size_t n) {
   std::visit([n](auto& d) { d.resize(n); }, data);
 }
 
+void SeriesRows::resume_at(std::int64_t extent) {
+  total = extent;
+  next = extent;  // a short array may go into the padding of the last chunk: HDF5 rewrites it
+}
+
 RowStore::RowStore(const Layout& layout, std::size_t chunk) : layout_(layout), chunk_(chunk) {
   hosts.intern("");
   for (const auto& spec : layout_.params) params.emplace_back(spec);
   metrics.resize(layout_.metrics.size());
   series.resize(layout_.series.size());
+  for (std::size_t k = 0; k < series.size(); ++k)
+    series[k].chunk = chunk_codec::chunk_elements(layout_.series[k]);
 }
 
 std::size_t RowStore::add(std::span<const TaskRecord> tasks) {
@@ -141,8 +148,16 @@ std::size_t RowStore::add(std::span<const TaskRecord> tasks) {
 
 void RowStore::record(std::size_t row, const Outcome& o) {
   if (row >= rows.size()) throw internal_error("archive: record() of a row that does not exist");
-  if (o.metrics.size() > metrics.size() || o.series.size() > series.size())
+  if (o.metrics.size() > metrics.size() || o.series.size() > series.size() ||
+      o.encoded.size() > series.size())
     throw internal_error("archive: outcome has more metrics or series than the layout");
+  // Checked before anything changes, so a bad outcome leaves the row as it was.
+  for (std::size_t k = 0; k < o.encoded.size(); ++k)
+    if (o.encoded[k] && o.encoded[k]->length > 0 && o.encoded[k]->chunk_elements != series[k].chunk)
+      throw internal_error("archive: series '" + layout_.series[k].name +
+                           "' encoded in chunks of " +
+                           std::to_string(o.encoded[k]->chunk_elements) +
+                           " values, the archive's are " + std::to_string(series[k].chunk));
   auto& r = rows[row];
   r.status = o.status;
   r.attempts = o.attempts;
@@ -167,10 +182,26 @@ void RowStore::record(std::size_t row, const Outcome& o) {
     metrics[k][row] = k < o.metrics.size() ? o.metrics[k] : nan_value;
   for (std::size_t k = 0; k < series.size(); ++k) {
     auto& s = series[k];
-    if (k < o.series.size() && !o.series[k].empty()) {
-      s.offset[row] = s.total + static_cast<std::int64_t>(s.pending.size());
-      s.length[row] = static_cast<std::int64_t>(o.series[k].size());
-      s.pending.insert(s.pending.end(), o.series[k].begin(), o.series[k].end());
+    std::shared_ptr<const chunk_codec::Encoded> e;
+    const std::vector<double>* values = k < o.series.size() ? &o.series[k] : nullptr;
+    if (k < o.encoded.size() && o.encoded[k] && o.encoded[k]->length > 0) {
+      e = o.encoded[k];
+    } else if (values && static_cast<std::int64_t>(values->size()) >= s.chunk) {
+      // A library caller's long array (the runtime's workers encode their own).
+      e = std::make_shared<const chunk_codec::Encoded>(
+          chunk_codec::encode_series(*values, layout_.series[k]));
+    }
+    if (e) {
+      s.offset[row] = (s.next + s.chunk - 1) / s.chunk * s.chunk;
+      s.length[row] = e->length;
+      s.next = s.offset[row] + static_cast<std::int64_t>(e->chunks()) * s.chunk;
+      s.pending.push_back({s.offset[row], std::move(e), 0, 0});
+    } else if (values && !values->empty()) {
+      s.offset[row] = s.next;
+      s.length[row] = static_cast<std::int64_t>(values->size());
+      s.next += s.length[row];
+      s.pending.push_back({s.offset[row], nullptr, s.raw.size(), s.length[row]});
+      s.raw.insert(s.raw.end(), values->begin(), values->end());
     } else {
       s.offset[row] = 0;
       s.length[row] = 0;

@@ -9,8 +9,11 @@
 // or cleared. So a straggler far behind the frontier dirties one chunk, not a column.
 #include <mpisweep/archive/archive.hpp>
 
+#include <mpisweep/core/chunk_codec.hpp>
+
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -51,10 +54,26 @@ struct ParamRows {
   StringTable table;
 };
 
+// One series' offset and length columns, and the arrays recorded since the last flush. An array
+// of at least one chunk comes encoded (chunk_codec, by the worker) and starts on a chunk boundary,
+// so flush() writes its chunks as they are (H5Dwrite_chunk) and the padding after its last value
+// reads as the fill value, 0. Shorter arrays come as values and are packed back to back, written
+// through HDF5's filters: a chunk each would cost more than their bytes.
 struct SeriesRows {
+  struct Pending {
+    std::int64_t offset = 0;                             // where the array starts in values
+    std::shared_ptr<const chunk_codec::Encoded> chunks;  // null: `count` values of `raw`
+    std::size_t raw_first = 0;
+    std::int64_t count = 0;
+  };
   std::vector<std::int64_t> offset, length;
-  std::int64_t total = 0;       // values on disk
-  std::vector<double> pending;  // values appended by record() since the last flush
+  std::int64_t chunk = 1;  // elements per chunk of values: chunk_codec::chunk_elements(spec)
+  std::int64_t total = 0;  // values' extent on disk
+  std::int64_t next = 0;   // where the next short array starts (a long one: the next boundary)
+  std::vector<Pending> pending;  // in offset order
+  std::vector<double> raw;       // the values of the pending short arrays, in order
+  // After loading an archive whose values hold `extent` elements.
+  void resume_at(std::int64_t extent);
 };
 
 // progressed: a running task's progress changed (only /tasks/progress is rewritten).
@@ -69,7 +88,9 @@ class RowStore {
   // Appends pending rows; returns the first index. Checks every task before appending any
   // (internal_error: id 0, wrong parameter count or type), so the columns stay aligned.
   std::size_t add(std::span<const TaskRecord> tasks);
-  // Records an attempt (internal_error for a row that does not exist or too many metrics).
+  // Records an attempt (internal_error for a row that does not exist, too many metrics, or a
+  // series encoded in other chunks than the archive's). Series come encoded (Outcome::encoded,
+  // shared, no bytes copied); raw Outcome::series are encoded here with the declared storage.
   void record(std::size_t row, const Outcome& outcome);
   // A running task's own estimate of how far it is, in [0, 1]; record() clears it (NaN).
   void set_progress(std::size_t row, float fraction);

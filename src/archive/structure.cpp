@@ -86,8 +86,7 @@ void create_structure(hid_t file, const Layout& layout, const RowStore& store,
       h5::set_attr(g.id(), "shape", std::span<const std::int64_t>(s.shape));
       h5::set_attr(g.id(), "axes", join(s.axes));
     }
-    h5::Dataset v =
-        h5::create_column(g.id(), "values", H5T_NATIVE_DOUBLE, fmt::values_chunk, nullptr);
+    h5::Dataset v = create_series_values(g.id(), s);
     h5::set_attr(v.id(), "unit", s.unit);
     h5::set_attr(v.id(), "description", s.help);
     h5::set_attr(v.id(), "axis", s.axis);

@@ -86,7 +86,7 @@ void Writer::Impl::load() {
   store.clear_progress();  // a killed run's tasks are not running any more
   for (std::size_t k = 0; k < store.series.size(); ++k) {
     h5::Dataset v = h5::open_dataset(f, "series/" + layout.series[k].name + "/values");
-    store.series[k].total = static_cast<std::int64_t>(h5::extent(v.id()));
+    store.series[k].resume_at(static_cast<std::int64_t>(h5::extent(v.id())));
   }
   // /runs: cut to the shortest column (a kill while appending a run row).
   hsize_t runs = std::numeric_limits<hsize_t>::max();
@@ -142,15 +142,34 @@ void Writer::Impl::flush() {
   check_io();   // after a failed write nothing more is written: the file stays as it was then
   h5::quiet();  // per thread in this (thread-safe) HDF5 build: the caller's thread may be new
   if (!store.any_dirty() && !store.has_pending_values() && disk_rows == store.size()) return;
+  // Series: long arrays' chunks as the workers encoded them, copied into the file and never
+  // decoded here; runs of short arrays packed back to back, through HDF5's filters. The extent
+  // ends at the last array's last value.
   for (std::size_t k = 0; k < store.series.size(); ++k) {
     auto& s = store.series[k];
     if (s.pending.empty()) continue;
-    const hsize_t total = static_cast<hsize_t>(s.total) + s.pending.size();
-    h5::set_extent(values[k].id(), total);
-    h5::write_rows(values[k].id(), H5T_NATIVE_DOUBLE, static_cast<hsize_t>(s.total),
-                   s.pending.size(), s.pending.data());
-    s.total = static_cast<std::int64_t>(total);
+    const auto& last = s.pending.back();
+    const std::int64_t total =
+        std::max(s.total, last.offset + (last.chunks ? last.chunks->length : last.count));
+    h5::set_extent(values[k].id(), static_cast<hsize_t>(total));
+    for (std::size_t i = 0; i < s.pending.size();) {
+      const auto& p = s.pending[i];
+      if (p.chunks) {
+        write_series_chunks(values[k].id(), p.offset, *p.chunks);
+        ++i;
+        continue;
+      }
+      std::int64_t count = p.count;
+      for (++i;
+           i < s.pending.size() && !s.pending[i].chunks && s.pending[i].offset == p.offset + count;
+           ++i)
+        count += s.pending[i].count;
+      h5::write_rows(values[k].id(), H5T_NATIVE_DOUBLE, static_cast<hsize_t>(p.offset),
+                     static_cast<hsize_t>(count), s.raw.data() + p.raw_first);
+    }
+    s.total = total;
     s.pending.clear();
+    s.raw.clear();
   }
   const hsize_t n = store.size();
   write_phase(false, n);
@@ -382,6 +401,10 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     validate(peek.id(), path, layout);
     check_tables(peek.id(), path, last_run_ended(peek.id()));
     foreign = foreign_string_columns(peek.id(), layout);
+    for (const auto& s : layout.series) {
+      h5::Dataset v = h5::open_dataset(peek.id(), "series/" + s.name + "/values");
+      check_series_values(v.id(), s, path);
+    }
   }
   if (foreign) normalize_strings(path, layout);
   auto impl = std::make_unique<Impl>(path, layout);

@@ -13,7 +13,11 @@
 #include "wire.hpp"
 
 #include <span>
+#include <algorithm>
+#include <cstring>
+#include <memory>
 #include <sstream>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -115,19 +119,50 @@ inline TaskMessage get_task(wire::Reader& r) {
   return t;
 }
 
-// A result's series, in one place: how series travel may change (compressed chunks) without
-// touching the rest of the record. A u32 count, then per series a u64 length and the doubles.
-inline void put_series(wire::Writer& w, const std::vector<std::vector<double>>& series) {
+// A result's series, in one place. Arrays shorter than a chunk travel as values: a u32 count,
+// then per series a u64 length and the doubles. Longer ones travel as the worker encoded them
+// (issue 18; chunk_codec, the series' declared storage), so the master only copies bytes: a u32
+// count, then per declared series a presence byte and, when present, chunk_elements, length, the
+// chunk count, the masks, the chunk ends and the bytes.
+inline void put_series(wire::Writer& w, const std::vector<std::vector<double>>& series,
+                       const std::vector<std::shared_ptr<const chunk_codec::Encoded>>& encoded) {
   w.put(static_cast<std::uint32_t>(series.size()));
   for (const auto& s : series) {
     w.put(static_cast<std::uint64_t>(s.size()));
     w.put_array(std::span<const double>(s));
   }
+  w.put(static_cast<std::uint32_t>(encoded.size()));
+  for (const auto& e : encoded) {
+    w.put(static_cast<std::uint8_t>(e ? 1 : 0));
+    if (!e) continue;
+    w.put(static_cast<std::int64_t>(e->chunk_elements));
+    w.put(static_cast<std::int64_t>(e->length));
+    w.put(static_cast<std::uint64_t>(e->masks.size()));
+    w.put_array(std::span<const std::uint32_t>(e->masks));
+    w.put_array(std::span<const std::uint64_t>(e->ends));
+    w.put_array(std::span<const unsigned char>(e->bytes));
+  }
 }
 
-inline void get_series(wire::Reader& r, std::vector<std::vector<double>>& series) {
+// Reads what put_series wrote; internal_error when the message is cut short or inconsistent.
+inline void get_series(wire::Reader& r, std::vector<std::vector<double>>& series,
+                       std::vector<std::shared_ptr<const chunk_codec::Encoded>>& encoded) {
   series.resize(r.get<std::uint32_t>());
   for (auto& s : series) r.get_array(s, r.get<std::uint64_t>());
+  encoded.assign(r.get<std::uint32_t>(), nullptr);
+  for (auto& slot : encoded) {
+    if (r.get<std::uint8_t>() == 0) continue;
+    auto e = std::make_shared<chunk_codec::Encoded>();
+    e->chunk_elements = r.get<std::int64_t>();
+    e->length = r.get<std::int64_t>();
+    const auto chunks = r.get<std::uint64_t>();
+    r.get_array(e->masks, chunks);
+    r.get_array(e->ends, chunks);
+    if (!std::is_sorted(e->ends.begin(), e->ends.end()))
+      throw internal_error("protocol: series chunk ends out of order");
+    r.get_array(e->bytes, chunks ? e->ends.back() : 0);
+    slot = std::move(e);
+  }
 }
 
 inline void put_result(wire::Writer& w, const ResultMessage& m) {
@@ -137,7 +172,7 @@ inline void put_result(wire::Writer& w, const ResultMessage& m) {
                      static_cast<std::uint32_t>(o.metrics.size())});
   w.put_bytes(o.error.data(), o.error.size());
   w.put_array(std::span<const double>(o.metrics));
-  put_series(w, o.series);
+  put_series(w, o.series, o.encoded);
 }
 
 // Reads into `m`, reusing its strings and vectors: the master decodes every result into one.
@@ -154,7 +189,7 @@ inline void get_result(wire::Reader& r, ResultMessage& m) {
   o.host.clear();
   o.error.assign(r.get_bytes(h.error_bytes));
   r.get_array(o.metrics, h.metrics);
-  get_series(r, o.series);
+  get_series(r, o.series, o.encoded);
 }
 
 // Sent by a worker's main thread when it has sent nothing else for a heartbeat interval, and

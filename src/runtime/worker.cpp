@@ -34,10 +34,21 @@ std::string to_columns(const Experiment& experiment, Result&& result, Outcome& o
   for (std::size_t i = 0; i < experiment.metrics.size(); ++i)
     if (auto it = result.metrics.find(experiment.metrics[i].name); it != result.metrics.end())
       out.metrics[i] = it->second;
+  // A series of at least one chunk goes out encoded as the archive stores it (its declared
+  // storage), here on the worker, so that the master only copies chunks into the file (issue
+  // 18); a shorter one goes as values, which the archive packs back to back.
   out.series.assign(experiment.series.size(), {});
-  for (std::size_t i = 0; i < experiment.series.size(); ++i)
-    if (auto it = result.series.find(experiment.series[i].name); it != result.series.end())
+  out.encoded.assign(experiment.series.size(), nullptr);
+  for (std::size_t i = 0; i < experiment.series.size(); ++i) {
+    const SeriesSpec& spec = experiment.series[i];
+    auto it = result.series.find(spec.name);
+    if (it == result.series.end()) continue;
+    if (static_cast<std::int64_t>(it->second.size()) >= chunk_codec::chunk_elements(spec))
+      out.encoded[i] = std::make_shared<const chunk_codec::Encoded>(
+          chunk_codec::encode_series(it->second, spec));
+    else
       out.series[i] = std::move(it->second);
+  }
   return {};
 }
 
@@ -289,6 +300,7 @@ class Worker {
     if (r.status != TaskStatus::done) {
       r.metrics.clear();
       r.series.clear();
+      r.encoded.clear();
     }
     return r;
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <type_traits>
 
 namespace mpisweep::sweep::detail {
 
@@ -45,6 +46,9 @@ class TableReader {
   std::vector<std::string> strings(const toml::node& n, const std::string& key) const;
   template <class Spec>
   std::vector<Spec> outputs(const toml::node& n, const std::string& key) const;
+  bool dtype(const toml::node& n, const std::string& text) const;
+  SeriesStorage::Compression compression(const toml::node& n, const std::string& text) const;
+  int deflate_level(const toml::node& n, const SeriesStorage& storage) const;
   void check_template(const std::string& templ, const toml::node& n, const std::string& key,
                       std::set<std::string>& used) const;
 
@@ -150,7 +154,34 @@ std::vector<std::string> TableReader::strings(const toml::node& n, const std::st
   return out;
 }
 
+// A series' storage keys (docs/your-experiment.md): dtype, compression and level.
+bool TableReader::dtype(const toml::node& n, const std::string& text) const {
+  if (text == "float64") return false;
+  if (text == "float32") return true;
+  fail(n, "'series': dtype \"" + text + "\" is not one of \"float64\", \"float32\"");
+}
+
+SeriesStorage::Compression TableReader::compression(const toml::node& n,
+                                                    const std::string& text) const {
+  using C = SeriesStorage::Compression;
+  if (text == "none") return C::none;
+  if (text == "deflate") return C::deflate;
+  if (text == "shuffle+deflate") return C::shuffle_deflate;
+  fail(n, "'series': compression \"" + text +
+              "\" is not one of \"none\", \"deflate\", \"shuffle+deflate\"");
+}
+
+int TableReader::deflate_level(const toml::node& n, const SeriesStorage& storage) const {
+  const auto* i = n.as_integer();
+  if (!i || i->get() < 1 || i->get() > 9)
+    fail(n, "'series': level must be an integer from 1 (fastest) to 9 (smallest)");
+  if (storage.compression == SeriesStorage::Compression::none)
+    fail(n, "'series': level needs compression = \"deflate\" or \"shuffle+deflate\"");
+  return static_cast<int>(i->get());
+}
+
 // metrics = ["loss", { name = "acc", unit = "%", help = "test accuracy" }]
+// series = ["curve", { name = "field", dtype = "float32", compression = "none" }]
 template <class Spec>
 std::vector<Spec> TableReader::outputs(const toml::node& n, const std::string& key) const {
   const toml::array* a = n.as_array();
@@ -164,19 +195,39 @@ std::vector<Spec> TableReader::outputs(const toml::node& n, const std::string& k
     if (auto str = v.as_string()) {
       s.name = str->get();
     } else if (auto t = v.as_table()) {
+      constexpr bool is_series = std::is_same_v<Spec, SeriesSpec>;
+      const toml::node* level = nullptr;
       for (auto&& [k, field] : *t) {
         const std::string field_name(k.str());
-        if (!field.is_string()) fail(n, "'" + key + "': '" + field_name + "' must be a string");
+        if constexpr (is_series) {
+          if (field_name == "level") {
+            level = &field;
+            continue;
+          }
+        }
+        if (!field.is_string()) fail(field, "'" + key + "': '" + field_name + "' must be a string");
         const std::string text = field.as_string()->get();
-        if (field_name == "name")
+        if (field_name == "name") {
           s.name = text;
-        else if (field_name == "unit")
+        } else if (field_name == "unit") {
           s.unit = text;
-        else if (field_name == "help")
+        } else if (field_name == "help") {
           s.help = text;
-        else
-          fail(n, "'" + key + "': unknown key '" + field_name + "'; expected name, unit or help");
+        } else if constexpr (is_series) {
+          if (field_name == "dtype")
+            s.storage.float32 = dtype(field, text);
+          else if (field_name == "compression")
+            s.storage.compression = compression(field, text);
+          else
+            fail(field, "'series': unknown key '" + field_name +
+                            "'; expected name, unit, help, dtype, compression or level");
+        } else {
+          fail(field,
+               "'" + key + "': unknown key '" + field_name + "'; expected name, unit or help");
+        }
       }
+      if constexpr (is_series)
+        if (level) s.storage.level = deflate_level(*level, s.storage);
     } else {
       fail(n, usage);
     }

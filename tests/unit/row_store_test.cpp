@@ -102,8 +102,21 @@ TEST(RowStore, RecordKeepsOutcomesErrorsAndSeriesOffsets) {
   EXPECT_TRUE(std::isnan(s.metrics[1][5]));
   EXPECT_EQ(s.series[0].offset[5], 0);
   EXPECT_EQ(s.series[0].length[5], 3);
-  EXPECT_EQ(s.series[0].offset[1], 3) << "values are appended after the pending ones";
-  EXPECT_EQ(s.series[0].pending, (std::vector<double>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(s.series[0].offset[1], 3) << "short arrays are packed after the pending ones";
+  EXPECT_EQ(s.series[0].raw, (std::vector<double>{1, 2, 3, 4, 5}));
+  // An array of a chunk or more (a 1-D series of unknown length: 64 KiB) starts on the next
+  // chunk boundary, encoded; the next short one after its last chunk.
+  const std::int64_t c = s.series[0].chunk;
+  EXPECT_EQ(c, 8192);
+  o.series = {std::vector<double>(std::size_t(c) + 1, 0.5)};
+  s.record(2, o);
+  EXPECT_EQ(s.series[0].offset[2], c);
+  ASSERT_EQ(s.series[0].pending.size(), 3u);
+  ASSERT_TRUE(s.series[0].pending[2].chunks);
+  EXPECT_EQ(s.series[0].pending[2].chunks->length, c + 1);
+  o.series = {{6}};
+  s.record(3, o);
+  EXPECT_EQ(s.series[0].offset[3], 3 * c);
   using Ranges = std::vector<std::pair<std::size_t, std::size_t>>;
   EXPECT_EQ(s.dirty_ranges(Dirty::recorded, 9), (Ranges{{0, 8}})) << "chunks 0 and 1";
   EXPECT_TRUE(s.dirty_ranges(Dirty::errored, 9).empty()) << "no error set or cleared";

@@ -40,8 +40,8 @@ struct Filter {
 };
 
 // The pipeline of a series stored as `storage` says:
-//   none            {deflate}: full chunks are stored raw (mask 1); only the zero padding of an
-//                   array's last chunk is deflated, so padding takes no space on disk
+//   none            {deflate}: chunks are stored raw (mask 1) but an array's last chunk when it
+//                   is at least 3/4 zero padding, which deflates to almost nothing
 //   deflate         {deflate}
 //   shuffle_deflate {shuffle, deflate}
 std::vector<Filter> filters(const SeriesStorage& storage);
@@ -84,15 +84,17 @@ struct Encoded {
   std::span<const unsigned char> chunk(std::size_t i) const;
   // Bytes the array takes stored: what ingestion rates and ratios are measured against.
   std::uint64_t stored_bytes() const { return ends.empty() ? 0 : ends.back(); }
+  bool operator==(const Encoded&) const = default;
 };
 
 // Fast for random data, compact for smooth data: with min_ratio > 1, a chunk is deflated only if
-// a probe (its first probe_elements values, at most a quarter of the chunk, filtered the same
-// way) shrinks by at least that
-// ratio; otherwise it is stored raw without deflating the rest. Uniform random doubles gain 1.18
-// from shuffle + deflate at ~1/25 of the raw rate, a smooth curve 1.42, a repetitive field over
-// 100 (docs/performance.md, "Series ingestion"). A padded last chunk is always deflated (the
-// padding). min_ratio <= 1: every chunk is deflated and kept if it shrinks at all.
+// a probe (its first probe_elements values, at most an eighth of the chunk, filtered the same
+// way) shrinks by at least that ratio; otherwise it is stored raw without deflating the rest.
+// Uniform random doubles gain 1.18 from shuffle + deflate at ~1/25 of the raw rate, a smooth
+// curve 1.42, a repetitive field over 100 (docs/performance.md, "Series ingestion"). A last
+// chunk that is at least 3/4 padding is always deflated (the zeros shrink to nothing, at memory
+// speed); a fuller one follows the probe. min_ratio <= 1: every chunk is deflated and kept if it
+// shrinks at all (`none`: only the mostly-padding last chunk).
 inline constexpr std::size_t probe_elements = 2048;
 // The default proposed from those measurements: keep deflate where it saves at least 20%.
 inline constexpr double default_min_ratio = 1.25;
@@ -103,5 +105,11 @@ inline constexpr double default_min_ratio = 1.25;
 // declaration is checked where it is parsed). Thread-safe.
 Encoded encode(std::span<const double> values, const SeriesStorage& storage,
                std::int64_t chunk_elements, double min_ratio = 1.0);
+
+// What a worker sends for one declared series of at least one chunk: encode() with the series'
+// storage, in chunks of chunk_elements(spec) (the archive's /series/<name>/values chunk),
+// probing with default_min_ratio where the storage deflates. Shorter arrays travel as values and
+// the archive packs them back to back (a chunk each would cost more than their bytes).
+Encoded encode_series(std::span<const double> values, const SeriesSpec& spec);
 
 }  // namespace mpisweep::chunk_codec

@@ -3,10 +3,12 @@
 // TaskRecords, the archive stores each as a row, the master hands it to a worker (only its index
 // and what the experiment needs cross the wire), and every attempt comes back as an Outcome that
 // the archive records in the same row.
+#include <mpisweep/core/chunk_codec.hpp>
 #include <mpisweep/core/text.hpp>
 #include <mpisweep/core/value.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +46,12 @@ struct Outcome {
   std::string error;                        // empty when done
   std::vector<double> metrics;              // the declared order; NaN where absent
   std::vector<std::vector<double>> series;  // the declared order; empty where absent
+  // The same series as the archive stores them, encoded by the worker that ran the task
+  // (chunk_codec, the series' declared storage), so the master only copies bytes (issue 18). In
+  // the declared order, null where absent; when it is empty, the archive encodes `series` itself
+  // (library callers; the runtime always encodes on the worker). Shared so that handing an
+  // Outcome to observers copies no series bytes.
+  std::vector<std::shared_ptr<const chunk_codec::Encoded>> encoded;
 };
 
 // Where a task stands in an archive (its row's id, status and attempts), for resume.

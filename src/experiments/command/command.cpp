@@ -127,10 +127,19 @@ std::string to_wire(const CommandSpec& spec) {
               "," + json_strings(p.choices) + "]";
   }
   params += "]";
+  // A series' storage travels too: workers encode its chunks as the master's archive stores them.
+  std::string series = "[";
+  for (std::size_t i = 0; i < spec.series.size(); ++i) {
+    const auto& s = spec.series[i];
+    series += std::string(i ? "," : "") + "[" + json_quote(s.name) + "," + json_quote(s.unit) +
+              "," + json_quote(s.help) + "," +
+              std::to_string(static_cast<int>(s.storage.compression)) + "," +
+              std::to_string(s.storage.level) + "," + (s.storage.float32 ? "true" : "false") + "]";
+  }
+  series += "]";
   return "{\"run\":" + json_strings(spec.run) + ",\"metrics\":" + outputs(spec.metrics) +
-         ",\"series\":" + outputs(spec.series) + ",\"workdir\":" + json_quote(spec.workdir) +
-         ",\"env\":" + env + ",\"params\":" + params +
-         ",\"kill_grace\":" + json_real(spec.kill_grace) + "}";
+         ",\"series\":" + series + ",\"workdir\":" + json_quote(spec.workdir) + ",\"env\":" + env +
+         ",\"params\":" + params + ",\"kill_grace\":" + json_real(spec.kill_grace) + "}";
 }
 
 CommandSpec from_wire(const std::string& text) {
@@ -156,6 +165,10 @@ CommandSpec from_wire(const std::string& text) {
       ss.name = s.array().at(0).string();
       ss.unit = s.array().at(1).string();
       ss.help = s.array().at(2).string();
+      ss.storage.compression =
+          static_cast<SeriesStorage::Compression>(static_cast<int>(s.array().at(3).number()));
+      ss.storage.level = static_cast<int>(s.array().at(4).number());
+      ss.storage.float32 = std::get<bool>(s.array().at(5).value);
       spec.series.push_back(std::move(ss));
     }
     spec.workdir = o.at("workdir").string();

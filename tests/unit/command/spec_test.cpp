@@ -105,7 +105,13 @@ TEST(CommandSpecWire, RoundTripsEverything) {
   ParamSpec opt{"opt", ParamType::choice, std::string("sgd")};
   opt.choices = {"sgd", "adam"};
   s.params = {big, lr, on, opt};
+  // A series' storage travels: workers encode its chunks as the master's archive stores them.
+  s.series.at(0).storage = {SeriesStorage::Compression::deflate, 6, true};
   const CommandSpec t = from_wire(to_wire(s));
+  ASSERT_EQ(t.series.size(), s.series.size());
+  EXPECT_EQ(t.series[0].storage.compression, SeriesStorage::Compression::deflate);
+  EXPECT_EQ(t.series[0].storage.level, 6);
+  EXPECT_TRUE(t.series[0].storage.float32);
   EXPECT_EQ(t.run, s.run);
   EXPECT_EQ(t.workdir, s.workdir);
   EXPECT_EQ(t.env, s.env);

@@ -1,0 +1,259 @@
+// Series as the runtime stores them (issue 18): arrays of a chunk or more encoded on the worker
+// (chunk_codec), copied into /series/<name>/values with H5Dwrite_chunk at chunk-aligned offsets,
+// shorter ones packed back to back, in each series' declared storage. Checked through the real
+// Writer and Reader and HDF5's own view of the datasets: every value reads back (float32 rounded
+// as HDF5 converts), padding reads 0, resume continues after the last array, compaction copies
+// chunks unchanged, and an archive stored otherwise is refused untouched.
+#include "archive_support.hpp"
+
+#include <mpisweep/core/chunk_codec.hpp>
+#include <mpisweep/runtime/worker.hpp>
+
+#include "runtime/protocol.hpp"
+
+#include <hdf5.h>
+
+#include <cstring>
+#include <memory>
+
+namespace mpisweep::archive {
+namespace {
+
+using namespace test_support;
+namespace cc = chunk_codec;
+using C = SeriesStorage::Compression;
+
+Layout storage_layout() {
+  Layout l = make_layout();
+  l.series = {
+      {.name = "plain"},  // default: shuffle + deflate 1, float64
+      {.name = "raw", .storage = {.compression = C::none}},
+      {.name = "f32", .storage = {.compression = C::shuffle_deflate, .level = 3, .float32 = true}},
+      {.name = "field",
+       .shape = {3, 5000},
+       .axes = {"row", "col"},
+       .storage = {.compression = C::deflate, .level = 6}},
+  };
+  return l;
+}
+
+// Task i's array of series k: lengths around the chunk sizes (0, 1, c - 1, c, c + 1, 2c + 3) and
+// kinds that deflate does and does not shrink.
+std::vector<double> values_of(std::size_t i, std::size_t k) {
+  if (k == 3) {  // the field: its shape, a repetitive pattern
+    std::vector<double> v(15000);
+    for (std::size_t j = 0; j < v.size(); ++j) v[j] = double((j / 100 + i) % 5);
+    return v;
+  }
+  const std::size_t c = k == 2 ? 16384 : 8192;
+  const std::size_t lengths[] = {0, 1, c - 1, c, c + 1, 2 * c + 3};
+  std::vector<double> v(lengths[(i + k) % 6]);
+  std::uint64_t s = 0x9E3779B97F4A7C15ull * (i * 4 + k + 1);
+  for (std::size_t j = 0; j < v.size(); ++j) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;  // xorshift64 (Marsaglia 2003)
+    v[j] = i % 2 ? double(s >> 11) * 0x1p-53 : std::sin(1e-3 * double(j)) * 1e40;
+  }
+  return v;
+}
+
+// What a reader must see: float32 series rounded as HDF5's conversion does (beyond FLT_MAX: inf).
+double stored(double x, bool float32) {
+  if (!float32) return x;
+  constexpr double max = std::numeric_limits<float>::max();
+  if (x > max) return INFINITY;
+  if (x < -max) return -INFINITY;
+  return double(static_cast<float>(x));
+}
+
+// Task i's outcome: even tasks as a worker sends them (long arrays encoded), odd ones all values
+// (the archive encodes the long ones itself).
+TaskOutcome outcome_of(const Layout& l, std::size_t i) {
+  TaskOutcome o = make_outcome(i);
+  o.series.clear();
+  for (std::size_t k = 0; k < l.series.size(); ++k) {
+    auto v = values_of(i, k);
+    const bool encode = i % 2 == 0 && std::int64_t(v.size()) >= cc::chunk_elements(l.series[k]);
+    o.encoded.push_back(
+        encode ? std::make_shared<const cc::Encoded>(cc::encode_series(v, l.series[k])) : nullptr);
+    o.series.push_back(encode ? std::vector<double>{} : std::move(v));
+  }
+  return o;
+}
+
+void expect_series(const std::string& path, const Layout& l, std::size_t n) {
+  Reader r = Reader::open(path);
+  ASSERT_EQ(r.rows(), n);
+  for (std::size_t k = 0; k < l.series.size(); ++k) {
+    const auto& spec = l.series[k];
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto want = values_of(i, k);
+      const auto got = r.series(spec.name, i);
+      ASSERT_EQ(got.size(), want.size()) << spec.name << " row " << i;
+      for (std::size_t j = 0; j < want.size(); ++j) {
+        const double e = stored(want[j], spec.storage.float32);
+        ASSERT_EQ(std::memcmp(&got[j], &e, 8), 0) << spec.name << " row " << i << " [" << j << "]";
+      }
+    }
+  }
+  // HDF5's view: type, chunk and filters as declared; offsets on chunk boundaries; padding 0.
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  for (const auto& spec : l.series) {
+    hid_t d = H5Dopen2(f, ("series/" + spec.name + "/values").c_str(), H5P_DEFAULT);
+    hid_t t = H5Dget_type(d), dcpl = H5Dget_create_plist(d);
+    EXPECT_EQ(H5Tget_size(t), spec.storage.float32 ? 4u : 8u) << spec.name;
+    hsize_t chunk = 0;
+    ASSERT_EQ(H5Pget_chunk(dcpl, 1, &chunk), 1);
+    EXPECT_EQ(chunk, hsize_t(cc::chunk_elements(spec))) << spec.name;
+    EXPECT_EQ(H5Pget_nfilters(dcpl), int(cc::filters(spec.storage).size())) << spec.name;
+    hid_t space = H5Dget_space(d);
+    hsize_t extent = 0;
+    H5Sget_simple_extent_dims(space, &extent, nullptr);
+    std::vector<double> all(extent);
+    H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, all.data());
+    hid_t off = H5Dopen2(f, ("series/" + spec.name + "/offset").c_str(), H5P_DEFAULT);
+    hid_t len = H5Dopen2(f, ("series/" + spec.name + "/length").c_str(), H5P_DEFAULT);
+    std::vector<std::int64_t> offset(n), length(n);
+    H5Dread(off, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, offset.data());
+    H5Dread(len, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, length.data());
+    std::vector<bool> used(extent, false);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (length[i] == 0) continue;
+      if (length[i] >= std::int64_t(chunk)) {  // long arrays start on a chunk, short ones packed
+        EXPECT_EQ(offset[i] % std::int64_t(chunk), 0) << spec.name << " row " << i;
+      }
+      for (std::int64_t j = 0; j < length[i]; ++j) used[std::size_t(offset[i] + j)] = true;
+    }
+    for (std::size_t j = 0; j < extent; ++j) {
+      if (!used[j]) {
+        ASSERT_EQ(all[j], 0.0) << spec.name << " padding at " << j;
+      }
+    }
+    for (hid_t h : {off, len, d}) H5Dclose(h);
+    H5Sclose(space), H5Tclose(t), H5Pclose(dcpl);
+  }
+  H5Fclose(f);
+}
+
+TEST(SeriesStorage, EncodedChunksReadBackInEveryStorageAndResumeAligned) {
+  auto dir = temp_dir("series_storage");
+  auto path = (dir / "a.h5").string();
+  const Layout l = storage_layout();
+  const std::size_t n = 24;
+  {
+    Writer w = Writer::create(path, l);
+    std::vector<TaskDef> tasks;
+    for (std::size_t i = 0; i < n; ++i) tasks.push_back(make_task(i));
+    w.add_tasks(tasks);
+    for (std::size_t i = 0; i < n / 2; ++i) {
+      w.record(i, outcome_of(l, i));
+      if (i % 4 == 3) w.flush();
+    }
+    w.close();
+  }
+  {
+    // Resume: the next arrays start on the chunk boundary after the last one on disk.
+    Writer w = Writer::open(path, l);
+    for (std::size_t i = n / 2; i < n; ++i) w.record(i, outcome_of(l, i));
+    w.close();
+  }
+  expect_series(path, l, n);
+  EXPECT_EQ(h5dump_exit(path), 0);
+  fs::remove_all(dir);
+}
+
+// Many small flushes leave dead space, so close() compacts: chunks are copied as stored (a raw
+// random chunk stays raw, a deflated one deflated) and every value reads the same.
+TEST(SeriesStorage, CompactionCopiesChunksUnchanged) {
+  auto dir = temp_dir("series_compact");
+  auto path = (dir / "a.h5").string();
+  const Layout l = storage_layout();
+  const std::size_t n = 600;
+  Writer w = Writer::create(path, l);
+  std::vector<TaskDef> tasks;
+  for (std::size_t i = 0; i < n; ++i) tasks.push_back(make_task(i));
+  w.add_tasks(tasks);
+  for (std::size_t i = 0; i < n; ++i) {
+    TaskOutcome o = make_outcome(i);
+    o.series.clear();
+    o.metrics[1] = std::sin(double(i)) * 1e6;  // incompressible, so rewrites leak space
+    if (i % 100 == 0) o = outcome_of(l, i);
+    w.record(i, o);
+    w.flush();
+  }
+  const auto before = fs::file_size(path);
+  w.close();
+  EXPECT_LT(fs::file_size(path) * 2, before) << "compacted";
+  Reader r = Reader::open(path);
+  for (std::size_t k = 0; k < l.series.size(); ++k)
+    for (std::size_t i = 0; i < n; i += 100) {
+      const auto want = values_of(i, k);
+      const auto got = r.series(l.series[k].name, i);
+      ASSERT_EQ(got.size(), want.size());
+      for (std::size_t j = 0; j < want.size(); ++j)
+        ASSERT_EQ(got[j], stored(want[j], l.series[k].storage.float32)) << k << " " << i;
+    }
+  fs::remove_all(dir);
+}
+
+TEST(SeriesStorage, ArchiveStoredOtherwiseIsRefused) {
+  auto dir = temp_dir("series_refused");
+  auto path = (dir / "a.h5").string();
+  Layout l = storage_layout();
+  Writer::create(path, l).close();
+  const auto before = fs::file_size(path);
+  const auto stamp = fs::last_write_time(path);
+  l.series[1].storage.float32 = true;
+  try {
+    Writer::open(path, l);
+    FAIL() << "opened an archive whose values are float64 as float32";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/series/raw/values is stored otherwise"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(fs::file_size(path), before) << "refused before anything is written";
+  EXPECT_EQ(fs::last_write_time(path), stamp);
+  fs::remove_all(dir);
+}
+
+// The worker's side: a series of a chunk or more leaves encoded with its declared storage, a
+// shorter one as values; both cross the wire (put_series/get_series in the result message)
+// unchanged, and a message cut short is refused.
+TEST(SeriesStorage, WorkerEncodesLongArraysAndTheWireCarriesThem) {
+  Experiment e;
+  e.series = {{.name = "long", .storage = {.compression = C::none, .float32 = true}},
+              {.name = "short"},
+              {.name = "absent"}};
+  Result r;
+  r.series["long"] = values_of(1, 2);  // 16,384 values: one float32 chunk
+  r.series["short"] = {1, 2, 3};
+  runtime::ResultMessage m;
+  ASSERT_EQ(runtime::to_columns(e, std::move(r), m.outcome), "");
+  const auto& o = m.outcome;
+  ASSERT_EQ(o.encoded.size(), 3u);
+  ASSERT_TRUE(o.encoded[0]);
+  EXPECT_EQ(*o.encoded[0], cc::encode_series(values_of(1, 2), e.series[0]));
+  EXPECT_EQ(o.encoded[0]->chunk_elements, 16384);
+  EXPECT_FALSE(o.encoded[1] || o.encoded[2]);
+  EXPECT_TRUE(o.series[0].empty());
+  EXPECT_EQ(o.series[1], (std::vector<double>{1, 2, 3}));
+  const std::string bytes = runtime::pack(std::vector<runtime::ResultMessage>{m});
+  const auto all = runtime::unpack<std::vector<runtime::ResultMessage>>(bytes);
+  ASSERT_EQ(all.size(), 1u);
+  const auto& back = all[0];
+  ASSERT_EQ(back.outcome.encoded.size(), 3u);
+  ASSERT_TRUE(back.outcome.encoded[0]);
+  EXPECT_EQ(*back.outcome.encoded[0], *o.encoded[0]);
+  EXPECT_FALSE(back.outcome.encoded[1] || back.outcome.encoded[2]);
+  EXPECT_EQ(back.outcome.series, o.series);
+  // Cut anywhere, the message is refused (the series come last in a result record).
+  for (std::size_t cut : {bytes.size() - 1, bytes.size() / 2, bytes.size() - 9}) {
+    EXPECT_THROW(runtime::unpack<std::vector<runtime::ResultMessage>>(bytes.substr(0, cut)),
+                 internal_error)
+        << cut;
+  }
+}
+
+}  // namespace
+}  // namespace mpisweep::archive
