@@ -45,8 +45,9 @@ TEST(Wire, ResultRecordsHoldMetricsAsDoubles) {
   r.index = 7;
   r.outcome.metrics = {0.5, 2.0};
   const std::string bytes = runtime::pack(std::vector<ResultMessage>{r});
-  // Header, no error characters, 2 doubles, a u32 count of series (none).
-  EXPECT_EQ(bytes.size(), sizeof(runtime::ResultHeader) + 16 + 4);
+  // Header, no error characters, 2 doubles, a u32 count of series as values and one of encoded
+  // series (none of either).
+  EXPECT_EQ(bytes.size(), sizeof(runtime::ResultHeader) + 16 + 4 + 4);
 }
 
 TEST(Wire, ATornMessageIsRefusedAtEveryLength) {
