@@ -53,9 +53,9 @@ def start(*args, ranks=None):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def _live_members(pgid):
-    """Pids of the process group's members that are still running (zombies excluded)."""
-    live = []
+def _processes():
+    """{pid: (state, ppid, pgrp)} of every process now, read from /proc."""
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -65,24 +65,52 @@ def _live_members(pgid):
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2:].split()  # state, ppid, pgrp, ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            live.append(int(entry))
-    return live
+        table[int(entry)] = (fields[0], int(fields[1]), int(fields[2]))
+    return table
+
+
+def _job_members(root):
+    """Pids of `root`'s process group and of every descendant of `root`. Open MPI 4.1 puts each
+    rank in a process group of its own, so the ranks are found as mpiexec's descendants."""
+    table = _processes()
+    children = {}
+    for pid, (_, ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    members, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid in members:
+            continue
+        members.add(pid)
+        todo.extend(children.get(pid, []))
+    members |= {pid for pid, (_, _, pgrp) in table.items() if pgrp == root}
+    return members
+
+
+def _still_running(pids):
+    table = _processes()
+    return [pid for pid in pids if pid in table and table[pid][0] != "Z"]
 
 
 def kill_job(proc, sig=signal.SIGKILL, timeout=10.0):
-    """Sends `sig` to every process of the job (mpiexec and all ranks). For SIGKILL, also waits
+    """Sends `sig` to every process of the job (mpiexec and all ranks, found as mpiexec's process
+    group and descendants: each rank has a process group of its own). For SIGKILL, also waits
     until none of them runs any more: mpiexec dies first, and a rank still being torn down would
     hold the archive's live-writer lock when the test goes on to resume."""
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        return
+    members = _job_members(proc.pid)
+    for pid in sorted(members - {proc.pid}) + [proc.pid] if sig == signal.SIGKILL else [proc.pid]:
+        try:
+            if pid == proc.pid:
+                os.killpg(proc.pid, sig)
+            else:
+                os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
     if sig != signal.SIGKILL:
         return
     proc.wait()
     deadline = time.monotonic() + timeout
-    while _live_members(proc.pid) and time.monotonic() < deadline:
+    while _still_running(members - {proc.pid}) and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
