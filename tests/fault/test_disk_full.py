@@ -53,22 +53,6 @@ def no_crash(p):
         check(bad not in out, "%r in the output:\n%s" % (bad, out))
 
 
-def children(pid):
-    """Pids of the processes whose parent is `pid` (mpiexec's ranks, in their own groups)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat[stat.rfind(")") + 2:].split()[1]) == pid:
-            out.append(int(entry))
-    return out
-
-
 def signal_all(pids, sig):
     for pid in pids:
         try:

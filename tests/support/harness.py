@@ -69,6 +69,11 @@ def _processes():
     return table
 
 
+def children(pid):
+    """Pids of the processes whose parent is `pid` (mpiexec's ranks, in their own groups)."""
+    return [child for child, (_, ppid, _) in _processes().items() if ppid == pid]
+
+
 def _job_members(root):
     """Pids of `root`'s process group and of every descendant of `root`. Open MPI 4.1 puts each
     rank in a process group of its own, so the ranks are found as mpiexec's descendants."""
