@@ -79,6 +79,10 @@ def test_bash_completion():
           complete("mpisweep", ""))
     check("--task-timeout" in complete("mpisweep", "run", "--task"),
           complete("mpisweep", "run", "--task"))
+    check(complete("mpisweep", "run", "--progress", "l") == ["lines"],
+          complete("mpisweep", "run", "--progress", "l"))
+    check(complete("mpisweep", "plot", "--style", "linesp") == ["linespoints"],
+          complete("mpisweep", "plot", "--style", "linesp"))
     check(complete("mpisweep", "experiments", "no") == ["noop"],
           complete("mpisweep", "experiments", "no"))
 
