@@ -99,5 +99,44 @@ def test_x_in_units_of_a_parameter():
     check(near(xs, 4) >= 1 and near(xs, 40) == 0, "unscaled: %s" % xs)
 
 
+MOE = """
+[sweep]
+name = "moe"
+experiment = "moe_cl"
+seeds = 1
+
+[params]
+T = 20
+T1 = 5
+
+[grid]
+record_every = [5, 10]
+"""
+
+
+def test_moe_cl_rounds():
+    """moe_cl declares its per-round series in units of record_every: the archive a real run
+    writes says so, and G_t is drawn at the real rounds 5..20 and 10, 20, up to T."""
+    workdir()
+    write("m.toml", MOE)
+    mpisweep("run", "m.toml", "-q", ranks=2)
+    archive = "results/moe.h5"
+    with h5py.File(archive, "r") as f:
+        for name in ("F_t", "G_t"):
+            a = f["series/" + name].attrs
+            check(a["x_scale_param"] in ("record_every", b"record_every"),
+                  "%s x_scale_param: %r" % (name, a["x_scale_param"]))
+        check("x_scale_param" not in f["series/routing_counts"].attrs, "routing_counts: none")
+    mpisweep("plot", archive, "--series", "G_t", "--style", "points", "-o", "g.svg")
+    xs = drawn_x("g.svg")
+    k = near(xs, 5)
+    check(k >= 1, "G_t at round 5: %s" % xs)
+    for x, n in {15: 1, 10: 2, 20: 2}.items():
+        check(near(xs, x) == n * k, "G_t at round %d: %d, expected %d; %s" % (x, near(xs, x),
+                                                                             n * k, xs))
+    for x in (1, 2, 3, 4):
+        check(near(xs, x) == 0, "no point at the record index %d: %s" % (x, xs))
+
+
 if __name__ == "__main__":
-    main([test_x_in_units_of_a_parameter])
+    main([test_x_in_units_of_a_parameter, test_moe_cl_rounds])
