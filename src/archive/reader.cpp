@@ -267,6 +267,7 @@ std::vector<SeriesSpec> Reader::series_specs() const {
     s.axis = h5::get_attr_string(g.id(), "axis");
     s.x_start = h5::get_attr_double(g.id(), "x_start", 0.0);
     s.x_step = h5::get_attr_double(g.id(), "x_step", 1.0);
+    s.x_scale_param = h5::get_attr_string(g.id(), "x_scale_param");  // absent: none
     s.shape = h5::get_attr_ints(g.id(), "shape");
     s.axes = split(h5::get_attr_string(g.id(), "axes"));
     out.push_back(std::move(s));

@@ -82,6 +82,7 @@ void create_structure(hid_t file, const Layout& layout, const RowStore& store,
     h5::set_attr(g.id(), "axis", s.axis);
     h5::set_attr(g.id(), "x_start", s.x_start);
     h5::set_attr(g.id(), "x_step", s.x_step);
+    if (!s.x_scale_param.empty()) h5::set_attr(g.id(), "x_scale_param", s.x_scale_param);
     if (!s.shape.empty()) {
       h5::set_attr(g.id(), "shape", std::span<const std::int64_t>(s.shape));
       h5::set_attr(g.id(), "axes", join(s.axes));

@@ -60,6 +60,18 @@ std::vector<std::string> pooled_params(const TaskTable& t, const Where& where,
   return out;
 }
 
+// An integer or real parameter's value as a double.
+double numeric_value(const Value& v) {
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  return static_cast<double>(std::get<std::int64_t>(v));
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
 bool positive_ok(double v, bool log) { return std::isfinite(v) && (!log || v > 0); }
 
 Figure metric_figure(const TaskTable& t, const PlotRequest& r, std::vector<std::string>& notes) {
@@ -307,39 +319,67 @@ Figure series_figure(const archive::Reader& reader, const TaskTable& t, const Pl
   const std::string axis = spec.axis.empty() ? "index" : spec.axis;
   if (r.heatmap || !r.task.empty()) return heatmap_figure(reader, t, r, spec, notes);
 
+  // A series may count its x in units of a task parameter (x_scale_param, e.g. record_every):
+  // each task's unit is its own value, and only tasks of one unit are averaged element-wise.
+  std::size_t unit_p = TaskTable::npos;
+  if (!spec.x_scale_param.empty()) {
+    unit_p = t.param_index(spec.x_scale_param);
+    const bool numeric =
+        unit_p != TaskTable::npos &&
+        (t.params[unit_p].type == ParamType::integer || t.params[unit_p].type == ParamType::real);
+    if (!numeric) {
+      notes.push_back("series " + r.series + " counts its x in units of parameter '" +
+                      spec.x_scale_param + "', which the archive lacks as a number; x unscaled");
+      unit_p = TaskTable::npos;
+    }
+  }
+  std::vector<std::size_t> used = groups;
+  if (unit_p != TaskTable::npos) used.push_back(unit_p);
+  // Lines of one group but another unit say which unit they have.
+  const auto varying = varying_params(t, r.where);
+  const bool units_vary = unit_p != TaskTable::npos &&
+                          std::find(groups.begin(), groups.end(), unit_p) == groups.end() &&
+                          std::find(varying.begin(), varying.end(), unit_p) != varying.end();
+
   Figure f;
   f.logx = r.logx;
   f.logy = r.logy;
   f.xlabel = axis;
   f.ylabel = with_unit(r.series, it->unit);
   f.title = r.title.empty() ? r.series + " against " + axis : r.title;
-  if (auto pooled = pooled_params(t, r.where, groups); !pooled.empty())
+  if (auto pooled = pooled_params(t, r.where, used); !pooled.empty())
     notes.push_back("averaged over seeds and over " + join(pooled) +
                     " (vary in the archive but are not in --group-by)");
 
   const Summary s = summarize(t, groups, {}, r.where);
   std::size_t longest = 0;
   for (const auto& g : s.groups) {
-    std::vector<std::vector<double>> curves;
-    for (auto row : g.rows)
-      if (t.status[row] == archive::TaskStatus::done) {
-        auto c = reader.series(r.series, row);
-        if (!c.empty()) curves.push_back(std::move(c));
-      }
-    if (curves.empty()) continue;
-    const Curve c = mean_curve(curves);
-    FigureLine line;
-    line.title = groups.empty() ? r.series : group_title(t, groups, g.key);
-    line.title += " (" + std::to_string(curves.size()) + " tasks)";
-    for (std::size_t i = 0; i < c.mean.size(); ++i) {
-      const double x = spec.x_start + static_cast<double>(i) * spec.x_step;
-      if (!positive_ok(c.mean[i], f.logy) || !positive_ok(x, f.logx)) continue;
-      line.x.push_back(x);
-      line.y.push_back(c.mean[i]);
-      line.err.push_back(c.se[i]);
+    // The group's done tasks with a curve, split by their x unit (1 without x_scale_param).
+    std::map<double, std::vector<std::vector<double>>> by_unit;
+    for (auto row : g.rows) {
+      if (t.status[row] != archive::TaskStatus::done) continue;
+      auto c = reader.series(r.series, row);
+      if (c.empty()) continue;
+      const double unit =
+          unit_p == TaskTable::npos ? 1.0 : numeric_value(t.param_values[unit_p][row]);
+      by_unit[unit].push_back(std::move(c));
     }
-    longest = std::max(longest, line.x.size());
-    if (!line.x.empty()) f.lines.push_back(std::move(line));
+    for (const auto& [unit, curves] : by_unit) {
+      const Curve c = mean_curve(curves);
+      FigureLine line;
+      line.title = groups.empty() ? r.series : group_title(t, groups, g.key);
+      if (units_vary) line.title += ", " + spec.x_scale_param + "=" + format_number(unit);
+      line.title += " (" + std::to_string(curves.size()) + " tasks)";
+      for (std::size_t i = 0; i < c.mean.size(); ++i) {
+        const double x = (spec.x_start + static_cast<double>(i) * spec.x_step) * unit;
+        if (!positive_ok(c.mean[i], f.logy) || !positive_ok(x, f.logx)) continue;
+        line.x.push_back(x);
+        line.y.push_back(c.mean[i]);
+        line.err.push_back(c.se[i]);
+      }
+      longest = std::max(longest, line.x.size());
+      if (!line.x.empty()) f.lines.push_back(std::move(line));
+    }
   }
   f.band = longest > 25 && !r.style;
   f.style = r.style.value_or(PlotStyle::linespoints);

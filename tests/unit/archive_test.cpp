@@ -278,7 +278,8 @@ TEST(Archive, StoresTheDeclaredSchema) {
                .unit = "m",
                .axis = "round",
                .x_start = 10,
-               .x_step = 5},
+               .x_step = 5,
+               .x_scale_param = "every"},
               {.name = "policy",
                .help = "greedy action",
                .unit = "",
@@ -302,6 +303,8 @@ TEST(Archive, StoresTheDeclaredSchema) {
   EXPECT_EQ(s[0].axis, "round");
   EXPECT_EQ(s[0].x_start, 10);
   EXPECT_EQ(s[0].x_step, 5);
+  EXPECT_EQ(s[0].x_scale_param, "every");
+  EXPECT_EQ(s[1].x_scale_param, "");  // not declared: no attribute, read as none
   EXPECT_TRUE(s[0].shape.empty());
   EXPECT_EQ(s[1].shape, (std::vector<std::int64_t>{3, 4}));
   EXPECT_EQ(s[1].axes, (std::vector<std::string>{"position", "velocity"}));

@@ -36,6 +36,10 @@ struct SeriesSpec {
   // a curve is recorded every 10 rounds).
   double x_start = 0.0;
   double x_step = 1.0;
+  // When set, a task parameter whose value is the unit of that scale: element i of a task's
+  // series sits at (x_start + i * x_step) * value, e.g. "record_every" for a curve recorded
+  // every record_every rounds, so tasks recording at different rates share one round axis.
+  std::string x_scale_param;
   // A field: each task's array is a row-major array of this shape (empty: a 1-D curve of any
   // length), with one name per dimension, slowest first, e.g. {"position", "velocity"}.
   std::vector<std::int64_t> shape;
