@@ -23,8 +23,8 @@ std::vector<H5Z_filter_t> pipeline(hid_t file, const std::string& path) {
   for (int i = 0; i < n; ++i) {
     unsigned flags = 0, cd[4] = {};
     std::size_t ncd = 4;
-    out.push_back(H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, 0, nullptr,
-                                 nullptr));
+    out.push_back(
+        H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, 0, nullptr, nullptr));
     if (out.back() == H5Z_FILTER_DEFLATE) EXPECT_EQ(cd[0], 1u) << path << ": deflate level";
   }
   H5Pclose(dcpl);
