@@ -25,7 +25,9 @@ std::vector<H5Z_filter_t> pipeline(hid_t file, const std::string& path) {
     std::size_t ncd = 4;
     out.push_back(
         H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, 0, nullptr, nullptr));
-    if (out.back() == H5Z_FILTER_DEFLATE) EXPECT_EQ(cd[0], 1u) << path << ": deflate level";
+    if (out.back() == H5Z_FILTER_DEFLATE) {
+      EXPECT_EQ(cd[0], 1u) << path << ": deflate level";
+    }
   }
   H5Pclose(dcpl);
   H5Dclose(d);
