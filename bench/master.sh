@@ -3,7 +3,8 @@
 #   throughput  whole commands on N no-op tasks (MPI start-up, sweep expansion, archive creation
 #               and close included) against bare MPI ping-pong (bench_pingpong, one message per
 #               task each way) at each rank count; ratio = ping-pong wall / mpisweep wall (>= 1:
-#               mpisweep is faster). Also rank 0's CPU seconds per task (user + sys).
+#               mpisweep is faster). Also rank 0's CPU seconds per task (user + sys) and the
+#               archive's size (what the /tasks filters cost or save: bench/column_filters).
 #   memory      the master's peak RSS at M/10 and M tasks: bytes per task from the difference,
 #               and the 10,000,000-task RSS that follows (issue 15 target: < 2 GiB).
 # Each binary in MPISWEEP_BINS (default build/mpisweep) is measured in turn, ping-pong before
@@ -27,7 +28,8 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
 rank0() { awk -v k="$1" '$1 == k {print $2; exit}' "$2"; }
 
 echo "## master throughput: $n no-op tasks, whole commands ($cores cores)"
-printf "%-6s %-28s %10s %10s %8s %14s\n" ranks binary pingpong mpisweep ratio "master CPU/task"
+printf "%-6s %-28s %10s %10s %8s %14s %10s\n" ranks binary pingpong mpisweep ratio \
+  "master CPU/task" archive
 for r in "${ranks[@]}"; do
   note=""
   ((r > cores)) && note=" (oversubscribed: $r ranks on $cores cores)"
@@ -42,8 +44,9 @@ for r in "${ranks[@]}"; do
     t1=$(now)
     ms=$(elapsed "$t0" "$t1")
     cpu=$(awk '$1 == "cpu" {printf "%.2f", 1e6 * ($2 + $3) / '"$n"'}' "$tmp/t.time")
-    printf "%-6s %-28s %9ss %9ss %8.2f %11s us%s\n" "$r" "$bin" "$pp" "$ms" \
-      "$(awk -v a="$pp" -v b="$ms" 'BEGIN {print a / b}')" "$cpu" "$note"
+    mb=$(awk -v s="$(stat -c %s "$tmp/t.h5")" 'BEGIN {printf "%.1f", s / 1e6}')
+    printf "%-6s %-28s %9ss %9ss %8.2f %11s us %7s MB%s\n" "$r" "$bin" "$pp" "$ms" \
+      "$(awk -v a="$pp" -v b="$ms" 'BEGIN {print a / b}')" "$cpu" "$mb" "$note"
   done
 done
 echo "(issue 15 target: ratio >= 1.0 at 3, 9 and 17 ranks on a machine with a core per rank)"

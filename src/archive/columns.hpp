@@ -21,6 +21,11 @@ struct ColumnDef {
   // Added after format version 1 was released: archives written before lack it, and are read
   // and resumed without it (file_columns).
   bool optional = false;
+  // The chunks' filters, chosen per column by measurement (docs/performance.md, "2-core, this
+  // session"; bench/column_filters): deflate costs the master time at every flush, so only
+  // columns it shrinks well get it. Fixed at creation: an archive keeps the filters it was made
+  // with, and resume never checks them.
+  h5::Filter filter = h5::Filter::shuffle_deflate;
   // Rows [first, first+count) of the store into `out` (count elements of `type`), and back.
   std::function<void(const RowStore&, std::size_t first, std::size_t count, unsigned char* out)>
       gather;

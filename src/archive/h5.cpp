@@ -137,19 +137,29 @@ std::vector<std::string> children(hid_t group) {
   return names;
 }
 
+Filter default_filter(hid_t type) {
+  const H5T_class_t cls = check(H5Tget_class(type), "H5Tget_class");
+  return type_size(type) > 1 && (cls == H5T_INTEGER || cls == H5T_FLOAT) ? Filter::shuffle_deflate
+                                                                         : Filter::deflate;
+}
+
+std::vector<H5Z_filter_t> filter_ids(Filter f) {
+  switch (f) {
+    case Filter::none: return {};
+    case Filter::deflate: return {H5Z_FILTER_DEFLATE};
+    case Filter::shuffle_deflate: return {H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE};
+  }
+  return {};
+}
+
 Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t chunk,
-                      const void* fill) {
+                      const void* fill, Filter filter) {
   hsize_t dims = 0, maxdims = H5S_UNLIMITED;
   Dataspace space(check(H5Screate_simple(1, &dims, &maxdims), "H5Screate_simple"));
   PropList dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dataset create)"));
   check(H5Pset_chunk(dcpl.id(), 1, &chunk), "H5Pset_chunk");
-  // Shuffle groups the bytes of similar numbers (ids, times) so deflate finds the repeats; level 1
-  // keeps the master's flush cheap at 200k rows/s and still shrinks the all-zero string padding.
-  // Only numbers: for strings "bytes of similar weight" are already adjacent.
-  const H5T_class_t cls = check(H5Tget_class(type), "H5Tget_class");
-  if (type_size(type) > 1 && (cls == H5T_INTEGER || cls == H5T_FLOAT))
-    check(H5Pset_shuffle(dcpl.id()), "H5Pset_shuffle");
-  check(H5Pset_deflate(dcpl.id(), 1), "H5Pset_deflate");
+  if (filter == Filter::shuffle_deflate) check(H5Pset_shuffle(dcpl.id()), "H5Pset_shuffle");
+  if (filter != Filter::none) check(H5Pset_deflate(dcpl.id(), 1), "H5Pset_deflate");
   if (fill) check(H5Pset_fill_value(dcpl.id(), type, fill), "H5Pset_fill_value");
   return Dataset(
       check(H5Dcreate2(loc, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),

@@ -117,10 +117,23 @@ bool exists(hid_t loc, const std::string& name);
 std::vector<std::string> children(hid_t group);
 
 // ---- datasets ----
-// A 1-D chunked, unlimited, deflate+shuffle dataset of `type`, initially empty; `fill` (may be
-// null) is the fill value in `type`'s memory form.
+// The filters of a column's chunks, all zlib level 1 (the cheapest that still shrinks): shuffle
+// first groups byte k of every element, so numbers that differ only in their low bytes (ids,
+// seeds, times) leave deflate long runs. Readers undo any of them without being told.
+enum class Filter { none, deflate, shuffle_deflate };
+// What a column gets when nobody chose: shuffle + deflate for numbers wider than a byte, deflate
+// for the rest (for strings, bytes of similar weight are adjacent already).
+Filter default_filter(hid_t type);
+// HDF5's filter ids of `f`, in pipeline order (what H5Pget_filter2 reports of a dataset).
+std::vector<H5Z_filter_t> filter_ids(Filter f);
+// A 1-D chunked, unlimited dataset of `type` with `filter`, initially empty; `fill` (may be null)
+// is the fill value in `type`'s memory form.
 Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t chunk,
-                      const void* fill);
+                      const void* fill, Filter filter);
+inline Dataset create_column(hid_t loc, const std::string& name, hid_t type, hsize_t chunk,
+                             const void* fill) {
+  return create_column(loc, name, type, chunk, fill, default_filter(type));
+}
 Dataset create_scalar(hid_t loc, const std::string& name, hid_t type, const void* value);
 Dataset open_dataset(hid_t loc, const std::string& name);
 hsize_t extent(hid_t dataset);  // 1-D length

@@ -19,7 +19,7 @@ void create_columns(hid_t file, const std::vector<ColumnDef>& columns, const std
   for (const auto& c : columns) {
     if (parent_of(c.path) != group) continue;
     h5::Dataset d = h5::create_column(file, c.path, c.type.id(), fmt::task_chunk,
-                                      c.fill.empty() ? nullptr : c.fill.data());
+                                      c.fill.empty() ? nullptr : c.fill.data(), c.filter);
     if (c.describe) c.describe(d.id());
   }
 }
