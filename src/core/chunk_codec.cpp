@@ -53,7 +53,7 @@ Encoded encode_series(std::span<const double> values, const SeriesSpec& spec) {
 
 std::span<const unsigned char> Encoded::chunk(std::size_t i) const {
   const std::uint64_t begin = i == 0 ? 0 : ends[i - 1];
-  return {bytes.data() + begin, static_cast<std::size_t>(ends[i] - begin)};
+  return data().subspan(begin, static_cast<std::size_t>(ends[i] - begin));
 }
 
 namespace {

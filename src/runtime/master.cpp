@@ -77,7 +77,7 @@ class Master {
   }
 
  private:
-  void handle(const Envelope& m) {
+  void handle(Envelope& m) {
     if (!heard_from(m.source)) return;
     switch (m.tag) {
       case Tag::hello: {
@@ -92,15 +92,18 @@ class Master {
         break;
       }
       case Tag::results: {
-        // Decoded one record at a time into one reused message: no allocation per result.
-        wire::Reader reader(m.bytes);
+        // Decoded one record at a time into one reused message: no allocation per result. The
+        // message is kept (shared) by the encoded series that point into it, not copied.
+        const auto message = std::make_shared<const std::string>(std::move(m.bytes));
+        wire::Reader reader(*message);
         while (reader.remaining() > 0) {
-          get_result(reader, result_);
+          const std::size_t before = reader.remaining();
+          get_result(reader, result_, message);
           Outcome& outcome = result_.outcome;
           const auto task = static_cast<std::size_t>(result_.index);
           release(m.source, task);
-          const auto verdict =
-              scheduler_.on_result(m.source, task, outcome.status, outcome.wall_seconds);
+          const auto verdict = scheduler_.on_result(
+              m.source, task, outcome.status, outcome.wall_seconds, before - reader.remaining());
           if (verdict == Scheduler::Verdict::requeued) continue;
           outcome.attempts = scheduler_.attempts(task);
           outcome.host = host_of(m.source);

@@ -145,8 +145,11 @@ inline void put_series(wire::Writer& w, const std::vector<std::vector<double>>& 
 }
 
 // Reads what put_series wrote; internal_error when the message is cut short or inconsistent.
+// With `owner` (the message `r` reads, kept alive by it) the chunks stay in the message: each
+// Encoded points into it and shares its ownership instead of copying its bytes out.
 inline void get_series(wire::Reader& r, std::vector<std::vector<double>>& series,
-                       std::vector<std::shared_ptr<const chunk_codec::Encoded>>& encoded) {
+                       std::vector<std::shared_ptr<const chunk_codec::Encoded>>& encoded,
+                       const std::shared_ptr<const std::string>& owner = nullptr) {
   series.resize(r.get<std::uint32_t>());
   for (auto& s : series) r.get_array(s, r.get<std::uint64_t>());
   encoded.assign(r.get<std::uint32_t>(), nullptr);
@@ -160,7 +163,14 @@ inline void get_series(wire::Reader& r, std::vector<std::vector<double>>& series
     r.get_array(e->ends, chunks);
     if (!std::is_sorted(e->ends.begin(), e->ends.end()))
       throw internal_error("protocol: series chunk ends out of order");
-    r.get_array(e->bytes, chunks ? e->ends.back() : 0);
+    const std::size_t n = chunks ? e->ends.back() : 0;
+    if (owner) {
+      const auto in = r.get_bytes(n);
+      e->view = {reinterpret_cast<const unsigned char*>(in.data()), n};
+      e->owner = owner;
+    } else {
+      r.get_array(e->bytes, n);
+    }
     slot = std::move(e);
   }
 }
@@ -176,8 +186,10 @@ inline void put_result(wire::Writer& w, const ResultMessage& m) {
 }
 
 // Reads into `m`, reusing its strings and vectors: the master decodes every result into one.
+// `owner`: as for get_series.
 // Host and attempts are the master's to fill: they are reset here, not sent.
-inline void get_result(wire::Reader& r, ResultMessage& m) {
+inline void get_result(wire::Reader& r, ResultMessage& m,
+                       const std::shared_ptr<const std::string>& owner = nullptr) {
   const auto h = r.get<ResultHeader>();
   Outcome& o = m.outcome;
   m.index = h.index;
@@ -189,7 +201,7 @@ inline void get_result(wire::Reader& r, ResultMessage& m) {
   o.host.clear();
   o.error.assign(r.get_bytes(h.error_bytes));
   r.get_array(o.metrics, h.metrics);
-  get_series(r, o.series, o.encoded);
+  get_series(r, o.series, o.encoded, owner);
 }
 
 // Sent by a worker's main thread when it has sent nothing else for a heartbeat interval, and
@@ -243,8 +255,27 @@ inline std::string pack(const std::vector<TaskMessage>& tasks) {
   return w.take();
 }
 
+// The exact size put_result writes, so a result message is allocated once: appending 10 MB of
+// chunks to a string grown by doubling copied them about twice more, each time into freshly
+// faulted pages (issue 18).
+inline std::size_t result_wire_bytes(const ResultMessage& m) {
+  const Outcome& o = m.outcome;
+  std::size_t n = sizeof(ResultHeader) + o.error.size() + o.metrics.size() * sizeof(double) +
+                  2 * sizeof(std::uint32_t);
+  for (const auto& s : o.series) n += sizeof(std::uint64_t) + s.size() * sizeof(double);
+  for (const auto& e : o.encoded) {
+    n += 1;
+    if (e)
+      n += 3 * sizeof(std::uint64_t) + e->masks.size() * sizeof(std::uint32_t) +
+           e->ends.size() * sizeof(std::uint64_t) + e->bytes.size();
+  }
+  return n;
+}
+
 inline std::string pack(const std::vector<ResultMessage>& results) {
-  wire::Writer w(results.size() * (sizeof(ResultHeader) + 32));
+  std::size_t size = 0;
+  for (const auto& m : results) size += result_wire_bytes(m);
+  wire::Writer w(size);
   for (const auto& m : results) put_result(w, m);
   return w.take();
 }

@@ -141,8 +141,13 @@ std::vector<std::size_t> Scheduler::assign(int worker, double now) {
   }
   const std::size_t batch = batch_size();
   // Short tasks: hold up to two batches, so the next one is there when the first ends. Long (or
-  // not yet measured) tasks: one at a time, so the tail is shared out evenly.
-  const bool prefetch = timed_ > 0 && expected_next_seconds() < options_.prefetch_below_seconds;
+  // not yet measured) tasks: one at a time, so the tail is shared out evenly; but for big
+  // results one in reserve while every worker can still get one (the result's round trip would
+  // idle the worker for as long as the master takes to write it).
+  const bool big = options_.prefetch_above_bytes > 0 && queue_.size() > workers_.size() &&
+                   mean_result_bytes() >= double(options_.prefetch_above_bytes);
+  const bool prefetch =
+      timed_ > 0 && (expected_next_seconds() < options_.prefetch_below_seconds || big);
   const std::size_t limit = prefetch ? 2 * batch : 1;
   auto& held = held_[*slot];
   if (held > (prefetch ? batch : 0)) return out;
@@ -168,7 +173,7 @@ void Scheduler::retire(int worker) {
 }
 
 Scheduler::Verdict Scheduler::on_result(int worker, std::size_t task, TaskStatus status,
-                                        double wall_seconds) {
+                                        double wall_seconds, std::size_t result_bytes) {
   const auto* slot = slot_of(worker);
   if (!slot || held_[*slot] == 0 || task >= attempts_.size())
     throw internal_error("scheduler: result for a task that is not in flight");
@@ -180,6 +185,7 @@ Scheduler::Verdict Scheduler::on_result(int worker, std::size_t task, TaskStatus
   }
   ++attempts_[task];
   total_seconds_ += wall_seconds;
+  total_bytes_ += double(result_bytes);
   ++timed_;
   learn_cost(task, wall_seconds);
   if (status == TaskStatus::done) {

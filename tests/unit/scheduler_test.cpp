@@ -39,6 +39,31 @@ TEST(Scheduler, TinyTasksAreBatchedAndPrefetchedLongOnesAreNot) {
   EXPECT_TRUE(slow.assign(1, 0).empty());
 }
 
+// Issue 18: a worker whose results are big keeps one task in reserve whatever the tasks'
+// duration, so it computes while its result travels to the master and is written; near the end
+// (no more queued than one a worker) it goes back to one at a time so the tail stays shared.
+TEST(Scheduler, BigResultsKeepOneTaskInReserveUntilTheTail) {
+  Scheduler s(6, {1, 2});
+  auto t = s.assign(1, 0);
+  ASSERT_EQ(t.size(), 1u);
+  s.on_result(1, t[0], TaskStatus::done, 2.0, std::size_t{10} << 20);  // 2 s, 10 MiB
+  EXPECT_EQ(s.assign(1, 0).size(), 2u) << "the task and one in reserve";
+  EXPECT_TRUE(s.assign(1, 0).empty()) << "one reserve only";
+  EXPECT_EQ(s.assign(2, 0).size(), 2u) << "3 queued for 2 workers: still a reserve";
+  EXPECT_EQ(s.queued(), 1u);
+  s.on_result(2, 3, TaskStatus::done, 2.0, std::size_t{10} << 20);
+  EXPECT_EQ(s.assign(2, 0).size(), 0u) << "worker 2 still holds its reserve";
+  s.on_result(2, 4, TaskStatus::done, 2.0, std::size_t{10} << 20);
+  EXPECT_EQ(s.assign(2, 0).size(), 1u) << "the last task, alone";
+
+  // The same durations with small results: no reserve.
+  Scheduler small(6, {1, 2});
+  auto u = small.assign(1, 0);
+  small.on_result(1, u[0], TaskStatus::done, 2.0, 4096);
+  EXPECT_EQ(small.assign(1, 0).size(), 1u);
+  EXPECT_TRUE(small.assign(1, 0).empty());
+}
+
 TEST(Scheduler, TailIsSharedAndEveryTaskRunsOnce) {
   Scheduler s(50, {1, 2, 3});
   std::multiset<std::size_t> ran;
@@ -133,6 +158,45 @@ TEST(Protocol, TasksAndResultsRoundTrip) {
   EXPECT_EQ(rb[0].outcome.series, r.outcome.series);
   EXPECT_EQ(rb[0].outcome.host, "");
   EXPECT_EQ(rb[0].outcome.attempts, 1);
+}
+
+// Issue 18: the master reads a result's encoded chunks in place, from the received message it
+// keeps alive, and the message is sized exactly once on the worker.
+TEST(Protocol, EncodedSeriesAreReadInPlaceFromTheMessage) {
+  SeriesSpec spec;
+  spec.name = "field";
+  std::vector<double> v(static_cast<std::size_t>(chunk_codec::chunk_elements(spec)) * 3 + 5);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(0.001 * double(i)) + double(i % 7);
+  runtime::ResultMessage r;
+  r.index = 2;
+  r.outcome.metrics = {0.5};
+  r.outcome.series = {{}, {1, 2}};
+  r.outcome.encoded = {
+      nullptr, std::make_shared<const chunk_codec::Encoded>(chunk_codec::encode_series(v, spec))};
+  const std::vector<runtime::ResultMessage> one{r};
+  auto packed = runtime::pack(one);
+  EXPECT_EQ(packed.size(), runtime::result_wire_bytes(r)) << "the exact size, reserved once";
+  const auto message = std::make_shared<const std::string>(std::move(packed));
+  runtime::wire::Reader reader(*message);
+  runtime::ResultMessage back;
+  runtime::get_result(reader, back, message);
+  EXPECT_EQ(reader.remaining(), 0u);
+  ASSERT_EQ(back.outcome.encoded.size(), 2u);
+  EXPECT_EQ(back.outcome.encoded[0], nullptr);
+  const auto& e = *back.outcome.encoded[1];
+  EXPECT_EQ(e, *r.outcome.encoded[1]) << "same chunks";
+  EXPECT_TRUE(e.bytes.empty()) << "not copied out";
+  const auto* begin = reinterpret_cast<const unsigned char*>(message->data());
+  EXPECT_GE(e.chunk(0).data(), begin);
+  EXPECT_LE(e.chunk(e.chunks() - 1).data() + e.chunk(e.chunks() - 1).size(),
+            begin + message->size());
+  EXPECT_EQ(back.outcome.series, r.outcome.series);
+  // Without an owner the chunks are copied, and compare equal all the same.
+  runtime::wire::Reader again(*message);
+  runtime::ResultMessage copied;
+  runtime::get_result(again, copied);
+  EXPECT_EQ(*copied.outcome.encoded[1], e);
+  EXPECT_EQ(copied.outcome.encoded[1]->bytes.size(), e.stored_bytes());
 }
 
 TEST(Retry, OneRuleForResumeAndScheduler) {

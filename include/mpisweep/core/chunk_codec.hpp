@@ -20,8 +20,10 @@
 // little-endian hosts (static_assert in chunk_codec.cpp).
 #include <mpisweep/core/schema.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -72,19 +74,31 @@ inline constexpr std::size_t min_chunk_bytes = std::size_t{64} << 10;
 // never exceeds the max chunk and the smaller stays one chunk, which bounds the padding.
 std::int64_t chunk_elements(const SeriesSpec& spec, std::int64_t expected_length = 0);
 
-// The encoded chunks of one array, in one buffer (what a worker sends to the master).
+// The encoded chunks of one array, in one buffer (what a worker sends to the master). The
+// encoder fills `bytes`; the master instead points `view` into the received message and keeps
+// that message alive through `owner`, so the chunks are not copied out of it (issue 18).
 struct Encoded {
   std::int64_t chunk_elements = 0;
   std::int64_t length = 0;           // values encoded; the last chunk is padded with zeros
   std::vector<std::uint32_t> masks;  // per chunk: filters skipped
-  std::vector<std::uint64_t> ends;   // per chunk: end of its bytes in `bytes`
+  std::vector<std::uint64_t> ends;   // per chunk: end of its bytes in data()
   std::vector<unsigned char> bytes;
+  std::shared_ptr<const void> owner;  // set: the chunks are `view`, inside what it owns
+  std::span<const unsigned char> view;
 
+  std::span<const unsigned char> data() const {
+    return owner ? view : std::span<const unsigned char>(bytes);
+  }
   std::size_t chunks() const { return masks.size(); }
   std::span<const unsigned char> chunk(std::size_t i) const;
   // Bytes the array takes stored: what ingestion rates and ratios are measured against.
   std::uint64_t stored_bytes() const { return ends.empty() ? 0 : ends.back(); }
-  bool operator==(const Encoded&) const = default;
+  // Same chunks, wherever their bytes live.
+  bool operator==(const Encoded& o) const {
+    const auto a = data(), b = o.data();
+    return chunk_elements == o.chunk_elements && length == o.length && masks == o.masks &&
+           ends == o.ends && std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
 };
 
 // Fast for random data, compact for smooth data: with min_ratio > 1, a chunk is deflated only if

@@ -5,7 +5,9 @@
 // Policy: a worker gets work when it has little left. Tasks are batched so that one batch is about
 // `target_batch_seconds` of work (tiny tasks travel by the hundred, long ones one by one), and a
 // worker holds a second batch in reserve only while tasks are short enough that waiting for the
-// next message would matter; near the end batches shrink so no worker is left holding the tail.
+// next message would matter, or while results are big enough that their trip to the master would
+// (one reserve task, only while the queue holds more than one task a worker); near the end
+// batches shrink so no worker is left holding the tail.
 #include <mpisweep/core/task.hpp>
 
 #include <cstddef>
@@ -21,7 +23,11 @@ struct SchedulerOptions {
   double target_batch_seconds = 0.02;
   std::size_t max_batch = 1024;
   double prefetch_below_seconds = 0.05;  // mean task time under which workers keep a reserve
-  std::optional<double> deadline;        // no task starts that the estimate says ends after it
+  // Mean result size (bytes) from which workers keep a reserve whatever their tasks' duration: a
+  // big result's trip to the master and the next task's trip back take a disk write's time
+  // (issue 18), which the worker would otherwise spend idle. 0: never.
+  std::size_t prefetch_above_bytes = std::size_t{1} << 20;
+  std::optional<double> deadline;  // no task starts that the estimate says ends after it
   // Longest expected first, if either is given (one entry per task): see order_longest_first
   // and order_by_measured_cost. Taken over by the Scheduler when it is made.
   std::vector<double> expected_seconds;
@@ -57,7 +63,10 @@ class Scheduler {
   // A result for `task` from `worker`. `final`: record it as the task's outcome. `retry`: record
   // the attempt, the task is queued again. `requeued`: the task did not run (returned by a
   // draining worker); nothing to record.
-  Verdict on_result(int worker, std::size_t task, TaskStatus status, double wall_seconds);
+  // `result_bytes`: the size of the result as it travelled (its wire record), which sets the
+  // reserve rule for big results.
+  Verdict on_result(int worker, std::size_t task, TaskStatus status, double wall_seconds,
+                    std::size_t result_bytes = 0);
 
   void stop() { stopping_ = true; }  // hand out nothing more
   // `worker` gets nothing more (it is lost; its tasks were settled through on_result first).
@@ -80,6 +89,7 @@ class Scheduler {
   std::size_t failed() const { return failed_; }
   std::int32_t attempts(std::size_t task) const { return attempts_[task]; }
   double mean_task_seconds() const { return timed_ ? total_seconds_ / double(timed_) : 0.0; }
+  double mean_result_bytes() const { return timed_ ? total_bytes_ / double(timed_) : 0.0; }
 
  private:
   std::size_t batch_size() const;
@@ -102,7 +112,7 @@ class Scheduler {
   std::size_t in_flight_total_ = 0;
   std::size_t retired_ = 0;  // workers retire()d: they get nothing more
   std::size_t done_ = 0, failed_ = 0, timed_ = 0;
-  double total_seconds_ = 0;
+  double total_seconds_ = 0, total_bytes_ = 0;
   // order_by_measured_cost: class of each task, per-class sums and counts, when to re-sort.
   std::vector<std::uint32_t> class_of_;
   std::vector<double> class_seconds_;
