@@ -390,7 +390,7 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
           const int code = run_master_side(a, m, t, workers);
           if (m.end_job) {
             std::fflush(stderr);
-            ctx->end_job(code);
+            ctx->abort(code);
           }
           return code;
         },

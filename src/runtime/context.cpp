@@ -33,7 +33,6 @@ class LocalContext final : public Context {
     throw internal_error("a local context has no transport of its own: use run_ranks");
   }
   [[noreturn]] void abort(int code) override { std::_Exit(code); }
-  [[noreturn]] void end_job(int code) override { std::_Exit(code); }
 };
 
 }  // namespace

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cstdint>
 #include <list>
 #include <exception>
@@ -195,18 +194,6 @@ class MpiContext final : public Context {
       std::fflush(nullptr);
       std::_Exit(code);
     }
-    MPI_Abort(MPI_COMM_WORLD, code);
-    std::_Exit(code);
-  }
-
-  [[noreturn]] void end_job(int code) override {
-    std::fflush(nullptr);
-    // Under Open MPI's own launcher (mpirun, its orted daemons: they set orte_hnp_uri) a rank
-    // that exits without MPI_Finalize makes mpirun kill the others, a frozen one too, and exit
-    // with that rank's code, banner-free under -q. MPI_Abort here made Open MPI 4.1.4's mpirun
-    // crash (139) or hang in PMIx_server_finalize in about 1 run in 10 (docs/design.md, "Workers
-    // that stop answering"). Other launchers (srun) need not end the job on such an exit: abort.
-    if (size_ == 1 || std::getenv("OMPI_MCA_orte_hnp_uri") != nullptr) std::_Exit(code);
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
   }

@@ -49,9 +49,6 @@ class Context {
   virtual std::unique_ptr<Transport> worker_transport() { return nullptr; }
   // Ends every rank now with `code` (the master's answer to a fatal error).
   [[noreturn]] virtual void abort(int code) = 0;
-  // Rank 0 only, with the archive closed: ends the job with `code` when a rank may never answer
-  // again (a lost worker), so MPI_Finalize would wait forever. Never hangs under mpirun.
-  [[noreturn]] virtual void end_job(int code) = 0;
 };
 
 // MPI_Init_thread (FUNNELED: only the main thread calls MPI) now; MPI_Finalize when destroyed,
