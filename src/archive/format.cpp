@@ -1,6 +1,11 @@
 #include "format.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace mpisweep::archive {
@@ -101,7 +106,30 @@ void open_failed(const std::string& path, const std::string& stack) {
                       "the archive was left open by a killed writer and cannot be read "
                       "until `mpisweep run` resumes it or `h5clear -s " +
                           path + "` runs (" + stack + ")");
+  // sec2 writes the open's errno into its message ("errno = 13, error message = ...").
+  if (const auto at = stack.find("errno = "); at != std::string::npos)
+    if (const int err = std::atoi(stack.c_str() + at + 8); err > 0)
+      throw archive_error(read_error_text(err, path));
   throw input_error(path, "corrupt or unreadable archive: " + stack);
+}
+
+std::string read_error_text(int err, const std::string& path) {
+  switch (err) {
+    case EACCES:
+    case EPERM: return "permission denied: " + path;
+    case EIO: return "I/O error: " + path;
+    default: return std::string(std::strerror(err)) + ": " + path;
+  }
+}
+
+void check_readable(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  const int err = errno;
+  if (err != ENOENT && err != ENOTDIR) throw archive_error(read_error_text(err, path));
 }
 
 }  // namespace fmt

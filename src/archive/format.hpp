@@ -56,6 +56,16 @@ std::vector<h5::Dataset> open_run_columns(hid_t file);
 bool is_status_flag_error(const std::string& stack);
 // Throws for a failed H5Fopen of an existing HDF5 file: archive_error for a lock held elsewhere or
 // unsupported locking (with the HDF5_USE_FILE_LOCKING hint), input_error (corrupt) otherwise.
+// An errno the open failed with (permission, I/O) names that in one line instead, archive_error.
 [[noreturn]] void open_failed(const std::string& path, const std::string& stack);
+
+// One line for a file that cannot be read: "permission denied: PATH", "I/O error: PATH", else
+// strerror's words (issue 11: never "corrupt" for a file we may not read).
+std::string read_error_text(int err, const std::string& path);
+
+// Opens `path` for reading once, before HDF5 looks at it: HDF5 turns an open that fails with
+// EACCES into "not an HDF5 file". Throws archive_error (read_error_text) if the open fails for
+// any reason but a missing file or folder (the caller's "no such archive" says that).
+void check_readable(const std::string& path);
 
 }  // namespace mpisweep::archive::fmt

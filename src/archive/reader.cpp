@@ -111,6 +111,7 @@ Reader::~Reader() { h5::quiet(); }  // the handles close after this, on this thr
 
 Reader Reader::open(const std::string& path) {
   h5::quiet();
+  fmt::check_readable(path);  // before HDF5 calls EACCES "not an HDF5 file"
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw input_error(path, "no such archive");
   if (!h5::is_hdf5(path)) throw input_error(path, "not an HDF5 file (so not an mpisweep archive)");

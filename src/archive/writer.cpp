@@ -385,6 +385,7 @@ void normalize_strings(const std::string& path, const Layout& layout) {
 
 Writer Writer::open(const std::string& path, const Layout& layout) {
   h5::quiet();
+  fmt::check_readable(path);  // before HDF5 calls EACCES "not an HDF5 file"
   std::error_code ec;
   if (!fs::exists(path, ec)) throw input_error(path, "no such archive");
   if (!h5::is_hdf5(path)) throw input_error(path, "not an HDF5 file (so not an mpisweep archive)");
