@@ -19,10 +19,10 @@ experiment = "noop"
 seeds = 40
 
 [params]
-payload = 1000
+payload = 10000
 
 [grid]
-work_us = [30000]
+work_us = [100000]
 """
 
 
@@ -87,11 +87,11 @@ def test_disk_full_at_creation():
 
 
 def fill_during_run(ranks, reference):
-    """Starts the sweep on a 2 MiB tmpfs, fills the disk once some rows are on it, checks the
+    """Starts the sweep on an 8 MiB tmpfs, fills the disk once some rows are on it, checks the
     run stops with exit 3 and one line, then frees the space and resumes."""
     mounts = []
     try:
-        tmpfs("small", "2m")
+        tmpfs("small", "8m")
         mounts.append("small")
         # On a loaded machine the sweep may write its last row before this test sees the first
         # ones: then it tries again on an empty disk.
@@ -104,13 +104,17 @@ def fill_during_run(ranks, reference):
             # ranks only: mpiexec (and a single rank's helper orted) would report the signals.
             ranks_of_job = [job.pid] if ranks is None else children(job.pid)
             signal_all(ranks_of_job, signal.SIGSTOP)
-            if done_count("small/d.h5") < 40:
+            # Under mpiexec the ranks must still be there to be stopped (a quiet machine may
+            # have finished the sweep meanwhile: then its last flush may still be under way).
+            if done_count("small/d.h5") < 40 and ranks_of_job and job.poll() is None:
                 break
             signal_all(ranks_of_job, signal.SIGCONT)
             job.communicate(timeout=120)
             os.remove("small/d.h5")
         check(done_count("small/d.h5") < 40, "the sweep kept ending before the disk was filled")
-        # Every row still to come writes more than the page a file's tail may have free.
+        # Every row still to come needs new space: its 80 KB series (over a chunk) is encoded by
+        # the worker and appended as new chunks; shorter series or uncompressed columns may be
+        # rewritten in place, in space the file already has.
         subprocess.run(["dd", "if=/dev/zero", "of=small/filler", "bs=4k"], capture_output=True)
         signal_all(ranks_of_job, signal.SIGCONT)
         out, err = job.communicate(timeout=120)
