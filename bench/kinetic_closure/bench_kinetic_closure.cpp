@@ -3,8 +3,8 @@
 //                              [--set name=value ...]
 //   --closures: only the closure cost: ns per grid point of Bingham (Newton solve for κ), the
 //     direct network and the residual network (Bingham + network), three network sizes, on
-//     points with r = μ1 − μ2 uniform in [0, 0.95], random frames and gradients, evaluated in the
-//     solver's 64-point chunks, the closures in turn in each of many short rounds, best round
+//     points with r = μ1 − μ2 uniform in [0, 0.95], random frames and gradients, evaluated in
+//     64-point chunks (the solver's rows at N 64), the closures in turn in each of many short rounds, best round
 //     kept; ratios against Bingham measured in the same run.
 //   --threads: only the scaling: an `active` run (default N 64, t_spinup 30, t_final 60) with
 //     1, 2, 4, 8, 16 threads (capped at the cores present), best of K, wall time, speed-up
@@ -143,8 +143,9 @@ void regions_per_step() {
   const double moment = double(pool.regions() - r0) / steps;
   std::printf(
       "parallel regions per time step, N 64, Ntheta %d: kinetic solver %.1f, moment model "
-      "%.1f; the a-posteriori runs (2 or 3) run at once when threads >= runs\n",
-      kc.Ntheta, kinetic, moment);
+      "%.1f (%zu k_y columns, %d x rows); the a-posteriori runs (2 or 3) run at once when "
+      "threads >= runs\n",
+      kc.Ntheta, kinetic, moment, m.grid().columns(), m.grid().n());
 }
 
 void thread_scaling(Params given, int repeat) {
