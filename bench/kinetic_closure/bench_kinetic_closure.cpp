@@ -3,15 +3,16 @@
 //                              [--set name=value ...]
 //   --closures: only the closure cost: ns per grid point of Bingham (Newton solve for κ), the
 //     direct network and the residual network (Bingham + network), three network sizes, on
-//     points with r = μ1 − μ2 uniform in [0, 0.95], random frames and gradients, evaluated in the
-//     solver's 64-point chunks, the closures in turn in each of many short rounds, best round
+//     points with r = μ1 − μ2 uniform in [0, 0.95], random frames and gradients, evaluated in
+//     64-point chunks (the solver's rows at N 64), the closures in turn in each of many short rounds, best round
 //     kept; ratios against Bingham measured in the same run.
 //   --threads: only the scaling: an `active` run (default N 64, t_spinup 30, t_final 60) with
 //     1, 2, 4, 8, 16 threads (capped at the cores present), best of K, wall time, speed-up
 //     against 1 thread, and whether every non-timing metric and series is bit-identical.
 //   --regions: parallel regions (ThreadPool::parallel_for calls, i.e. fork/join points) per time
 //     step of the kinetic solver and of the moment model at N 64; the count does not depend on
-//     the thread count.
+//     the thread count; and the cost of the moment model's explicit part on one thread with
+//     its split 1D transform passes against whole 2D transforms (the code before the split).
 //   --set name=value: any other parameter of the run (e.g. --set ts_epochs=0).
 //   --print: one run with 1 thread (after the --set overrides, from the defaults rather than
 //     the N 64 scaling setting), every metric printed.
@@ -117,7 +118,93 @@ void closure_costs(int repeat) {
                 b / e.best, e.name == "direct   2 x 16" ? "  (default network; target >= 3)" : "");
 }
 
-void regions_per_step() {
+// The moment model's explicit part computed with whole 2D transforms, as before the split into
+// 1D passes (moment.hpp): the reference for what the split costs on one thread.
+struct Explicit2d {
+  const SpectralGrid& g;
+  MomentConfig cfg;
+  const Closure& closure;
+  std::vector<FftBuffer<double>> phys;
+  FftBuffer<cplx> scratch;
+  std::vector<double> c;
+  std::vector<Harmonic4> h;
+  Explicit2d(const SpectralGrid& grid, const MomentConfig& config, const Closure& cl)
+      : g(grid),
+        cfg(config),
+        closure(cl),
+        scratch(grid.half()),
+        c(grid.points()),
+        h(grid.points()) {
+    for (int i = 0; i < 17; ++i) phys.emplace_back(grid.points());
+  }
+  void operator()(const MomentSolver::Fields& d, MomentSolver::Fields& out) {
+    const std::size_t np = g.points(), nk = g.kept();
+    VelocityHat v;
+    stokes(g, cfg.alpha, d[0].data(), d[1].data(), d[2].data(), v);
+    const cplx* src[8] = {d[0].data(), d[1].data(),  d[2].data(),  v.ux.data(),
+                          v.uy.data(), v.gxx.data(), v.gxy.data(), v.gyx.data()};
+    for (int f = 0; f < 8; ++f) g.to_physical(src[f], phys[f].data(), scratch);
+    for (std::size_t p = 0; p < np; ++p) c[p] = phys[0][p] + phys[2][p];
+    const ClosureInput in{c.data(),       phys[0].data(), phys[1].data(), phys[2].data(),
+                          phys[5].data(), phys[6].data(), phys[7].data()};
+    closure.evaluate(in, 0, np, h.data());
+    for (std::size_t p = 0; p < np; ++p) {
+      const Sym2 D{phys[0][p], phys[1][p], phys[2][p]};
+      const Sym4 S = fourth_moment(c[p], D, {c[p] * h[p].c4, c[p] * h[p].s4});
+      const Sym2 R =
+          moment_source(c[p], D, phys[5][p], phys[6][p], phys[7][p], S, cfg.zeta, cfg.dR);
+      const double ux = phys[3][p], uy = phys[4][p];
+      const double vals[9] = {R.xx,      R.xy,      R.yy,      ux * D.xx, uy * D.xx,
+                              ux * D.xy, uy * D.xy, ux * D.yy, uy * D.yy};
+      for (int f = 0; f < 9; ++f) phys[8 + f][p] = vals[f];
+    }
+    std::vector<cplx> hat[9];
+    for (int f = 0; f < 9; ++f) {
+      hat[f].resize(nk);
+      g.to_spectral(phys[8 + f].data(), hat[f].data(), scratch);
+    }
+    for (int a = 0; a < 3; ++a) {
+      out[a].resize(nk);
+      for (std::size_t q = 0; q < nk; ++q) {
+        const cplx div = g.kx(q) * hat[3 + 2 * a][q] + g.ky(q) * hat[4 + 2 * a][q];
+        out[a][q] = hat[a][q] + cplx(div.imag(), -div.real());
+      }
+    }
+  }
+};
+
+// One thread: the explicit part with the split 1D passes (MomentSolver::explicit_rhs) against
+// whole 2D transforms, the two timed in turn in each of many rounds, best round of each kept;
+// the direct 2 x 16 network as closure (the transforms are then a larger share of the cost).
+void split_transform_cost(const MomentSolver::Fields& d, const KineticConfig& kc, int repeat) {
+  ThreadPool pool(1);
+  Rng init(1);
+  const NnClosure nn(ClosureModel::direct, ClosureInputs::mu1_EW, false, 16, 2, init);
+  const MomentConfig cfg{.alpha = kc.alpha, .N = kc.N, .dt = kc.dt};
+  MomentSolver m(cfg, nn, pool);
+  Explicit2d ref(m.grid(), cfg, nn);
+  MomentSolver::Fields a, b;
+  double best_split = 1e300, best_2d = 1e300;
+  for (int r = 0; r < 50 * repeat; ++r) {
+    auto t0 = Clock::now();
+    m.explicit_rhs(d, a);
+    best_split = std::min(best_split, since(t0));
+    t0 = Clock::now();
+    ref(d, b);
+    best_2d = std::min(best_2d, since(t0));
+  }
+  double diff = 0, norm = 0;
+  for (int f = 0; f < 3; ++f)
+    for (std::size_t q = 0; q < a[f].size(); ++q)
+      diff = std::max(diff, std::abs(a[f][q] - b[f][q])), norm = std::max(norm, std::abs(b[f][q]));
+  std::printf(
+      "moment model explicit part, N %d, 1 thread, direct 2 x 16 closure: split 1D passes %.0f "
+      "us, whole 2D transforms %.0f us (ratio %.2f; best of %d rounds); max difference %.1e of "
+      "max |N|\n",
+      kc.N, 1e6 * best_split, 1e6 * best_2d, best_split / best_2d, 50 * repeat, diff / norm);
+}
+
+void regions_per_step(int repeat) {
   ThreadPool pool(2);
   KineticConfig kc;
   kc.N = 64;
@@ -143,8 +230,10 @@ void regions_per_step() {
   const double moment = double(pool.regions() - r0) / steps;
   std::printf(
       "parallel regions per time step, N 64, Ntheta %d: kinetic solver %.1f, moment model "
-      "%.1f; the a-posteriori runs (2 or 3) run at once when threads >= runs\n",
-      kc.Ntheta, kinetic, moment);
+      "%.1f (%zu k_y columns, %d x rows); the a-posteriori runs (2 or 3) run at once when "
+      "threads >= runs\n",
+      kc.Ntheta, kinetic, moment, m.grid().columns(), m.grid().n());
+  split_transform_cost({mh[1], mh[2], mh[3]}, kc, repeat);
 }
 
 void thread_scaling(Params given, int repeat) {
@@ -254,7 +343,7 @@ int main(int argc, char** argv) {
   }
   if (!closures && !threads && !regions) closures = threads = regions = true;
   if (closures) closure_costs(std::max(repeat, 3));
-  if (regions) regions_per_step();
+  if (regions) regions_per_step(repeat);
   if (threads) thread_scaling(given, repeat);
   return 0;
 }

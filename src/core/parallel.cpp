@@ -28,12 +28,13 @@ ThreadPool::~ThreadPool() {
 }
 
 namespace {
-// Waiting for a condition: spin briefly (pause), then keep polling while yielding the CPU (if
-// the thread we wait for shares our core, it runs), then sleep on a condition variable. Long
-// enough to cover the serial gaps between the parallel loops of a time step, short enough not
-// to matter when the pool is idle.
-constexpr auto pause_time = std::chrono::microseconds(20);
-constexpr auto yield_time = std::chrono::microseconds(200);
+// Waiting for a condition: spin briefly (pause), then sleep on a condition variable (a futex).
+// The spin covers back-to-back parallel loops (a time step's regions follow each other with
+// little serial work between them) without a wake-up; beyond it a waiting thread must not keep
+// a core busy: on a shared node those cores belong to other tasks, and polling through every
+// serial gap made workers use CPU they did not compute with (this pool used to poll, yielding,
+// for up to 200 µs).
+constexpr auto spin_time = std::chrono::microseconds(10);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -41,7 +42,7 @@ inline void cpu_relax() {
 #endif
 }
 
-// Polls ready() for up to yield_time; returns ready().
+// Polls ready() for up to spin_time; returns ready().
 template <class Ready>
 bool spin_until(Ready ready) {
   if (ready()) return true;
@@ -51,9 +52,7 @@ bool spin_until(Ready ready) {
       cpu_relax();
       if (ready()) return true;
     }
-    const auto spent = std::chrono::steady_clock::now() - start;
-    if (spent >= yield_time) return ready();
-    if (spent >= pause_time) sched_yield();
+    if (std::chrono::steady_clock::now() - start >= spin_time) return ready();
   }
 }
 

@@ -26,6 +26,26 @@ double spectrum_error(const std::vector<double>& model, const std::vector<double
   return n ? std::sqrt(sum / double(n)) : std::nan("");
 }
 
+Drift order_drift(const std::vector<double>& model, const std::vector<double>& kinetic) {
+  const std::size_t n = std::min(model.size(), kinetic.size());
+  if (n < 4) return {std::nan(""), std::nan("")};
+  // Least-squares slope of e_j against j (j̄ = (n − 1)/2), times the span n − 1.
+  double kin_mean = 0, e_mean = 0;
+  for (std::size_t j = 0; j < n; ++j) kin_mean += kinetic[j], e_mean += model[j] - kinetic[j];
+  kin_mean /= double(n);
+  e_mean /= double(n);
+  const double jbar = 0.5 * double(n - 1);
+  double sxy = 0, sxx = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const double x = double(j) - jbar;
+    sxy += x * (model[j] - kinetic[j] - e_mean);
+    sxx += x * x;
+  }
+  double late_model = 0, late_kin = 0;
+  for (std::size_t j = n / 2; j < n; ++j) late_model += model[j], late_kin += kinetic[j];
+  return {sxy / sxx * double(n - 1) / kin_mean, std::abs(late_model - late_kin) / late_kin};
+}
+
 namespace {
 
 constexpr double pi = std::numbers::pi;
@@ -36,7 +56,9 @@ struct Stats {  // time averages over the statistics window
   long count = 0;
   std::vector<double> spectrum;
   long spectra = 0;
+  std::vector<double> trace;  // the order parameter at every statistics sample (drift)
   void add(double o, double u) {
+    trace.push_back(o);
     order += o;
     urms += u;
     ++count;
@@ -394,6 +416,9 @@ Result run_active(const Params& p, const RunContext& ctx) {
         m->stable ? spectrum_error(m->stats.spectrum, kd.stats.spectrum) : nan;
     r.metrics[n + "_stable"] = m->stable ? 1.0 : 0.0;
     r.metrics["t_blowup_" + n] = m->t_blowup;
+    const Drift dr = m->stable ? order_drift(m->stats.trace, kd.stats.trace) : Drift{nan, nan};
+    r.metrics["drift_" + n] = dr.drift;
+    r.metrics["late_error_" + n] = dr.late_error;
     r.metrics["seconds_" + n] = m->seconds;
   }
   r.series["order_kinetic"] = kd.order_series;

@@ -6,10 +6,6 @@
 
 namespace mpisweep::kinetic {
 
-namespace {
-constexpr std::size_t point_chunk = 64;  // closure chunks: independent of the thread count
-}
-
 void BinghamClosure::evaluate(const ClosureInput& in, std::size_t begin, std::size_t end,
                               Harmonic4* out) const {
   for (std::size_t p = begin; p < end; ++p)
@@ -36,14 +32,19 @@ Sym2 moment_source(double c, const Sym2& D, double gxx, double gxy, double gyx, 
 
 MomentSolver::MomentSolver(const MomentConfig& cfg, const Closure& closure, ThreadPool& pool)
     : cfg_(cfg), closure_(closure), pool_(pool), grid_(cfg.N, cfg.L) {
-  for (int i = 0; i < 17; ++i) {
-    phys_.emplace_back(grid_.points());
-    scratch_.emplace_back(grid_.half());
-  }
+  for (int i = 0; i < 17; ++i) phys_.emplace_back(grid_.points());
+  for (int i = 0; i < 8; ++i) in_.emplace_back(grid_.half());
+  for (int i = 0; i < 9; ++i) out_.emplace_back(grid_.half());
   for (auto* f : {&d_, &d_old_, &n_, &n_old_})
     for (auto& v : *f) v.assign(grid_.kept(), cplx(0));
   c_.resize(grid_.points());
   h_.resize(grid_.points());
+  // The cost of a closure varies in space (Bingham: Newton and Bessel series length depend on
+  // the local order), so each thread's contiguous block of items is mapped to rows spread over
+  // the grid: item i → row row_order_[i], ordered by (row mod T, row / T) for T threads.
+  const std::size_t T = std::size_t(pool_.size()), n = std::size_t(cfg.N);
+  for (std::size_t r = 0; r < T; ++r)
+    for (std::size_t ix = r; ix < n; ix += T) row_order_.push_back(ix);
 }
 
 void MomentSolver::set_state(const Fields& d) {
@@ -51,6 +52,7 @@ void MomentSolver::set_state(const Fields& d) {
   for (auto* f : {&d_old_, &n_, &n_old_})
     for (auto& v : *f) v.assign(grid_.kept(), cplx(0));
   have_history_ = false;
+  ready_ = false;
   t_ = 0;
 }
 
@@ -61,86 +63,144 @@ void MomentSolver::set_state(const Fields& previous, const Fields& d) {
   have_history_ = true;
 }
 
-void MomentSolver::explicit_rhs(const Fields& d, Fields& out) {
-  const std::size_t nk = grid_.kept(), np = grid_.points();
-  VelocityHat v;
-  stokes(grid_, cfg_.alpha, d[0].data(), d[1].data(), d[2].data(), v);
-  const std::array<const cplx*, 8> src = {d[0].data(), d[1].data(),  d[2].data(),  v.ux.data(),
-                                          v.uy.data(), v.gxx.data(), v.gxy.data(), v.gyx.data()};
-  pool_.parallel_for(8, [&](std::size_t b, std::size_t e) {
-    for (std::size_t f = b; f < e; ++f) grid_.to_physical(src[f], phys_[f].data(), scratch_[f]);
-  });
+// x-pass of the inverse transforms of D̂, û, Ĝ (Stokes per mode, spectral.hpp) in column iy.
+void MomentSolver::column_in(const Fields& d, std::size_t iy, FftBuffer<cplx>& col) {
+  const std::size_t n = std::size_t(grid_.n()), nh = n / 2 + 1;
+  const auto& modes = grid_.column_modes(iy);
+  std::vector<cplx> v(8 * modes.size(), cplx(0));  // v[8 m + f]: field f at the m-th mode
+  for (std::size_t m = 0; m < modes.size(); ++m) {
+    const std::size_t q = modes[m].first;
+    for (std::size_t f = 0; f < 3; ++f) v[8 * m + f] = d[f][q];
+    if (grid_.k2(q) != 0)
+      stokes_mode(grid_.kx(q), grid_.ky(q), cfg_.alpha, d[0][q], d[1][q], d[2][q], &v[8 * m + 3]);
+  }
+  for (std::size_t f = 0; f < 8; ++f) {
+    std::fill(col.data(), col.data() + n, cplx(0));
+    for (std::size_t m = 0; m < modes.size(); ++m) col[std::size_t(modes[m].second)] = v[8 * m + f];
+    grid_.column_backward(col.data());
+    cplx* h = in_[f].data();
+    for (std::size_t ix = 0; ix < n; ++ix) h[ix * nh + iy] = col[ix];
+  }
+}
+
+// y-pass of the inverse transforms, the closure and the source at the N points of row ix, and
+// the y-pass of the products' forward transforms.
+void MomentSolver::row(std::size_t ix, FftBuffer<cplx>& half, FftBuffer<double>& line) {
+  const std::size_t n = std::size_t(grid_.n()), nh = n / 2 + 1, p0 = ix * n, p1 = p0 + n;
+  for (std::size_t f = 0; f < 8; ++f) {
+    std::copy(in_[f].data() + ix * nh, in_[f].data() + (ix + 1) * nh, half.data());
+    grid_.row_to_physical(half.data(), line.data());
+    std::copy(line.data(), line.data() + n, phys_[f].data() + p0);
+  }
   const double *dxx = phys_[0].data(), *dxy = phys_[1].data(), *dyy = phys_[2].data();
   const double *ux = phys_[3].data(), *uy = phys_[4].data();
   const double *gxx = phys_[5].data(), *gxy = phys_[6].data(), *gyx = phys_[7].data();
-  for (std::size_t p = 0; p < np; ++p) c_[p] = dxx[p] + dyy[p];
+  for (std::size_t p = p0; p < p1; ++p) c_[p] = dxx[p] + dyy[p];
   const ClosureInput in{c_.data(), dxx, dxy, dyy, gxx, gxy, gyx};
-  const std::size_t chunks = (np + point_chunk - 1) / point_chunk;
-  // The cost of a closure varies in space (Bingham: Newton and Bessel series length depend on
-  // the local order), so each thread's contiguous block of items is mapped to chunks spread
-  // over the grid: item i → chunk order[i], ordered by (chunk mod T, chunk / T) for T threads.
-  // Every chunk is computed the same way whoever computes it.
-  const std::size_t T = std::size_t(pool_.size());
-  std::vector<std::size_t> order;
-  order.reserve(chunks);
-  for (std::size_t r = 0; r < T; ++r)
-    for (std::size_t ch = r; ch < chunks; ch += T) order.push_back(ch);
-  pool_.parallel_for(chunks, [&](std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) {
-      const std::size_t ch = order[i];
-      const std::size_t p0 = ch * point_chunk, p1 = std::min(np, p0 + point_chunk);
-      closure_.evaluate(in, p0, p1, h_.data());
-      for (std::size_t p = p0; p < p1; ++p) {
-        const double c = c_[p];
-        const Sym2 D{dxx[p], dxy[p], dyy[p]};
-        const Sym4 S = fourth_moment(c, D, {c * h_[p].c4, c * h_[p].s4});
-        const Sym2 R = moment_source(c, D, gxx[p], gxy[p], gyx[p], S, cfg_.zeta, cfg_.dR);
-        phys_[8][p] = R.xx;
-        phys_[9][p] = R.xy;
-        phys_[10][p] = R.yy;
-        phys_[11][p] = ux[p] * D.xx;
-        phys_[12][p] = uy[p] * D.xx;
-        phys_[13][p] = ux[p] * D.xy;
-        phys_[14][p] = uy[p] * D.xy;
-        phys_[15][p] = ux[p] * D.yy;
-        phys_[16][p] = uy[p] * D.yy;
-      }
-    }
-  });
-  std::array<std::vector<cplx>, 9> hat;
-  for (auto& h : hat) h.resize(nk);
-  pool_.parallel_for(9, [&](std::size_t b, std::size_t e) {
-    for (std::size_t f = b; f < e; ++f)
-      grid_.to_spectral(phys_[8 + f].data(), hat[f].data(), scratch_[8 + f]);
-  });
-  for (int a = 0; a < 3; ++a) {
-    out[a].resize(nk);
-    const auto &fx = hat[3 + 2 * a], &fy = hat[4 + 2 * a];
-    for (std::size_t q = 0; q < nk; ++q) {
-      const cplx div = grid_.kx(q) * fx[q] + grid_.ky(q) * fy[q];  // ∇·(uD) = i div
-      out[a][q] = hat[a][q] + cplx(div.imag(), -div.real());
+  closure_.evaluate(in, p0, p1, h_.data());
+  for (std::size_t p = p0; p < p1; ++p) {
+    const double c = c_[p];
+    const Sym2 D{dxx[p], dxy[p], dyy[p]};
+    const Sym4 S = fourth_moment(c, D, {c * h_[p].c4, c * h_[p].s4});
+    const Sym2 R = moment_source(c, D, gxx[p], gxy[p], gyx[p], S, cfg_.zeta, cfg_.dR);
+    phys_[8][p] = R.xx;
+    phys_[9][p] = R.xy;
+    phys_[10][p] = R.yy;
+    phys_[11][p] = ux[p] * D.xx;
+    phys_[12][p] = uy[p] * D.xx;
+    phys_[13][p] = ux[p] * D.xy;
+    phys_[14][p] = uy[p] * D.xy;
+    phys_[15][p] = ux[p] * D.yy;
+    phys_[16][p] = uy[p] * D.yy;
+  }
+  for (std::size_t f = 0; f < 9; ++f) {
+    std::copy(phys_[8 + f].data() + p0, phys_[8 + f].data() + p1, line.data());
+    grid_.row_to_half(line.data(), half.data());
+    std::copy(half.data(), half.data() + grid_.columns(), out_[f].data() + ix * nh);
+  }
+}
+
+// x-pass of the products' forward transforms in column iy (1/N² included), then the explicit
+// part −∇·(uD) + R at the column's modes.
+void MomentSolver::column_out(std::size_t iy, FftBuffer<cplx>& col, Fields& out) {
+  const std::size_t n = std::size_t(grid_.n()), nh = n / 2 + 1;
+  const double scale = 1.0 / double(grid_.points());
+  const auto& modes = grid_.column_modes(iy);
+  const std::size_t nm = modes.size();
+  std::vector<cplx> hat(9 * nm);  // hat[f nm + m]: product f at the column's m-th mode
+  for (std::size_t f = 0; f < 9; ++f) {
+    const cplx* h = out_[f].data();
+    for (std::size_t ix = 0; ix < n; ++ix) col[ix] = h[ix * nh + iy];
+    grid_.column_forward(col.data());
+    for (std::size_t m = 0; m < nm; ++m)
+      hat[f * nm + m] = col[std::size_t(modes[m].second)] * scale;
+  }
+  for (std::size_t m = 0; m < nm; ++m) {
+    const std::size_t q = modes[m].first;
+    for (std::size_t a = 0; a < 3; ++a) {
+      const cplx fx = hat[(3 + 2 * a) * nm + m], fy = hat[(4 + 2 * a) * nm + m];
+      const cplx div = grid_.kx(q) * fx + grid_.ky(q) * fy;  // ∇·(uD) = i div
+      out[a][q] = hat[a * nm + m] + cplx(div.imag(), -div.real());
     }
   }
 }
 
+void MomentSolver::explicit_rhs(const Fields& d, Fields& out) {
+  const std::size_t cols = grid_.columns(), n = std::size_t(grid_.n());
+  for (auto& o : out) o.resize(grid_.kept());
+  pool_.parallel_for(cols, [&](std::size_t b, std::size_t e) {
+    FftBuffer<cplx> col(n);
+    for (std::size_t iy = b; iy < e; ++iy) column_in(d, iy, col);
+  });
+  pool_.parallel_for(n, [&](std::size_t b, std::size_t e) {
+    FftBuffer<cplx> half(n / 2 + 1);
+    FftBuffer<double> line(n);
+    for (std::size_t i = b; i < e; ++i) row(row_order_[i], half, line);
+  });
+  pool_.parallel_for(cols, [&](std::size_t b, std::size_t e) {
+    FftBuffer<cplx> col(n);
+    for (std::size_t iy = b; iy < e; ++iy) column_out(iy, col, out);
+  });
+  ready_ = false;  // in_ now holds d's transforms, not necessarily the state's
+}
+
 void MomentSolver::step() {
-  explicit_rhs(d_, n_);
+  const std::size_t cols = grid_.columns(), n = std::size_t(grid_.n());
+  if (!ready_)
+    pool_.parallel_for(cols, [&](std::size_t b, std::size_t e) {
+      FftBuffer<cplx> col(n);
+      for (std::size_t iy = b; iy < e; ++iy) column_in(d_, iy, col);
+    });
+  pool_.parallel_for(n, [&](std::size_t b, std::size_t e) {
+    FftBuffer<cplx> half(n / 2 + 1);
+    FftBuffer<double> line(n);
+    for (std::size_t i = b; i < e; ++i) row(row_order_[i], half, line);
+  });
+  // SBDF2 (first step: backward Euler on d_T Δ), per mode, then the next step's x-pass.
   const double dt = cfg_.dt;
-  for (int a = 0; a < 3; ++a) {
-    for (std::size_t q = 0; q < grid_.kept(); ++q) {
-      const double lin = -cfg_.dT * grid_.k2(q);
-      cplx next;
-      if (!have_history_)
-        next = (d_[a][q] + dt * n_[a][q]) / (1 - dt * lin);
-      else
-        next = (4.0 * d_[a][q] - d_old_[a][q] + 2 * dt * (2.0 * n_[a][q] - n_old_[a][q])) /
-               (3 - 2 * dt * lin);
-      d_old_[a][q] = d_[a][q];
-      d_[a][q] = next;
+  pool_.parallel_for(cols, [&](std::size_t b, std::size_t e) {
+    FftBuffer<cplx> col(n);
+    for (std::size_t iy = b; iy < e; ++iy) {
+      column_out(iy, col, n_);
+      for (const auto& [q, ix] : grid_.column_modes(iy)) {
+        const double lin = -cfg_.dT * grid_.k2(q);
+        for (int a = 0; a < 3; ++a) {
+          cplx next;
+          if (!have_history_)
+            next = (d_[a][q] + dt * n_[a][q]) / (1 - dt * lin);
+          else
+            next = (4.0 * d_[a][q] - d_old_[a][q] + 2 * dt * (2.0 * n_[a][q] - n_old_[a][q])) /
+                   (3 - 2 * dt * lin);
+          d_old_[a][q] = d_[a][q];
+          d_[a][q] = next;
+        }
+      }
+      column_in(d_, iy, col);
     }
-  }
+  });
   std::swap(n_, n_old_);
   have_history_ = true;
+  ready_ = true;
   t_ += dt;
 }
 

@@ -295,6 +295,17 @@ Experiment make_kinetic_closure_experiment() {
     e.metrics.push_back({.name = "t_blowup_" + n,
                          .help = "active: time after t_spinup at which the moment model with " + w +
                                  " blew up (NaN: it did not)"});
+    e.metrics.push_back(
+        {.name = "drift_" + n,
+         .help = "active: growth over (t_spinup, t_final] of the moment model's order-parameter "
+                 "deviation from the kinetic run (least-squares line), relative to the kinetic "
+                 "mean, " +
+                 w + " (NaN if it blew up)"});
+    e.metrics.push_back(
+        {.name = "late_error_" + n,
+         .help = "active: |mean order − kinetic mean| / kinetic mean over the second half of "
+                 "(t_spinup, t_final], " +
+                 w + " (NaN if it blew up)"});
     e.metrics.push_back({.name = "seconds_" + n,
                          .help = "active: wall time of the moment run with " + w,
                          .unit = "s",

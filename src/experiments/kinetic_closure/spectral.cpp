@@ -49,7 +49,24 @@ SpectralGrid::SpectralGrid(int n, double length)
       ky_.push_back(k0 * iy);
     }
   }
+  for (int iy = 0; iy < nh; ++iy)
+    if (3 * iy < n || n == 1) columns_ = std::size_t(iy) + 1;
+  column_modes_.resize(columns_);
+  for (std::size_t q = 0; q < kept_.size(); ++q)
+    column_modes_[kept_[q] % nh].emplace_back(q, int(kept_[q] / nh));
   std::lock_guard lock(planner_mutex());
+  {
+    FftBuffer<cplx> col(static_cast<std::size_t>(n)), half(static_cast<std::size_t>(nh));
+    FftBuffer<double> row(static_cast<std::size_t>(n));
+    auto* c = reinterpret_cast<fftw_complex*>(col.data());
+    auto* h = reinterpret_cast<fftw_complex*>(half.data());
+    plan_col_fwd_ = fftw_plan_dft_1d(n, c, c, FFTW_FORWARD, FFTW_ESTIMATE);
+    plan_col_bwd_ = fftw_plan_dft_1d(n, c, c, FFTW_BACKWARD, FFTW_ESTIMATE);
+    plan_row_r2c_ = fftw_plan_dft_r2c_1d(n, row.data(), h, FFTW_ESTIMATE);
+    plan_row_c2r_ = fftw_plan_dft_c2r_1d(n, h, row.data(), FFTW_ESTIMATE);
+  }
+  if (!plan_col_fwd_ || !plan_col_bwd_ || !plan_row_r2c_ || !plan_row_c2r_)
+    throw error("kinetic_closure: FFTW planning failed");
   plan_r2c_ = fftw_plan_dft_r2c_2d(
       n, n, plan_real_.data(), reinterpret_cast<fftw_complex*>(plan_cplx_.data()), FFTW_ESTIMATE);
   plan_c2r_ = fftw_plan_dft_c2r_2d(n, n, reinterpret_cast<fftw_complex*>(plan_cplx_.data()),
@@ -61,6 +78,8 @@ SpectralGrid::~SpectralGrid() {
   std::lock_guard lock(planner_mutex());
   if (plan_r2c_) fftw_destroy_plan(static_cast<fftw_plan>(plan_r2c_));
   if (plan_c2r_) fftw_destroy_plan(static_cast<fftw_plan>(plan_c2r_));
+  for (void* p : {plan_col_fwd_, plan_col_bwd_, plan_row_r2c_, plan_row_c2r_})
+    if (p) fftw_destroy_plan(static_cast<fftw_plan>(p));
 }
 
 int SpectralGrid::shell(std::size_t q) const {
@@ -84,23 +103,39 @@ void SpectralGrid::to_spectral(const double* in, cplx* kept_out, FftBuffer<cplx>
   for (std::size_t q = 0; q < kept_.size(); ++q) kept_out[q] = scratch[kept_[q]] * f;
 }
 
+void SpectralGrid::column_backward(cplx* col) const {
+  auto* c = reinterpret_cast<fftw_complex*>(col);
+  fftw_execute_dft(static_cast<fftw_plan>(plan_col_bwd_), c, c);
+}
+
+void SpectralGrid::column_forward(cplx* col) const {
+  auto* c = reinterpret_cast<fftw_complex*>(col);
+  fftw_execute_dft(static_cast<fftw_plan>(plan_col_fwd_), c, c);
+}
+
+void SpectralGrid::row_to_physical(cplx* row_half, double* out) const {
+  fftw_execute_dft_c2r(static_cast<fftw_plan>(plan_row_c2r_),
+                       reinterpret_cast<fftw_complex*>(row_half), out);
+}
+
+void SpectralGrid::row_to_half(const double* in, cplx* row_half) const {
+  fftw_execute_dft_r2c(static_cast<fftw_plan>(plan_row_r2c_), const_cast<double*>(in),
+                       reinterpret_cast<fftw_complex*>(row_half));
+}
+
 void stokes(const SpectralGrid& g, double alpha, const cplx* dxx, const cplx* dxy, const cplx* dyy,
             VelocityHat& v) {
   const std::size_t nk = g.kept();
   for (auto* a : {&v.ux, &v.uy, &v.gxx, &v.gxy, &v.gyx}) a->assign(nk, cplx(0));
-  const cplx I(0, 1);
   for (std::size_t q = 0; q < nk; ++q) {
-    const double kx = g.kx(q), ky = g.ky(q), k2 = kx * kx + ky * ky;
-    if (k2 == 0) continue;
-    const cplx fx = alpha * I * (kx * dxx[q] + ky * dxy[q]);
-    const cplx fy = alpha * I * (kx * dxy[q] + ky * dyy[q]);
-    const cplx kf = (kx * fx + ky * fy) / k2;
-    const cplx ux = (fx - kx * kf) / k2, uy = (fy - ky * kf) / k2;
-    v.ux[q] = ux;
-    v.uy[q] = uy;
-    v.gxx[q] = I * kx * ux;
-    v.gxy[q] = I * ky * ux;
-    v.gyx[q] = I * kx * uy;
+    if (g.k2(q) == 0) continue;
+    cplx m[5];
+    stokes_mode(g.kx(q), g.ky(q), alpha, dxx[q], dxy[q], dyy[q], m);
+    v.ux[q] = m[0];
+    v.uy[q] = m[1];
+    v.gxx[q] = m[2];
+    v.gxy[q] = m[3];
+    v.gyx[q] = m[4];
   }
 }
 

@@ -1,10 +1,14 @@
-// The blow-up detector of closed-model runs (moment.hpp BlowupDetector), on hand-made
-// trajectories whose blow-up step is known, and the solver's max |D̂| it is fed.
+// The blow-up detector of closed-model runs (moment.hpp BlowupDetector) and the drift metric
+// (scenarios.hpp order_drift), on hand-made trajectories whose blow-up step or drift is known,
+// and the solver's max |D̂| the detector is fed.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
+#include <mpisweep/experiments/kinetic_closure/scenarios.hpp>
+#include <numbers>
+#include <vector>
 
 using namespace mpisweep;
 using namespace mpisweep::kinetic;
@@ -79,4 +83,57 @@ TEST(Blowup, SolverMaxAbsSeesHugeAndNonFiniteCoefficients) {
   m.set_state(f);
   EXPECT_TRUE(std::isnan(m.max_abs()));
   EXPECT_FALSE(m.finite());
+}
+
+namespace {
+// A chaotic-looking kinetic order trace: 0.5 plus two sines with whole periods over n = 200
+// samples, so its mean over either half is exactly 0.5 up to roundoff.
+std::vector<double> kinetic_trace() {
+  std::vector<double> k(200);
+  for (std::size_t j = 0; j < k.size(); ++j)
+    k[j] = 0.5 + 0.05 * std::sin(2 * std::numbers::pi * double(j) / 20) +
+           0.02 * std::cos(2 * std::numbers::pi * double(j) / 10);
+  return k;
+}
+}  // namespace
+
+TEST(Drift, ConstantBiasIsNoDriftButALateError) {
+  const auto k = kinetic_trace();
+  std::vector<double> m = k;
+  for (auto& v : m) v += 0.03;  // Bingham-like: 6 % high from the start, not growing
+  const kinetic::Drift d = kinetic::order_drift(m, k);
+  EXPECT_NEAR(d.drift, 0.0, 1e-13);
+  EXPECT_NEAR(d.late_error, 0.06, 1e-13);
+  const kinetic::Drift same = kinetic::order_drift(k, k);
+  EXPECT_EQ(same.drift, 0.0);
+  EXPECT_EQ(same.late_error, 0.0);
+}
+
+TEST(Drift, LinearRampIsItsRiseOverTheRun) {
+  // e_j = 0.1 j/199: the deviation grows by 0.1 over the run, 0.2 of the kinetic mean; over
+  // the second half (j = 100..199, mean j 149.5) the mean deviation is 0.1·149.5/199.
+  const auto k = kinetic_trace();
+  std::vector<double> up = k, down = k;
+  for (std::size_t j = 0; j < k.size(); ++j) {
+    up[j] += 0.1 * double(j) / 199;
+    down[j] -= 0.1 * double(j) / 199;
+  }
+  const kinetic::Drift d = kinetic::order_drift(up, k);
+  EXPECT_NEAR(d.drift, 0.2, 1e-12);
+  EXPECT_NEAR(d.late_error, 0.1 * 149.5 / 199 / 0.5, 1e-12);
+  // Decaying towards isotropy is a negative drift of the same size; the late error is unsigned.
+  const kinetic::Drift e = kinetic::order_drift(down, k);
+  EXPECT_NEAR(e.drift, -0.2, 1e-12);
+  EXPECT_NEAR(e.late_error, d.late_error, 1e-12);
+}
+
+TEST(Drift, OnlyTheCommonLengthCountsAndShortTracesAreNan) {
+  const auto k = kinetic_trace();
+  std::vector<double> m(k.begin(), k.begin() + 100);
+  for (std::size_t j = 0; j < m.size(); ++j) m[j] += 0.001 * double(j);  // slope 0.001/sample
+  const kinetic::Drift d = kinetic::order_drift(m, k);                   // k's tail ignored
+  double kin_mean = 0;
+  for (std::size_t j = 0; j < 100; ++j) kin_mean += k[j] / 100;
+  EXPECT_NEAR(d.drift, 0.001 * 99 / kin_mean, 1e-12);
+  EXPECT_TRUE(std::isnan(kinetic::order_drift({0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}).drift));
 }

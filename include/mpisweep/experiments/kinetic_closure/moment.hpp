@@ -56,6 +56,13 @@ struct MomentConfig {
 Sym2 moment_source(double c, const Sym2& D, double gxx, double gxy, double gyx, const Sym4& S,
                    double zeta, double dR);
 
+// A step is two parallel regions (the 2D transforms split into their 1D passes, spectral.hpp):
+//   per kept k_y column: the x-pass of the 9 products' forward transforms, the divergence, the
+//     SBDF2 update of that column's modes, Stokes per mode, and the x-pass of the 8 inverse
+//     transforms of the new D̂, û, Ĝ (everything in a column needs only that column's modes);
+//   per x row: the y-pass of the 8 inverse transforms, the closure and the point-wise source
+//     at the row's N points, and the y-pass of the 9 products' forward transforms.
+// Every column and row is computed by the same operations whatever the thread count.
 class MomentSolver {
  public:
   using Fields = std::array<std::vector<cplx>, 3>;  // D̂11, D̂12, D̂22 on the kept modes
@@ -71,22 +78,29 @@ class MomentSolver {
   const SpectralGrid& grid() const { return grid_; }
   const MomentConfig& config() const { return cfg_; }
 
-  // Explicit part −∇·(uD) + R(D, G, S(D)) (d_T Δ excluded), on the kept modes.
+  // Explicit part −∇·(uD) + R(D, G, S(D)) (d_T Δ excluded), on the kept modes (3 regions).
   void explicit_rhs(const Fields& d, Fields& out);
   bool finite() const;
   // max |D̂| over the kept modes; NaN when any coefficient is not finite.
   double max_abs() const;
 
  private:
+  void column_in(const Fields& d, std::size_t iy, FftBuffer<cplx>& col);
+  void row(std::size_t ix, FftBuffer<cplx>& half, FftBuffer<double>& line);
+  void column_out(std::size_t iy, FftBuffer<cplx>& col, Fields& out);
+
   MomentConfig cfg_;
   const Closure& closure_;
   ThreadPool& pool_;
   SpectralGrid grid_;
   double t_ = 0;
   bool have_history_ = false;
+  bool ready_ = false;  // in_ holds the x-pass of the current state's inverse transforms
   Fields d_, d_old_, n_, n_old_;
   std::vector<FftBuffer<double>> phys_;  // dxx dxy dyy ux uy gxx gxy gyx, then 9 products
-  std::vector<FftBuffer<cplx>> scratch_;
+  std::vector<FftBuffer<cplx>> in_;      // half-complex arrays of the 8 inverse transforms
+  std::vector<FftBuffer<cplx>> out_;     // half-complex arrays of the 9 forward transforms
+  std::vector<std::size_t> row_order_;   // rows spread over the threads (closure cost varies)
   std::vector<double> c_;
   std::vector<Harmonic4> h_;
 };

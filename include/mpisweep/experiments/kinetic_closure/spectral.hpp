@@ -11,6 +11,7 @@
 #include <complex>
 #include <cstddef>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace mpisweep::kinetic {
@@ -68,7 +69,32 @@ class SpectralGrid {
   void to_spectral(const double* in, cplx* kept_out, FftBuffer<cplx>& scratch,
                    double scale = 1.0) const;
 
+  // The same 2D transforms split into their 1D passes, so a solver can run them per column of
+  // kept k_y (pass 1) and per row of x (pass 2) inside larger parallel loops; same formulas,
+  // other roundoff than the 2D plans. On the FFTW half-complex array H (N × (N/2+1), x-major):
+  //   to_physical:  H[ix, iy] = Σ_kx f̂(kx, ky) e^{i kx x}   (column_backward, per kept iy)
+  //                 f(x, y)  = c2r_y H[ix, ·]                 (row_to_physical, per ix)
+  //   to_spectral:  H[ix, ·] = r2c_y f(x, ·)                  (row_to_half, per ix)
+  //                 f̂        = Σ_x H[·, iy] e^{−i kx x} / N²   (column_forward, per kept iy)
+  // Only the kept columns iy < columns() are ever nonzero; the other entries of H stay 0.
+  // Buffers must come from FftBuffer (aligned); `col` has N entries, `row_half` N/2 + 1.
+  std::size_t columns() const { return columns_; }
+  // Kept modes of column iy: kept index q and its x index ix, in increasing ix.
+  const std::vector<std::pair<std::size_t, int>>& column_modes(std::size_t iy) const {
+    return column_modes_[iy];
+  }
+  void column_backward(cplx* col) const;                    // in place, unnormalised
+  void column_forward(cplx* col) const;                     // in place, unnormalised
+  void row_to_physical(cplx* row_half, double* out) const;  // destroys row_half
+  void row_to_half(const double* in, cplx* row_half) const;
+
  private:
+  std::size_t columns_ = 0;
+  std::vector<std::vector<std::pair<std::size_t, int>>> column_modes_;
+  void* plan_col_fwd_ = nullptr;
+  void* plan_col_bwd_ = nullptr;
+  void* plan_row_r2c_ = nullptr;
+  void* plan_row_c2r_ = nullptr;
   int n_;
   double length_;
   std::vector<std::size_t> kept_;  // index into the FFTW half-complex array
@@ -85,6 +111,21 @@ class SpectralGrid {
 struct VelocityHat {
   std::vector<cplx> ux, uy, gxx, gxy, gyx;
 };
+// The same at one mode (k ≠ 0): out = (û_x, û_y, Ĝ_xx, Ĝ_xy, Ĝ_yx).
+inline void stokes_mode(double kx, double ky, double alpha, cplx dxx, cplx dxy, cplx dyy,
+                        cplx* out) {
+  const double k2 = kx * kx + ky * ky;
+  const cplx I(0, 1);
+  const cplx fx = alpha * I * (kx * dxx + ky * dxy);
+  const cplx fy = alpha * I * (kx * dxy + ky * dyy);
+  const cplx kf = (kx * fx + ky * fy) / k2;
+  const cplx ux = (fx - kx * kf) / k2, uy = (fy - ky * kf) / k2;
+  out[0] = ux;
+  out[1] = uy;
+  out[2] = I * kx * ux;
+  out[3] = I * ky * ux;
+  out[4] = I * kx * uy;
+}
 void stokes(const SpectralGrid& grid, double alpha, const cplx* dxx, const cplx* dxy,
             const cplx* dyy, VelocityHat& out);
 
