@@ -360,6 +360,7 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
     throw;
   }
   impl->open_swmr();
+  impl->check_series_files();
   return Writer(std::move(impl));
 }
 
@@ -404,17 +405,24 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     foreign = foreign_string_columns(peek.id(), layout);
     for (const auto& s : layout.series) {
       h5::Dataset v = h5::open_dataset(peek.id(), "series/" + s.name + "/values");
-      check_series_values(v.id(), s, path);
+      if (!check_series_mode(v.id(), s, path, layout)) check_series_values(v.id(), s, path);
     }
   }
   if (foreign) normalize_strings(path, layout);
   auto impl = std::make_unique<Impl>(path, layout);
+  if (!layout.series.empty()) {
+    // The block files are where the archive says, whatever the archive is called now.
+    h5::File peek = open_for_reading(path);
+    h5::Dataset v = h5::open_dataset(peek.id(), "series/" + layout.series[0].name + "/values");
+    impl->layout.series_files = series_folder_name(v.id());
+  }
   impl->file = open_for_writing(path, impl->io);
   if (!impl->live.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");
   validate(impl->file.id(), path, layout);
   impl->load();
   impl->attach();
+  impl->check_series_files();
   return Writer(std::move(impl));
 }
 
@@ -455,6 +463,14 @@ void Writer::end_run(std::size_t run, double end, std::int32_t exit_status) {
   r.end = end;
   r.exit_status = exit_status;
   m.write_run(run, r);
+}
+
+std::int64_t Writer::series_first_block() const { return impl_->next_block; }
+
+std::string Writer::series_folder() const {
+  const auto& m = *impl_;
+  if (m.layout.series_files.empty()) return {};
+  return (fs::path(m.path).parent_path() / m.layout.series_files).string();
 }
 
 void Writer::close() {

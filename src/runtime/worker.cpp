@@ -301,6 +301,8 @@ class Worker {
       r.metrics.clear();
       r.series.clear();
       r.encoded.clear();
+    } else if (options_.place_series) {
+      options_.place_series(r);  // outside the try: a failed write is the worker's failure
     }
     return r;
   }
