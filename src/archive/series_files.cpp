@@ -42,10 +42,9 @@ void make_block(const std::string& folder, std::int64_t block,
   // Ranks on several hosts may race for the same placeholder: the name is theirs alone.
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  const std::string tmp =
-      (fs::path(folder) / (".block-" + std::to_string(block) + ".h5." + host + "." +
-                           std::to_string(getpid()) + ".creating"))
-          .string();
+  const std::string tmp = (fs::path(folder) / (".block-" + std::to_string(block) + ".h5." + host +
+                                               "." + std::to_string(getpid()) + ".creating"))
+                              .string();
   fs::remove(tmp, ec);
   {
     h5::PropList fapl = h5::file_access(true);
@@ -242,9 +241,9 @@ h5::Dataset create_series_virtual(hid_t group, const SeriesSpec& spec,
   h5::check(H5Pset_virtual(dcpl.id(), vspace.id(), files.c_str(), source.c_str(), sspace.id()),
             "H5Pset_virtual");
   const hid_t type = spec.storage.float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
-  return h5::Dataset(h5::check(
-      H5Dcreate2(group, "values", type, vspace.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
-      "create virtual dataset series/" + spec.name + "/values"));
+  return h5::Dataset(
+      h5::check(H5Dcreate2(group, "values", type, vspace.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                "create virtual dataset series/" + spec.name + "/values"));
 }
 
 std::string series_folder_name(hid_t dataset) {
