@@ -84,6 +84,8 @@ h5::Dataset create_series_virtual(hid_t group, const SeriesSpec& spec,
                                   const std::string& folder_name);
 // The folder a virtual values dataset maps its block files from; empty for a stored one.
 std::string series_folder_name(hid_t dataset);
+// The block size of a virtual values dataset (its mapping's hyperslab block).
+std::int64_t series_block_elements(hid_t dataset);
 // Whether an existing archive's values is virtual; input_error naming `path` when that is not
 // what `layout` asks for (series_files set or not).
 bool check_series_mode(hid_t dataset, const SeriesSpec& spec, const std::string& path,

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -23,6 +24,12 @@ std::string folder_name_of(const std::string& archive_path) {
 
 std::string folder_of(const std::string& archive_path) {
   return (fs::path(archive_path).parent_path() / folder_name_of(archive_path)).string();
+}
+
+std::int64_t block_elements_for_new_archive() {
+  const char* v = std::getenv("MPISWEEP_TEST_SERIES_BLOCK");
+  const long long n = v && *v ? std::atoll(v) : 0;
+  return n > 0 ? n : default_block_elements;
 }
 
 std::string block_path(const std::string& folder, std::int64_t block) {
@@ -125,7 +132,7 @@ struct BlockWriter::Impl {
   std::string folder;
   std::vector<SeriesSpec> series;
   std::vector<std::int64_t> chunk;  // elements per chunk, per series
-  std::int64_t block = 0, stride = 1;
+  std::int64_t block = 0, stride = 1, block_elements = default_block_elements;
   h5::File file;
   std::vector<h5::Dataset> values;
   std::vector<std::int64_t> used;  // per series: elements of the current file taken
@@ -150,13 +157,18 @@ struct BlockWriter::Impl {
   // The next array of series i starts at a chunk boundary, as in the archive.
   std::int64_t next(std::size_t i) const { return (used[i] + chunk[i] - 1) / chunk[i] * chunk[i]; }
 
+  std::string too_long(const Outcome& o) const {
+    for (std::size_t i = 0; i < series.size(); ++i)
+      if (const std::int64_t n = length_of(o, i); n > block_elements)
+        return "series '" + series[i].name + "': " + std::to_string(n) +
+               " values; with series_files = \"per_rank\" one task's array holds at most " +
+               std::to_string(block_elements);
+    return {};
+  }
+
   void roll_if_full(const Outcome& o) {
     for (std::size_t i = 0; i < series.size(); ++i) {
       const std::int64_t n = length_of(o, i);
-      if (n > block_elements)
-        throw error("series '" + series[i].name + "': " + std::to_string(n) +
-                    " values in one task; series_files = \"per_rank\" takes at most " +
-                    std::to_string(block_elements));
       if (n > 0 && next(i) + n > block_elements) {
         file.close("close series block file " + block_path(folder, block));
         block += stride;
@@ -173,7 +185,7 @@ struct BlockWriter::Impl {
 };
 
 BlockWriter::BlockWriter(std::string folder, std::vector<SeriesSpec> series, std::int64_t first,
-                         std::int64_t stride)
+                         std::int64_t stride, std::int64_t block_elements)
     : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.folder = std::move(folder);
@@ -181,14 +193,16 @@ BlockWriter::BlockWriter(std::string folder, std::vector<SeriesSpec> series, std
   for (const auto& s : m.series) m.chunk.push_back(chunk_codec::chunk_elements(s));
   m.block = first;
   m.stride = std::max<std::int64_t>(1, stride);
+  m.block_elements = block_elements;
 }
 
 BlockWriter::BlockWriter(BlockWriter&&) noexcept = default;
 BlockWriter& BlockWriter::operator=(BlockWriter&&) noexcept = default;
 BlockWriter::~BlockWriter() = default;
 
-void BlockWriter::place(Outcome& o) {
+std::string BlockWriter::place(Outcome& o) {
   auto& m = *impl_;
+  if (std::string why = m.too_long(o); !why.empty()) return why;
   h5::quiet();
   if (!m.file) m.open();  // the first result: a rank that runs nothing makes no file
   m.roll_if_full(o);
@@ -205,12 +219,13 @@ void BlockWriter::place(Outcome& o) {
     h5::set_extent(m.values[i].id(), static_cast<hsize_t>(at + n));
     write_series_chunks(m.values[i].id(), at, *e);
     m.used[i] = at + n;
-    o.placed[i] = {m.block * block_elements + at, n};
+    o.placed[i] = {m.block * m.block_elements + at, n};
   }
   // On disk before the result that points here leaves this rank: a done row's values are.
   h5::check(H5Fflush(m.file.id(), H5F_SCOPE_LOCAL), "H5Fflush series block file");
   o.series.clear();
   o.encoded.clear();
+  return {};
 }
 
 }  // namespace mpisweep::archive::series_files
@@ -219,15 +234,14 @@ namespace mpisweep::archive {
 
 h5::Dataset create_series_virtual(hid_t group, const SeriesSpec& spec,
                                   const std::string& folder_name) {
-  using series_files::block_elements;
-  const auto block = static_cast<hsize_t>(block_elements);
+  const auto block = static_cast<hsize_t>(series_files::block_elements_for_new_archive());
   hsize_t dims = 0, maxdims = H5S_UNLIMITED;
   h5::Dataspace vspace(h5::check(H5Screate_simple(1, &dims, &maxdims), "H5Screate_simple"));
-  // Virtual: blocks of block_elements, one after another, as many as there are files.
+  // Virtual: blocks of `block` values, one after another, as many as there are files.
   hsize_t start = 0, stride = block, count = H5S_UNLIMITED;
   h5::check(H5Sselect_hyperslab(vspace.id(), H5S_SELECT_SET, &start, &stride, &count, &block),
             "H5Sselect_hyperslab(virtual)");
-  // Source: the first block_elements values of each file's (unlimited) values.
+  // Source: the first `block` values of each file's (unlimited) values.
   h5::Dataspace sspace(h5::check(H5Screate_simple(1, &dims, &maxdims), "H5Screate_simple"));
   hsize_t one = 1;
   h5::check(H5Sselect_hyperslab(sspace.id(), H5S_SELECT_SET, &start, nullptr, &one, &block),
@@ -244,6 +258,15 @@ h5::Dataset create_series_virtual(hid_t group, const SeriesSpec& spec,
   return h5::Dataset(
       h5::check(H5Dcreate2(group, "values", type, vspace.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                 "create virtual dataset series/" + spec.name + "/values"));
+}
+
+std::int64_t series_block_elements(hid_t dataset) {
+  h5::PropList dcpl(h5::check(H5Dget_create_plist(dataset), "H5Dget_create_plist"));
+  h5::Dataspace v(h5::check(H5Pget_virtual_vspace(dcpl.id(), 0), "H5Pget_virtual_vspace"));
+  hsize_t start = 0, stride = 0, count = 0, block = 0;
+  h5::check(H5Sget_regular_hyperslab(v.id(), &start, &stride, &count, &block),
+            "H5Sget_regular_hyperslab");
+  return static_cast<std::int64_t>(block);
 }
 
 std::string series_folder_name(hid_t dataset) {
@@ -276,11 +299,12 @@ bool check_series_mode(hid_t dataset, const SeriesSpec& spec, const std::string&
 }
 
 void Writer::Impl::check_series_files() {
-  if (layout.series_files.empty()) return;
+  if (layout.series_files.empty() || layout.series.empty()) return;
   namespace sf = series_files;
   const std::string folder =
       (std::filesystem::path(path).parent_path() / layout.series_files).string();
   next_block = sf::prepare(folder, layout.series);
+  block_elements = archive::series_block_elements(values.at(0).id());
   // Each done row's arrays must lie within what its block file holds: a file deleted (now an
   // empty placeholder) or cut short sends the row back to pending, and it runs again.
   std::vector<std::vector<std::int64_t>> lengths(static_cast<std::size_t>(next_block));
@@ -292,7 +316,7 @@ void Writer::Impl::check_series_files() {
     for (std::size_t k = 0; k < store.series.size() && ok; ++k) {
       const std::int64_t off = store.series[k].offset[row], n = store.series[k].length[row];
       if (n == 0) continue;
-      const std::int64_t b = off / sf::block_elements;
+      const std::int64_t b = off / block_elements;
       if (off < 0 || b >= next_block) {
         ok = false;
         break;
@@ -302,7 +326,7 @@ void Writer::Impl::check_series_files() {
         lengths[bi] = sf::stored_lengths(folder, b, layout.series);
         loaded[bi] = true;
       }
-      ok = k < lengths[bi].size() && off % sf::block_elements + n <= lengths[bi][k];
+      ok = k < lengths[bi].size() && off % block_elements + n <= lengths[bi][k];
     }
     if (ok) continue;
     store.rows[row].status = TaskStatus::pending;

@@ -466,10 +466,11 @@ void Writer::end_run(std::size_t run, double end, std::int32_t exit_status) {
 }
 
 std::int64_t Writer::series_first_block() const { return impl_->next_block; }
+std::int64_t Writer::series_block_elements() const { return impl_->block_elements; }
 
 std::string Writer::series_folder() const {
   const auto& m = *impl_;
-  if (m.layout.series_files.empty()) return {};
+  if (m.layout.series_files.empty() || m.layout.series.empty()) return {};
   return (fs::path(m.path).parent_path() / m.layout.series_files).string();
 }
 

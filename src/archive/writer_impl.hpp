@@ -31,6 +31,7 @@ struct Writer::Impl {
   LiveLock live;
   // series_files (series_files.hpp): the first block index the next run may use; -1 otherwise.
   std::int64_t next_block = -1;
+  std::int64_t block_elements = 0;  // series_files: elements of values per block file
 
   Impl(std::string p, const Layout& l);
   void check_open() const;

@@ -231,6 +231,7 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
       // Workers on other hosts find the block files where rank 0 does (a shared file system).
       cfg.series_folder = std::filesystem::absolute(folder).string();
       cfg.first_block = m.writer->series_first_block();
+      cfg.block_elements = m.writer->series_block_elements();
     }
   } catch (const input_error& e) {
     std::fprintf(stderr, "mpisweep: %s\n", e.what());
@@ -396,8 +397,9 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
       // Worker rank w of W takes blocks first + (w - 1), then + W each (series_files.hpp); with
       // one process the worker is rank 1 of 1.
       const int workers = std::max(1, ctx->size() - 1), w = std::max(1, ctx->rank());
-      blocks.emplace(cfg.series_folder, experiment.series, cfg.first_block + (w - 1), workers);
-      wopt.place_series = [&blocks](Outcome& o) { blocks->place(o); };
+      blocks.emplace(cfg.series_folder, experiment.series, cfg.first_block + (w - 1), workers,
+                     cfg.block_elements);
+      wopt.place_series = [&blocks](Outcome& o) { return blocks->place(o); };
     }
     return runtime::run_ranks(
         *ctx,

@@ -28,7 +28,7 @@ namespace boost::serialization {
 template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
   ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout& c.heartbeat_seconds;
-  ar& c.series_folder& c.first_block;
+  ar& c.series_folder& c.first_block& c.block_elements;
 }
 
 }  // namespace boost::serialization

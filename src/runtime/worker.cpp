@@ -302,7 +302,15 @@ class Worker {
       r.series.clear();
       r.encoded.clear();
     } else if (options_.place_series) {
-      options_.place_series(r);  // outside the try: a failed write is the worker's failure
+      // Outside the try: a failed write is the worker's failure, not the task's.
+      if (std::string why = options_.place_series(r); !why.empty()) {
+        r.status = TaskStatus::failed;
+        r.error = std::move(why);
+        r.metrics.clear();
+        r.series.clear();
+        r.encoded.clear();
+        r.placed.clear();
+      }
     }
     return r;
   }

@@ -96,6 +96,47 @@ def test_per_rank_matches_archive_mode():
     check(open("a.svg").read() == open("b.svg").read(), "plot draws the same figure")
 
 
+def test_full_blocks_roll_over():
+    """With blocks of 65,536 values (MPISWEEP_TEST_SERIES_BLOCK, test only) two 20,000-value
+    arrays fill a block: each worker rank moves on by the rank count (block w - 1, then
+    w - 1 + 2, ...), the gaps the other rank has not reached yet get placeholders, no array
+    straddles two blocks, and the values are those of the default mode. An array longer than a
+    block fails its task with one line, and the others go on."""
+    workdir()
+    spec = SPEC.replace("seeds = 5", "seeds = 6").replace(
+        "payload = [0, 100, 20000, 300000]", "payload = [100, 20000, 70000]")
+    write("a.toml", spec % "")
+    write("b.toml", spec % PER_RANK)
+    mpisweep("run", "a.toml", "--archive", "a.h5", "-q", ranks=3)
+    block = 65536
+    env = dict(ENV, MPISWEEP_TEST_SERIES_BLOCK=str(block))
+    p = subprocess.run(command(["run", "b.toml", "--archive", "b.h5"], 3), env=env,
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 1, "exit 1 (the 70,000-value tasks failed): %d\n%s" % (
+        p.returncode, p.stderr[-2000:]))
+    a, b = rows("a.h5"), rows("b.h5")
+    with h5py.File("b.h5", "r") as f:
+        payload = f["tasks/params/payload"][:]
+        worker, status = f["tasks/worker"][:], f["tasks/status"][:]
+        off, n = f["series/payload/offset"][:], f["series/payload/length"][:]
+        errors = [e.decode() for e in f["tasks/error"][:]]
+    big = payload == 70000
+    check((status[big] == FAILED).all() and (status[~big] == DONE).all(),
+          "70,000 values fail, the rest are done: %s" % status)
+    check(all("series 'payload': 70000 values" in e and "65536" in e
+              for e in np.array(errors)[big]), "the error says why: %s" % errors[0:3])
+    check(all(a[t] == b[t] for t in b if b[t][0] == DONE), "done tasks as in the default mode")
+    blocks = [int(o) // block for o, k in zip(off, n) if k]
+    check(max(blocks) >= 2, "blocks rolled over: %s" % sorted(set(blocks)))
+    check(all((int(o) % block) + int(k) <= block for o, k in zip(off, n) if k),
+          "no array straddles a block")
+    check(all(int(o) // block % 2 == w - 1 for o, k, w in zip(off, n, worker) if k),
+          "rank w writes blocks w - 1 + 2j")
+    files = sorted(int(os.path.basename(f)[6:-3]) for f in glob.glob("b.h5.series/block-*.h5"))
+    check(files == list(range(len(files))) and files[-1] >= max(blocks),
+          "block files 0..%d, no gap: %s" % (max(blocks), files))
+
+
 def test_mode_is_fixed_with_the_archive():
     workdir()
     write("a.toml", SPEC % "")
@@ -109,4 +150,5 @@ def test_mode_is_fixed_with_the_archive():
 
 
 if __name__ == "__main__":
-    main([test_per_rank_matches_archive_mode, test_mode_is_fixed_with_the_archive])
+    main([test_per_rank_matches_archive_mode, test_full_blocks_roll_over,
+          test_mode_is_fixed_with_the_archive])

@@ -130,6 +130,8 @@ class Writer {
   // Layout::series_files: the first block index this run's workers may use (SweepConfig); -1
   // when series are stored in the archive.
   std::int64_t series_first_block() const;
+  // Layout::series_files: the archive's block size (values per block file); 0 otherwise.
+  std::int64_t series_block_elements() const;
   // Layout::series_files: the block files' folder (the archive's folder joined); empty otherwise.
   std::string series_folder() const;
 

@@ -6,8 +6,8 @@
 // Files: <archive>.series/block-<k>.h5, k = 0, 1, ..., each with /series/<name>/values for every
 // declared series (same type, chunks and filters as the archive would use). The archive's
 // /series/<name>/values is a virtual dataset with one printf-style mapping: elements
-// [k * block_elements, (k + 1) * block_elements) are the first block_elements values of block
-// file k. So a task's offset is k * block_elements + its place in file k, and every reader
+// [k * R, (k + 1) * R) are the first R values of block file k (R: the block size, fixed when the
+// archive is made). So a task's offset is k * R + its place in file k, and every reader
 // (h5py, h5dump, the Reader, the Python package) reads values[offset : offset + length] as in
 // the default mode. HDF5 1.10 looks for mapped files k = 0, 1, ... and stops at the first one
 // missing: file k exists only once every file below k does (placeholders with empty datasets
@@ -33,7 +33,11 @@ namespace mpisweep::archive::series_files {
 // take values[offset : offset + length], never values[:]. 2^24 holds the biggest field the
 // experiments store (a kinetic_closure Psi of 1.8M values) nine times over, while a 2-rank run
 // shows a shape of 2^25, not the 2^41 of a "never full" block (docs/archive.md).
-inline constexpr std::int64_t block_elements = std::int64_t{1} << 24;
+inline constexpr std::int64_t default_block_elements = std::int64_t{1} << 24;
+// The block size of an archive made now: the default, or MPISWEEP_TEST_SERIES_BLOCK (tests only,
+// read here and nowhere else: a small block lets a test fill blocks and roll over cheaply).
+// Existing archives keep theirs: the mapping records it (Writer::series_block_elements).
+std::int64_t block_elements_for_new_archive();
 
 // The folder of the block files of the archive at `archive_path` (its name + ".series"), and the
 // same relative to the archive's folder, as the virtual datasets name it.
@@ -55,18 +59,19 @@ std::vector<std::int64_t> stored_lengths(const std::string& folder, std::int64_t
 // One worker rank's writer. Not thread-safe; used from the runner thread only.
 class BlockWriter {
  public:
-  // `first` is this rank's first block index, `stride` the number of worker ranks.
+  // `first` is this rank's first block index, `stride` the number of worker ranks,
+  // `block_elements` the archive's block size.
   BlockWriter(std::string folder, std::vector<SeriesSpec> series, std::int64_t first,
-              std::int64_t stride);
+              std::int64_t stride, std::int64_t block_elements);
   BlockWriter(BlockWriter&&) noexcept;
   BlockWriter& operator=(BlockWriter&&) noexcept;
   ~BlockWriter();  // closes the current file; never throws
 
   // Writes a done outcome's series into the current block file (encoded as the archive would
   // store them: the worker's chunks, or `series` encoded here), flushes the file, and replaces
-  // them by Outcome::placed. Throws archive_error when a write fails (disk full), error for an
-  // array longer than block_elements.
-  void place(Outcome& outcome);
+  // them by Outcome::placed. Returns why the task's series cannot be stored (an array longer
+  // than a block), writing nothing; empty on success. Throws when a write fails (disk full).
+  std::string place(Outcome& outcome);
 
   struct Impl;
 

@@ -30,6 +30,7 @@ struct SweepConfig {
   // run may use (archive/series_files.hpp); empty: series travel to the master.
   std::string series_folder;
   std::int64_t first_block = 0;
+  std::int64_t block_elements = 0;
 };
 
 class Context {
