@@ -395,7 +395,8 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     throw archive_error(path +
                         ": another mpisweep process is writing this archive (wait for it "
                         "to finish or stop it first)");
-  bool foreign = false;  // string columns h5py rewrote: back to the writer's form first
+  bool foreign = false;      // string columns h5py rewrote: back to the writer's form first
+  std::string series_files;  // where the block files are, as the archive's mapping says
   {
     // Exit 2 leaves every byte as it was (issue 11 item 3): check on a read-only open before
     // open_for_writing clears a killed writer's status flags.
@@ -405,17 +406,15 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     foreign = foreign_string_columns(peek.id(), layout);
     for (const auto& s : layout.series) {
       h5::Dataset v = h5::open_dataset(peek.id(), "series/" + s.name + "/values");
-      if (!check_series_mode(v.id(), s, path, layout)) check_series_values(v.id(), s, path);
+      if (check_series_mode(v.id(), s, path, layout))
+        series_files = series_folder_name(v.id());  // whatever the archive is called now
+      else
+        check_series_values(v.id(), s, path);
     }
   }
   if (foreign) normalize_strings(path, layout);
   auto impl = std::make_unique<Impl>(path, layout);
-  if (!layout.series.empty()) {
-    // The block files are where the archive says, whatever the archive is called now.
-    h5::File peek = open_for_reading(path);
-    h5::Dataset v = h5::open_dataset(peek.id(), "series/" + layout.series[0].name + "/values");
-    impl->layout.series_files = series_folder_name(v.id());
-  }
+  impl->layout.series_files = series_files;
   impl->file = open_for_writing(path, impl->io);
   if (!impl->live.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");

@@ -137,6 +137,24 @@ def test_full_blocks_roll_over():
           "block files 0..%d, no gap: %s" % (max(blocks), files))
 
 
+def test_compacted_archive_keeps_the_mapping():
+    """The rewrite at close (forced by MPISWEEP_TEST_COMPACT_PAUSE, test only) makes the virtual
+    datasets afresh: the copy still maps the block files."""
+    workdir()
+    write("a.toml", SPEC % "")
+    write("b.toml", SPEC % PER_RANK)
+    mpisweep("run", "a.toml", "--archive", "a.h5", "-q", "--set", "sweep.seeds=2", ranks=3)
+    env = dict(ENV, MPISWEEP_TEST_COMPACT_PAUSE="0.01")
+    p = subprocess.run(command(["run", "b.toml", "--archive", "b.h5", "-q", "--set",
+                                "sweep.seeds=2"], 3), env=env, capture_output=True, text=True,
+                       timeout=300)
+    check(p.returncode == 0, "exit %d: %s" % (p.returncode, p.stderr[-1000:]))
+    check(not glob.glob(".b.h5*"), "no temporary copy left: %s" % glob.glob(".b.h5*"))
+    with h5py.File("b.h5", "r") as f:
+        check(f["series/payload/values"].is_virtual, "still virtual after compaction")
+    check(rows("a.h5") == rows("b.h5"), "values as in the default mode after compaction")
+
+
 def test_mode_is_fixed_with_the_archive():
     workdir()
     write("a.toml", SPEC % "")
@@ -151,4 +169,4 @@ def test_mode_is_fixed_with_the_archive():
 
 if __name__ == "__main__":
     main([test_per_rank_matches_archive_mode, test_full_blocks_roll_over,
-          test_mode_is_fixed_with_the_archive])
+          test_compacted_archive_keeps_the_mapping, test_mode_is_fixed_with_the_archive])
