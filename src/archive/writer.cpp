@@ -304,6 +304,13 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
   if (fs::exists(fs::symlink_status(path, ec)))
     throw input_error(path,
                       "archive already exists (move or delete it, or resume without --fresh)");
+  if (!layout.series_files.empty() && !layout.series.empty()) {
+    // An earlier sweep's block files would be mapped into this archive's values.
+    const fs::path folder = fs::path(path).parent_path() / layout.series_files;
+    if (fs::exists(folder, ec) && !fs::is_empty(folder, ec))
+      throw input_error(path, "the block files of an earlier sweep are in " + folder.string() +
+                                  " (the archive is gone): move or delete that folder first");
+  }
   fs::path target(path);
   // The outermost folder this call creates: a failed creation removes what it made (empty
   // folders only, so nothing another process put there meanwhile).

@@ -163,6 +163,10 @@ def test_mode_is_fixed_with_the_archive():
     p = mpisweep("run", "a.toml", "--archive", "b.h5", "-q", expect=2)
     check("series_files" in p.stderr and "b.h5" in p.stderr, "one line naming the mode: " +
           p.stderr)
+    # A new archive beside an earlier sweep's block files would map them: refused.
+    os.rename("b.h5", "moved.h5")
+    p = mpisweep("run", "b.toml", "--archive", "b.h5", "-q", expect=2)
+    check("b.h5.series" in p.stderr and "earlier sweep" in p.stderr, "stale folder: " + p.stderr)
     p = mpisweep("run", "b.toml", "--set", "sweep.series_files=node", "-q", expect=2)
     check("series_files" in p.stderr and "per_rank" in p.stderr, "bad value: " + p.stderr)
 
