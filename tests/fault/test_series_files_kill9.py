@@ -76,6 +76,8 @@ def test_kill9_then_resume_on_other_ranks():
         if len(done) >= 4:
             break
     check(job.poll() is None and 4 <= len(done) < 24, "killed mid-sweep, %d done" % len(done))
+    # Read while the workers were writing their block files (SWMR through the mapping).
+    check(all(v == ref[k] for k, v in done.items()), "values read during the run as the reference")
     kill_job(job, signal.SIGKILL)
     job.wait()
     # A SWMR reader of the killed run sees every done row's values through the block files.
