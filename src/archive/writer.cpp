@@ -443,6 +443,11 @@ void Writer::reserve_tasks(std::size_t rows) { impl_->store.reserve(rows); }
 
 void Writer::record(std::size_t row, const Outcome& o) {
   impl_->check_open();
+  // series_files: the values dataset is virtual; only workers' block files take values.
+  if (!impl_->layout.series_files.empty() &&
+      (std::any_of(o.series.begin(), o.series.end(), [](auto& v) { return !v.empty(); }) ||
+       std::any_of(o.encoded.begin(), o.encoded.end(), [](auto& e) { return e != nullptr; })))
+    throw internal_error("archive: series values recorded into a series_files archive");
   impl_->store.record(row, o);
 }
 
