@@ -78,6 +78,19 @@ void normalize_string_columns(hid_t file, const Layout& layout);
 // H5Dwrite_chunk as they are, and every reader (h5py, h5dump, the Reader) decodes them itself.
 h5::Dataset create_series_values(hid_t group, const SeriesSpec& spec);
 
+// series_files = "per_rank" (series_files.hpp): values as a virtual dataset over the block files
+// in `folder_name` (relative to the archive's folder). series_files.cpp.
+h5::Dataset create_series_virtual(hid_t group, const SeriesSpec& spec,
+                                  const std::string& folder_name);
+// The folder a virtual values dataset maps its block files from; empty for a stored one.
+std::string series_folder_name(hid_t dataset);
+// The block size of a virtual values dataset (its mapping's hyperslab block).
+std::int64_t series_block_elements(hid_t dataset);
+// Whether an existing archive's values is virtual; input_error naming `path` when that is not
+// what `layout` asks for (series_files set or not).
+bool check_series_mode(hid_t dataset, const SeriesSpec& spec, const std::string& path,
+                       const Layout& layout);
+
 // Throws input_error(path, ...) when an existing archive stores the series' values otherwise
 // (type, chunk size or filters): its chunks could not take what the workers encode.
 void check_series_values(hid_t dataset, const SeriesSpec& spec, const std::string& path);

@@ -78,7 +78,8 @@ void Writer::Impl::compact() {
     run_ds = std::move(new_runs);
     for (std::size_t r = 0; r < runs.size(); ++r) write_run(r, runs[r]);
     // Series values: their chunks copied as stored (nothing decoded), so offsets stay valid.
-    for (std::size_t k = 0; k < store.series.size(); ++k) {
+    // (series_files: the virtual datasets map the block files; nothing to copy.)
+    for (std::size_t k = 0; k < store.series.size() && layout.series_files.empty(); ++k) {
       h5::Dataset from = h5::open_dataset(old.id(), "series/" + layout.series[k].name + "/values");
       const hsize_t total = static_cast<hsize_t>(store.series[k].total);
       h5::set_extent(values[k].id(), total);

@@ -184,7 +184,12 @@ void RowStore::record(std::size_t row, const Outcome& o) {
     auto& s = series[k];
     std::shared_ptr<const chunk_codec::Encoded> e;
     const std::vector<double>* values = k < o.series.size() ? &o.series[k] : nullptr;
-    if (k < o.encoded.size() && o.encoded[k] && o.encoded[k]->length > 0) {
+    if (k < o.placed.size() && o.placed[k].offset >= 0) {
+      // Stored by the worker in its block file (series_files.hpp): only the place is recorded.
+      s.offset[row] = o.placed[k].offset;
+      s.length[row] = o.placed[k].length;
+      continue;
+    } else if (k < o.encoded.size() && o.encoded[k] && o.encoded[k]->length > 0) {
       e = o.encoded[k];
     } else if (values && static_cast<std::int64_t>(values->size()) >= s.chunk) {
       // A library caller's long array (the runtime's workers encode their own).

@@ -87,7 +87,9 @@ void create_structure(hid_t file, const Layout& layout, const RowStore& store,
       h5::set_attr(g.id(), "shape", std::span<const std::int64_t>(s.shape));
       h5::set_attr(g.id(), "axes", join(s.axes));
     }
-    h5::Dataset v = create_series_values(g.id(), s);
+    h5::Dataset v = layout.series_files.empty()
+                        ? create_series_values(g.id(), s)
+                        : create_series_virtual(g.id(), s, layout.series_files);
     h5::set_attr(v.id(), "unit", s.unit);
     h5::set_attr(v.id(), "description", s.help);
     h5::set_attr(v.id(), "axis", s.axis);

@@ -304,6 +304,13 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
   if (fs::exists(fs::symlink_status(path, ec)))
     throw input_error(path,
                       "archive already exists (move or delete it, or resume without --fresh)");
+  if (!layout.series_files.empty() && !layout.series.empty()) {
+    // An earlier sweep's block files would be mapped into this archive's values.
+    const fs::path folder = fs::path(path).parent_path() / layout.series_files;
+    if (fs::exists(folder, ec) && !fs::is_empty(folder, ec))
+      throw input_error(path, "the block files of an earlier sweep are in " + folder.string() +
+                                  " (the archive is gone): move or delete that folder first");
+  }
   fs::path target(path);
   // The outermost folder this call creates: a failed creation removes what it made (empty
   // folders only, so nothing another process put there meanwhile).
@@ -360,6 +367,7 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
     throw;
   }
   impl->open_swmr();
+  impl->check_series_files();
   return Writer(std::move(impl));
 }
 
@@ -394,7 +402,8 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     throw archive_error(path +
                         ": another mpisweep process is writing this archive (wait for it "
                         "to finish or stop it first)");
-  bool foreign = false;  // string columns h5py rewrote: back to the writer's form first
+  bool foreign = false;      // string columns h5py rewrote: back to the writer's form first
+  std::string series_files;  // where the block files are, as the archive's mapping says
   {
     // Exit 2 leaves every byte as it was (issue 11 item 3): check on a read-only open before
     // open_for_writing clears a killed writer's status flags.
@@ -404,17 +413,22 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     foreign = foreign_string_columns(peek.id(), layout);
     for (const auto& s : layout.series) {
       h5::Dataset v = h5::open_dataset(peek.id(), "series/" + s.name + "/values");
-      check_series_values(v.id(), s, path);
+      if (check_series_mode(v.id(), s, path, layout))
+        series_files = series_folder_name(v.id());  // whatever the archive is called now
+      else
+        check_series_values(v.id(), s, path);
     }
   }
   if (foreign) normalize_strings(path, layout);
   auto impl = std::make_unique<Impl>(path, layout);
+  impl->layout.series_files = series_files;
   impl->file = open_for_writing(path, impl->io);
   if (!impl->live.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");
   validate(impl->file.id(), path, layout);
   impl->load();
   impl->attach();
+  impl->check_series_files();
   return Writer(std::move(impl));
 }
 
@@ -429,6 +443,11 @@ void Writer::reserve_tasks(std::size_t rows) { impl_->store.reserve(rows); }
 
 void Writer::record(std::size_t row, const Outcome& o) {
   impl_->check_open();
+  // series_files: the values dataset is virtual; only workers' block files take values.
+  if (!impl_->layout.series_files.empty() &&
+      (std::any_of(o.series.begin(), o.series.end(), [](auto& v) { return !v.empty(); }) ||
+       std::any_of(o.encoded.begin(), o.encoded.end(), [](auto& e) { return e != nullptr; })))
+    throw internal_error("archive: series values recorded into a series_files archive");
   impl_->store.record(row, o);
 }
 
@@ -455,6 +474,15 @@ void Writer::end_run(std::size_t run, double end, std::int32_t exit_status) {
   r.end = end;
   r.exit_status = exit_status;
   m.write_run(run, r);
+}
+
+std::int64_t Writer::series_first_block() const { return impl_->next_block; }
+std::int64_t Writer::series_block_elements() const { return impl_->block_elements; }
+
+std::string Writer::series_folder() const {
+  const auto& m = *impl_;
+  if (m.layout.series_files.empty() || m.layout.series.empty()) return {};
+  return (fs::path(m.path).parent_path() / m.layout.series_files).string();
 }
 
 void Writer::close() {

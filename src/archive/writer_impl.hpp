@@ -29,6 +29,9 @@ struct Writer::Impl {
   std::vector<unsigned char> scratch;
   bool closed = false;
   LiveLock live;
+  // series_files (series_files.hpp): the first block index the next run may use; -1 otherwise.
+  std::int64_t next_block = -1;
+  std::int64_t block_elements = 0;  // series_files: elements of values per block file
 
   Impl(std::string p, const Layout& l);
   void check_open() const;
@@ -46,6 +49,9 @@ struct Writer::Impl {
   hsize_t live_bytes() const;
   void close();
   void compact();  // compact.cpp
+  // series_files: prepares the block files and sends back to pending every done row whose
+  // values are not all in them (a block file deleted, or cut short). series_files.cpp.
+  void check_series_files();
 };
 
 }  // namespace mpisweep::archive

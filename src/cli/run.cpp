@@ -4,6 +4,7 @@
 #include "point_table.hpp"
 
 #include <mpisweep/archive/archive.hpp>
+#include <mpisweep/archive/series_files.hpp>
 #include <mpisweep/cli/commands.hpp>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/command/command.hpp>
@@ -95,6 +96,7 @@ Plan make_plan(const RunArgs& a) {
   l.metrics = p.experiment->metrics;
   l.series = p.experiment->series;
   l.plots = p.experiment->plots;
+  if (p.spec.series_files) l.series_files = archive::series_files::folder_name_of(p.archive_path);
   return p;
 }
 
@@ -225,6 +227,12 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
     cfg.threads_per_worker = a.threads;
     cfg.task_timeout = plan.task_timeout;
     cfg.heartbeat_seconds = m.liveness.heartbeat_seconds;
+    if (const std::string folder = m.writer->series_folder(); !folder.empty()) {
+      // Workers on other hosts find the block files where rank 0 does (a shared file system).
+      cfg.series_folder = std::filesystem::absolute(folder).string();
+      cfg.first_block = m.writer->series_first_block();
+      cfg.block_elements = m.writer->series_block_elements();
+    }
   } catch (const input_error& e) {
     std::fprintf(stderr, "mpisweep: %s\n", e.what());
     cfg.status = 2;
@@ -384,6 +392,15 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
     runtime::WorkerOptions wopt{threads, cfg.task_timeout, ctx->host()};
     wopt.heartbeat_seconds = cfg.heartbeat_seconds;
     wopt.abort = [&ctx](int code) { ctx->abort(code); };
+    std::optional<archive::series_files::BlockWriter> blocks;
+    if (!cfg.series_folder.empty()) {
+      // Worker rank w of W takes blocks first + (w - 1), then + W each (series_files.hpp); with
+      // one process the worker is rank 1 of 1.
+      const int workers = std::max(1, ctx->size() - 1), w = std::max(1, ctx->rank());
+      blocks.emplace(cfg.series_folder, experiment.series, cfg.first_block + (w - 1), workers,
+                     cfg.block_elements);
+      wopt.place_series = [&blocks](Outcome& o) { return blocks->place(o); };
+    }
     return runtime::run_ranks(
         *ctx,
         [&](runtime::Transport& t, const std::vector<int>& workers) {

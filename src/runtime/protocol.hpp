@@ -28,6 +28,7 @@ namespace boost::serialization {
 template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
   ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout& c.heartbeat_seconds;
+  ar& c.series_folder& c.first_block& c.block_elements;
 }
 
 }  // namespace boost::serialization
@@ -175,6 +176,17 @@ inline void get_series(wire::Reader& r, std::vector<std::vector<double>>& series
   }
 }
 
+// Series a worker stored in its block file (series_files = "per_rank"): a u32 count, then the
+// (offset, length) pairs.
+static_assert(std::is_trivially_copyable_v<Outcome::Placed>);
+inline void put_placed(wire::Writer& w, const std::vector<Outcome::Placed>& placed) {
+  w.put(static_cast<std::uint32_t>(placed.size()));
+  w.put_array(std::span<const Outcome::Placed>(placed));
+}
+inline void get_placed(wire::Reader& r, std::vector<Outcome::Placed>& placed) {
+  r.get_array(placed, r.get<std::uint32_t>());
+}
+
 inline void put_result(wire::Writer& w, const ResultMessage& m) {
   const Outcome& o = m.outcome;
   w.put(ResultHeader{m.index, o.started, o.wall_seconds, static_cast<std::int32_t>(o.status),
@@ -183,6 +195,7 @@ inline void put_result(wire::Writer& w, const ResultMessage& m) {
   w.put_bytes(o.error.data(), o.error.size());
   w.put_array(std::span<const double>(o.metrics));
   put_series(w, o.series, o.encoded);
+  put_placed(w, o.placed);
 }
 
 // Reads into `m`, reusing its strings and vectors: the master decodes every result into one.
@@ -202,6 +215,7 @@ inline void get_result(wire::Reader& r, ResultMessage& m,
   o.error.assign(r.get_bytes(h.error_bytes));
   r.get_array(o.metrics, h.metrics);
   get_series(r, o.series, o.encoded, owner);
+  get_placed(r, o.placed);
 }
 
 // Sent by a worker's main thread when it has sent nothing else for a heartbeat interval, and
@@ -269,6 +283,7 @@ inline std::size_t result_wire_bytes(const ResultMessage& m) {
       n += 3 * sizeof(std::uint64_t) + e->masks.size() * sizeof(std::uint32_t) +
            e->ends.size() * sizeof(std::uint64_t) + e->bytes.size();
   }
+  n += sizeof(std::uint32_t) + o.placed.size() * sizeof(Outcome::Placed);
   return n;
 }
 

@@ -313,6 +313,16 @@ class Worker {
       r.metrics.clear();
       r.series.clear();
       r.encoded.clear();
+    } else if (options_.place_series) {
+      // Outside the try: a failed write is the worker's failure, not the task's.
+      if (std::string why = options_.place_series(r); !why.empty()) {
+        r.status = TaskStatus::failed;
+        r.error = std::move(why);
+        r.metrics.clear();
+        r.series.clear();
+        r.encoded.clear();
+        r.placed.clear();
+      }
     }
     return r;
   }

@@ -283,11 +283,18 @@ Spec Parser::parse(const std::string& text) {
       spec.longest_first = order == "longest_first";
     } else if (key == "cost") {
       spec.cost = need_string();  // checked against the experiment's parameters below
+    } else if (key == "series_files") {
+      const std::string mode = need_string();
+      if (mode != "archive" && mode != "per_rank")
+        throw input_error(
+            w, "'series_files': expected \"archive\" or \"per_rank\", found \"" + mode + "\"");
+      spec.series_files = mode == "per_rank";
     } else {
       throw input_error(w,
                         "unknown key '" + key +
                             "' in [sweep]; expected name, experiment, archive, seeds, base_seed, "
-                            "task_timeout, retries, order, cost or description");
+                            "task_timeout, retries, order, cost, series_files or "
+                            "description");
     }
   }
   if (spec.name.empty()) throw input_error(where(*sw), "[sweep] needs name = \"...\"");

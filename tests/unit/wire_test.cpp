@@ -21,6 +21,7 @@ ResultMessage big_result() {
   r.outcome.error = "went wrong";
   r.outcome.metrics = {1, 2, 3};
   r.outcome.series = {{4, 5}, {}, {6}};
+  r.outcome.placed = {{7 << 24, 11}, {}};  // series_files: where a worker stored its series
   return r;
 }
 }  // namespace
@@ -45,9 +46,9 @@ TEST(Wire, ResultRecordsHoldMetricsAsDoubles) {
   r.index = 7;
   r.outcome.metrics = {0.5, 2.0};
   const std::string bytes = runtime::pack(std::vector<ResultMessage>{r});
-  // Header, no error characters, 2 doubles, a u32 count of series as values and one of encoded
-  // series (none of either).
-  EXPECT_EQ(bytes.size(), sizeof(runtime::ResultHeader) + 16 + 4 + 4);
+  // Header, no error characters, 2 doubles, a u32 count of series as values, one of encoded
+  // series and one of series stored in block files (none of each).
+  EXPECT_EQ(bytes.size(), sizeof(runtime::ResultHeader) + 16 + 4 + 4 + 4);
 }
 
 TEST(Wire, ATornMessageIsRefusedAtEveryLength) {
@@ -75,6 +76,10 @@ TEST(Wire, AReusedResultRecordCarriesNothingOver) {
   runtime::get_result(reader, m);
   EXPECT_EQ(m.outcome.error, "went wrong");
   EXPECT_EQ(m.outcome.series, big_result().outcome.series);
+  ASSERT_EQ(m.outcome.placed.size(), 2u);
+  EXPECT_EQ(m.outcome.placed[0].offset, 7 << 24);
+  EXPECT_EQ(m.outcome.placed[0].length, 11);
+  EXPECT_EQ(m.outcome.placed[1].offset, -1);
   m.outcome.host = "filled by the master";
   m.outcome.attempts = 3;
   runtime::get_result(reader, m);
@@ -86,6 +91,7 @@ TEST(Wire, AReusedResultRecordCarriesNothingOver) {
   ASSERT_EQ(m.outcome.metrics.size(), 1u);
   EXPECT_TRUE(std::isnan(m.outcome.metrics[0]));
   EXPECT_TRUE(m.outcome.series.empty());
+  EXPECT_TRUE(m.outcome.placed.empty());
   EXPECT_EQ(m.outcome.host, "");
   EXPECT_EQ(m.outcome.attempts, 1);
 }

@@ -57,6 +57,10 @@ struct Layout {
   std::vector<MetricSpec> metrics;  // one float64 column each, in this order
   std::vector<SeriesSpec> series;   // one ragged series each, in this order
   std::vector<PlotSpec> plots;      // the standard figures of `report`, stored in /sweep/plots
+  // Non-empty ([sweep] series_files = "per_rank"): every series' values is a virtual dataset
+  // over the block files in this folder, named relative to the archive's folder
+  // (series_files.hpp). Fixed when the archive is created.
+  std::string series_files;
 };
 
 // A row is a core TaskRecord (written as a pending row: params in Layout::params order) and
@@ -122,6 +126,14 @@ class Writer {
   // A write that fails (disk full) throws archive_error in the user's words, and nothing more is
   // written afterwards: the file keeps every earlier flush, as after a kill -9, and resumes.
   void flush();
+
+  // Layout::series_files: the first block index this run's workers may use (SweepConfig); -1
+  // when series are stored in the archive.
+  std::int64_t series_first_block() const;
+  // Layout::series_files: the archive's block size (values per block file); 0 otherwise.
+  std::int64_t series_block_elements() const;
+  // Layout::series_files: the block files' folder (the archive's folder joined); empty otherwise.
+  std::string series_folder() const;
 
   std::size_t begin_run(const RunRecord& run);  // appends a /runs row
   void end_run(std::size_t run, double end, std::int32_t exit_status);

@@ -52,6 +52,14 @@ struct Outcome {
   // (library callers; the runtime always encodes on the worker). Shared so that handing an
   // Outcome to observers copies no series bytes.
   std::vector<std::shared_ptr<const chunk_codec::Encoded>> encoded;
+  // [sweep] series_files = "per_rank": where the worker stored each series itself (a block file
+  // beside the archive, docs/archive.md), in the declared order; offset -1 where absent. Empty
+  // in the default mode. Only these two numbers travel to the master.
+  struct Placed {
+    std::int64_t offset = -1;  // into the archive's virtual /series/<name>/values
+    std::int64_t length = 0;
+  };
+  std::vector<Placed> placed;
 };
 
 // Where a task stands in an archive (its row's id, status and attempts), for resume.

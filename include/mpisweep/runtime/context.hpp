@@ -26,6 +26,11 @@ struct SweepConfig {
   std::int32_t threads_per_worker = 0;  // 0: the cores each worker owns
   double task_timeout = 0;              // seconds; 0: none
   double heartbeat_seconds = 1;         // a worker's longest silence (liveness.hpp)
+  // series_files = "per_rank": the folder of the block files, and the first block index this
+  // run may use (archive/series_files.hpp); empty: series travel to the master.
+  std::string series_folder;
+  std::int64_t first_block = 0;
+  std::int64_t block_elements = 0;
 };
 
 class Context {

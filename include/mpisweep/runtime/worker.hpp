@@ -19,6 +19,11 @@ struct WorkerOptions {
   // Ends the whole job with a code (Context::abort), for a fatal error the master never
   // acknowledges; unset: this process exits.
   std::function<void(int)> abort;
+  // Set (series_files = "per_rank"): stores a done task's series where the archive maps them
+  // and fills Outcome::placed in place of the series, on the runner thread, before the result
+  // is queued; they are on disk when it returns. A non-empty return fails the task with that
+  // message (a series it cannot store); throwing (a failed write) is the worker's own failure.
+  std::function<std::string(Outcome&)> place_series;
 };
 
 // Worker loop: announces itself, runs the tasks the master sends one at a time on a runner

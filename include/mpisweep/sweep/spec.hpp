@@ -44,7 +44,11 @@ struct Spec {
   // parameter named by [sweep] cost (proportional to a task's time), or, with cost = "measured"
   // (the default), from the durations measured so far in the sweep, per parameter point.
   bool longest_first = false;
-  std::string cost;                        // a parameter's name, or "measured"
+  std::string cost;  // a parameter's name, or "measured"
+  // [sweep] series_files = "per_rank": each worker rank writes the series of its tasks into
+  // block files beside the archive, which /series/<name>/values maps (a virtual dataset); the
+  // default "archive" has rank 0 write every value into the archive (docs/archive.md).
+  bool series_files = false;
   std::vector<std::string> param_names;    // the experiment's schema order
   std::vector<std::vector<Value>> points;  // resolved values in param_names order
   std::vector<Task> tasks;                 // seed-major: every point with the first seed, ...
