@@ -394,7 +394,8 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     throw archive_error(path +
                         ": another mpisweep process is writing this archive (wait for it "
                         "to finish or stop it first)");
-  bool foreign = false;  // string columns h5py rewrote: back to the writer's form first
+  bool foreign = false;     // string columns h5py rewrote: back to the writer's form first
+  Layout adopted = layout;  // each series in the chunks its archive has
   {
     // Exit 2 leaves every byte as it was (issue 11 item 3): check on a read-only open before
     // open_for_writing clears a killed writer's status flags.
@@ -402,23 +403,24 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     validate(peek.id(), path, layout);
     check_tables(peek.id(), path, last_run_ended(peek.id()));
     foreign = foreign_string_columns(peek.id(), layout);
-    for (const auto& s : layout.series) {
+    for (auto& s : adopted.series) {
       h5::Dataset v = h5::open_dataset(peek.id(), "series/" + s.name + "/values");
-      check_series_values(v.id(), s, path);
+      s.chunk = check_series_values(v.id(), s, path);
     }
   }
-  if (foreign) normalize_strings(path, layout);
-  auto impl = std::make_unique<Impl>(path, layout);
+  if (foreign) normalize_strings(path, adopted);
+  auto impl = std::make_unique<Impl>(path, adopted);
   impl->file = open_for_writing(path, impl->io);
   if (!impl->live.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");
-  validate(impl->file.id(), path, layout);
+  validate(impl->file.id(), path, adopted);
   impl->load();
   impl->attach();
   return Writer(std::move(impl));
 }
 
 const std::vector<RowState>& Writer::rows() const { return impl_->store.rows; }
+const Layout& Writer::layout() const { return impl_->layout; }
 
 std::size_t Writer::add_tasks(std::span<const TaskRecord> tasks) {
   impl_->check_open();

@@ -30,6 +30,7 @@ std::vector<Filter> filters(const SeriesStorage& storage) {
 std::size_t element_size(const SeriesStorage& storage) { return storage.float32 ? 4 : 8; }
 
 std::int64_t chunk_elements(const SeriesSpec& spec, std::int64_t expected_length) {
+  if (spec.chunk > 0) return spec.chunk;
   const auto e = static_cast<std::int64_t>(element_size(spec.storage));
   const std::int64_t min_c = static_cast<std::int64_t>(min_chunk_bytes) / e;
   const std::int64_t max_c = static_cast<std::int64_t>(max_chunk_bytes) / e;

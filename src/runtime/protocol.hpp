@@ -9,6 +9,7 @@
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
 
 #include "wire.hpp"
 
@@ -27,7 +28,8 @@ namespace boost::serialization {
 
 template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
-  ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout& c.heartbeat_seconds;
+  ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout& c.heartbeat_seconds& c
+      .series_chunks;
 }
 
 }  // namespace boost::serialization

@@ -154,6 +154,10 @@ TEST(ChunkCodec, ChunkRuleFollowsLengthAndShape) {
   EXPECT_EQ(cc::chunk_elements(field), 131072 / 300 * 300);
   field.shape = {2, 200000};  // a row over 1 MiB: the cap
   EXPECT_EQ(cc::chunk_elements(field), 131072);
+  // Once an archive fixed the chunk (planner or resumed file), it is the answer.
+  curve.chunk = 20000;
+  EXPECT_EQ(cc::chunk_elements(curve), 20000);
+  EXPECT_EQ(cc::chunk_elements(curve, 1'000'000), 20000);
 }
 
 TEST(ChunkCodec, FiltersAndErrors) {

@@ -60,9 +60,11 @@ inline constexpr std::size_t max_chunk_bytes = std::size_t{1} << 20;
 // header; at 64 KiB those are < 2% of the time to write the chunk at disk speed.
 inline constexpr std::size_t min_chunk_bytes = std::size_t{64} << 10;
 
-// Elements per chunk of a series' values dataset; it is fixed when the archive is created, so it
-// follows the length the archive can know then: a field's declared shape, else `expected_length`
-// (from the sweep, e.g. a length parameter), else nothing (0).
+// Elements per chunk of a series' values dataset: spec.chunk once an archive fixed it, else the
+// rule below. It is fixed when the archive is created (HDF5 cannot change a dataset's chunk, nor
+// create datasets once SWMR writing has begun), so it follows the length the archive can know
+// then: a field's declared shape, else `expected_length` (the sweep's smallest value of the
+// series' length_param), else nothing (0).
 //   unit = product(shape) | expected_length | 0
 //   unit = 0              -> min chunk (a curve of unknown length)
 //   unit <= min chunk     -> the multiple of unit nearest to and at most the min chunk (at least

@@ -26,6 +26,8 @@ struct SweepConfig {
   std::int32_t threads_per_worker = 0;  // 0: the cores each worker owns
   double task_timeout = 0;              // seconds; 0: none
   double heartbeat_seconds = 1;         // a worker's longest silence (liveness.hpp)
+  // Per declared series, the archive's values chunk (elements): workers encode in it (issue 18).
+  std::vector<std::int64_t> series_chunks;
 };
 
 class Context {
