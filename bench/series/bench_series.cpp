@@ -127,11 +127,11 @@ int codec(double mb) {
 }
 
 int write(const std::string& dir, std::int64_t values, std::int64_t tasks,
-          const std::string& storage_name, std::int64_t chunk) {
+          const std::string& storage_name, std::int64_t chunk_override) {
   const SeriesStorage st = parse_storage(storage_name);
   mpisweep::SeriesSpec spec;
   spec.storage = st;
-  const std::int64_t c = chunk > 0 ? chunk : cc::chunk_elements(spec, values);
+  const std::int64_t c = chunk_override > 0 ? chunk_override : cc::chunk_elements(spec, values);
   // Arrays shorter than a chunk travel as a worker's batch: `group` tasks' arrays back to back,
   // encoded together, placed on a chunk boundary (the scheduler batches such small tasks).
   const std::int64_t group = std::max<std::int64_t>(1, c / values);
