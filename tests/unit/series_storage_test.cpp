@@ -316,6 +316,9 @@ TEST(SeriesStorage, BufferPoolReusesReceivedMessages) {
   EXPECT_EQ(again.data(), storage);
   EXPECT_EQ(again.size(), 1u << 20);
   pool->give(std::move(again));
+  pool->give(std::string(300000, 'y'));
+  EXPECT_EQ(pool->for_receive(100).capacity() < 300000, true) << "small: a new buffer";
+  EXPECT_EQ(pool->for_receive(200000).size(), 200000u);  // the best fit: the 300 KB one
   std::string send = pool->for_send();
   EXPECT_TRUE(send.empty());
   EXPECT_GE(send.capacity(), 1u << 20);

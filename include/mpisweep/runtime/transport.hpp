@@ -38,16 +38,17 @@ struct Envelope {
 class BufferPool {
  public:
   static constexpr std::size_t max_kept = 4;
-  // For a receive of `n` bytes: the kept buffer of the largest size, resized to n (zero-filled
-  // only past its old size; a shrink writes nothing), or a new one.
+  // For a receive of `n` bytes: the kept buffer that fits best, resized to n (zero-filled only
+  // past its old size; a shrink writes nothing), or a new one. A small message gets a new one:
+  // a worker's task messages must not take the buffer its next 10 MB result is written into.
   std::string for_receive(std::size_t n) {
-    std::string b = take(true);
+    std::string b = n < min_bytes ? std::string() : take(n);
     b.resize(n);
     return b;
   }
   // For a message to be written: empty, with the largest kept capacity.
   std::string for_send() {
-    std::string b = take(false);
+    std::string b = take(0);
     b.clear();
     return b;
   }
@@ -64,12 +65,17 @@ class BufferPool {
 
  private:
   static constexpr std::size_t min_bytes = std::size_t{64} << 10;
-  std::string take(bool by_size) {
+  // For a receive (n > 0): the smallest kept buffer already at least n long, else the longest;
+  // for a send (n == 0): the largest capacity.
+  std::string take(std::size_t n) {
     std::lock_guard lock(mutex_);
     if (kept_.empty()) return {};
-    auto best = std::max_element(kept_.begin(), kept_.end(), [&](auto& a, auto& c) {
-      return by_size ? a.size() < c.size() : a.capacity() < c.capacity();
-    });
+    auto better = [n](const std::string& a, const std::string& c) {
+      if (n == 0) return a.capacity() > c.capacity();
+      if ((a.size() >= n) != (c.size() >= n)) return a.size() >= n;
+      return a.size() >= n ? a.size() < c.size() : a.size() > c.size();
+    };
+    auto best = std::min_element(kept_.begin(), kept_.end(), better);
     std::string b = std::move(*best);
     kept_.erase(best);
     return b;
