@@ -28,7 +28,7 @@ done
 if ((!gb)) && [ -n "${1:-}" ]; then mb=$1; shift; fi
 tmp=$(mktemp -d -p "${1:-${TMPDIR:-/tmp}}")
 trap 'rm -rf "$tmp"' EXIT
-bin=$(realpath build/mpisweep)
+bin=$(realpath "${MPISWEEP_BIN:-build/mpisweep}")  # MPISWEEP_BIN: another build to measure
 ranks=3
 now() { date +%s.%N; }
 secs() {

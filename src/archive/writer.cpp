@@ -142,6 +142,18 @@ void Writer::Impl::flush() {
   check_io();   // after a failed write nothing more is written: the file stays as it was then
   h5::quiet();  // per thread in this (thread-safe) HDF5 build: the caller's thread may be new
   if (!store.any_dirty() && !store.has_pending_values() && disk_rows == store.size()) return;
+  write_values();
+  const hsize_t n = store.size();
+  write_phase(false, n);
+  sync();
+  write_phase(true, n);
+  sync();
+  store.clear_dirty();
+  disk_rows = n;
+}
+
+void Writer::Impl::write_values() {
+  check_io();
   // Series: long arrays' chunks as the workers encoded them, copied into the file and never
   // decoded here; runs of short arrays packed back to back, through HDF5's filters. The extent
   // ends at the last array's last value.
@@ -171,13 +183,7 @@ void Writer::Impl::flush() {
     s.pending.clear();
     s.raw.clear();
   }
-  const hsize_t n = store.size();
-  write_phase(false, n);
-  sync();
-  write_phase(true, n);
-  sync();
-  store.clear_dirty();
-  disk_rows = n;
+  unwritten_bytes = 0;
 }
 
 void Writer::Impl::write_run(std::size_t row, const RunRecord& r) {
@@ -432,6 +438,12 @@ void Writer::reserve_tasks(std::size_t rows) { impl_->store.reserve(rows); }
 void Writer::record(std::size_t row, const Outcome& o) {
   impl_->check_open();
   impl_->store.record(row, o);
+  for (const auto& e : o.encoded)
+    if (e) impl_->unwritten_bytes += e->stored_bytes();
+  if (impl_->unwritten_bytes >= Impl::values_write_bytes) {
+    h5::quiet();
+    impl_->write_values();
+  }
 }
 
 void Writer::progress(std::size_t row, double fraction) {
