@@ -4,14 +4,15 @@
 //       per data kind (random doubles, a smooth curve, a repetitive field) and storage: the
 //       ratio (float64 bytes in / bytes stored) and the encoding rate of one worker thread (MB of
 //       float64 values per second), best of 3, over MB megabytes of each kind (default 16).
-//   bench_series write DIR VALUES TASKS STORAGE
+//   bench_series write DIR VALUES TASKS STORAGE [CHUNK]
 //       the master's ceiling: TASKS arrays of VALUES float64 each, encoded by chunk_codec before
 //       the clock starts (the workers' job), written as the master will write them: one SWMR
 //       archive-like file, each array (or, for arrays shorter than a chunk, each worker batch of
 //       arrays encoded together) starting on a chunk boundary, H5Dwrite_chunk per chunk,
 //       offset/length columns, a flush per second of writing, close and fsync. Prints MB/s of
 //       float64 values. STORAGE: none | deflate<L> | shuffle_deflate<L>, "_f32" appended for
-//       float32.
+//       float32. CHUNK (optional, elements) overrides the chunk rule's choice, e.g. 8192 (the
+//       64 KiB chunk of a series without a declared shape) against 131072 (1 MiB).
 #include <mpisweep/core/chunk_codec.hpp>
 
 #include <hdf5.h>
@@ -126,11 +127,11 @@ int codec(double mb) {
 }
 
 int write(const std::string& dir, std::int64_t values, std::int64_t tasks,
-          const std::string& storage_name) {
+          const std::string& storage_name, std::int64_t chunk_override) {
   const SeriesStorage st = parse_storage(storage_name);
   mpisweep::SeriesSpec spec;
   spec.storage = st;
-  const std::int64_t c = cc::chunk_elements(spec, values);
+  const std::int64_t c = chunk_override > 0 ? chunk_override : cc::chunk_elements(spec, values);
   // Arrays shorter than a chunk travel as a worker's batch: `group` tasks' arrays back to back,
   // encoded together, placed on a chunk boundary (the scheduler batches such small tasks).
   const std::int64_t group = std::max<std::int64_t>(1, c / values);
@@ -235,9 +236,11 @@ int main(int argc, char** argv) {
   try {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "codec") return codec(argc > 2 ? std::stod(argv[2]) : 16.0);
-    if (mode == "write" && argc == 6)
-      return write(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), argv[5]);
-    std::fprintf(stderr, "usage: bench_series codec [MB] | write DIR VALUES TASKS STORAGE\n");
+    if (mode == "write" && (argc == 6 || argc == 7))
+      return write(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), argv[5],
+                   argc == 7 ? std::stoll(argv[6]) : 0);
+    std::fprintf(stderr,
+                 "usage: bench_series codec [MB] | write DIR VALUES TASKS STORAGE [CHUNK]\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_series: %s\n", e.what());

@@ -347,15 +347,15 @@ h5::Dataset create_series_values(hid_t group, const SeriesSpec& spec) {
                                "create dataset series/" + spec.name + "/values"));
 }
 
-void check_series_values(hid_t dataset, const SeriesSpec& spec, const std::string& path) {
+std::int64_t check_series_values(hid_t dataset, const SeriesSpec& spec, const std::string& path) {
   h5::PropList dcpl(h5::check(H5Dget_create_plist(dataset), "H5Dget_create_plist"));
   h5::Datatype type = h5::dataset_type(dataset);
   bool same = h5::type_size(type.id()) == chunk_codec::element_size(spec.storage) &&
               H5Tget_class(type.id()) == H5T_FLOAT;
   hsize_t chunk = 0;
   same = same && H5Pget_layout(dcpl.id()) == H5D_CHUNKED &&
-         H5Pget_chunk(dcpl.id(), 1, &chunk) == 1 &&
-         chunk == static_cast<hsize_t>(chunk_codec::chunk_elements(spec));
+         H5Pget_chunk(dcpl.id(), 1, &chunk) == 1 && chunk > 0 &&
+         (spec.shape.empty() || chunk == static_cast<hsize_t>(chunk_codec::chunk_elements(spec)));
   const auto want = chunk_codec::filters(spec.storage);
   same = same && H5Pget_nfilters(dcpl.id()) == static_cast<int>(want.size());
   for (std::size_t i = 0; same && i < want.size(); ++i) {
@@ -374,6 +374,7 @@ void check_series_values(hid_t dataset, const SeriesSpec& spec, const std::strin
                                 std::to_string(chunk_codec::chunk_elements(spec)) +
                                 " values): written by an older mpisweep or another storage "
                                 "declaration; use a new --archive");
+  return static_cast<std::int64_t>(chunk);
 }
 
 void write_series_chunks(hid_t dataset, std::int64_t offset, const chunk_codec::Encoded& e) {

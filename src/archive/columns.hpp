@@ -92,8 +92,9 @@ bool check_series_mode(hid_t dataset, const SeriesSpec& spec, const std::string&
                        const Layout& layout);
 
 // Throws input_error(path, ...) when an existing archive stores the series' values otherwise
-// (type, chunk size or filters): its chunks could not take what the workers encode.
-void check_series_values(hid_t dataset, const SeriesSpec& spec, const std::string& path);
+// (type, chunk size or filters): its chunks could not take what the workers encode. Returns the
+// dataset's chunk: for a curve (no shape) any chunk will do, and the resumed sweep adopts it.
+std::int64_t check_series_values(hid_t dataset, const SeriesSpec& spec, const std::string& path);
 
 // Writes `e`'s chunks with H5Dwrite_chunk, its first at element `offset` (a chunk boundary);
 // the dataset's extent must already cover them.

@@ -142,6 +142,18 @@ void Writer::Impl::flush() {
   check_io();   // after a failed write nothing more is written: the file stays as it was then
   h5::quiet();  // per thread in this (thread-safe) HDF5 build: the caller's thread may be new
   if (!store.any_dirty() && !store.has_pending_values() && disk_rows == store.size()) return;
+  write_values();
+  const hsize_t n = store.size();
+  write_phase(false, n);
+  sync();
+  write_phase(true, n);
+  sync();
+  store.clear_dirty();
+  disk_rows = n;
+}
+
+void Writer::Impl::write_values() {
+  check_io();
   // Series: long arrays' chunks as the workers encoded them, copied into the file and never
   // decoded here; runs of short arrays packed back to back, through HDF5's filters. The extent
   // ends at the last array's last value.
@@ -171,13 +183,7 @@ void Writer::Impl::flush() {
     s.pending.clear();
     s.raw.clear();
   }
-  const hsize_t n = store.size();
-  write_phase(false, n);
-  sync();
-  write_phase(true, n);
-  sync();
-  store.clear_dirty();
-  disk_rows = n;
+  unwritten_bytes = 0;
 }
 
 void Writer::Impl::write_run(std::size_t row, const RunRecord& r) {
@@ -404,6 +410,7 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
                         "to finish or stop it first)");
   bool foreign = false;      // string columns h5py rewrote: back to the writer's form first
   std::string series_files;  // where the block files are, as the archive's mapping says
+  Layout adopted = layout;   // each series in the chunks its archive has
   {
     // Exit 2 leaves every byte as it was (issue 11 item 3): check on a read-only open before
     // open_for_writing clears a killed writer's status flags.
@@ -411,21 +418,21 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
     validate(peek.id(), path, layout);
     check_tables(peek.id(), path, last_run_ended(peek.id()));
     foreign = foreign_string_columns(peek.id(), layout);
-    for (const auto& s : layout.series) {
+    for (auto& s : adopted.series) {
       h5::Dataset v = h5::open_dataset(peek.id(), "series/" + s.name + "/values");
       if (check_series_mode(v.id(), s, path, layout))
         series_files = series_folder_name(v.id());  // whatever the archive is called now
       else
-        check_series_values(v.id(), s, path);
+        s.chunk = check_series_values(v.id(), s, path);
     }
   }
-  if (foreign) normalize_strings(path, layout);
-  auto impl = std::make_unique<Impl>(path, layout);
+  if (foreign) normalize_strings(path, adopted);
+  auto impl = std::make_unique<Impl>(path, adopted);
   impl->layout.series_files = series_files;
   impl->file = open_for_writing(path, impl->io);
   if (!impl->live.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");
-  validate(impl->file.id(), path, layout);
+  validate(impl->file.id(), path, adopted);
   impl->load();
   impl->attach();
   impl->check_series_files();
@@ -433,6 +440,7 @@ Writer Writer::open(const std::string& path, const Layout& layout) {
 }
 
 const std::vector<RowState>& Writer::rows() const { return impl_->store.rows; }
+const Layout& Writer::layout() const { return impl_->layout; }
 
 std::size_t Writer::add_tasks(std::span<const TaskRecord> tasks) {
   impl_->check_open();
@@ -449,6 +457,12 @@ void Writer::record(std::size_t row, const Outcome& o) {
        std::any_of(o.encoded.begin(), o.encoded.end(), [](auto& e) { return e != nullptr; })))
     throw internal_error("archive: series values recorded into a series_files archive");
   impl_->store.record(row, o);
+  for (const auto& e : o.encoded)
+    if (e) impl_->unwritten_bytes += e->stored_bytes();
+  if (impl_->unwritten_bytes >= Impl::values_write_bytes) {
+    h5::quiet();
+    impl_->write_values();
+  }
 }
 
 void Writer::progress(std::size_t row, double fraction) {

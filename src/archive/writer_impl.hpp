@@ -41,6 +41,14 @@ struct Writer::Impl {
   void load();       // an existing file: rows into the store, torn tail cut
   void attach();     // opens every dataset of the (SWMR) file
   void flush();
+  // Writes the series values recorded since the last write (chunks as encoded, short arrays
+  // through the filters) without flushing the file; rows follow at the next flush().
+  void write_values();
+  // Bytes of encoded chunks recorded and not yet written: past values_write_bytes, record()
+  // writes them at once, so the master holds (and pins the messages of) at most that much
+  // between flushes rather than a whole tick's worth, and the messages' buffers are reused.
+  std::uint64_t unwritten_bytes = 0;
+  static constexpr std::uint64_t values_write_bytes = std::uint64_t{32} << 20;
   void sync();  // H5Fflush, then check_io
   void write_phase(bool phase2, hsize_t n);
   void write_run(std::size_t row, const RunRecord& r);

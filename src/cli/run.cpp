@@ -6,6 +6,7 @@
 #include <mpisweep/archive/archive.hpp>
 #include <mpisweep/archive/series_files.hpp>
 #include <mpisweep/cli/commands.hpp>
+#include <mpisweep/core/chunk_codec.hpp>
 #include <mpisweep/core/error.hpp>
 #include <mpisweep/experiments/command/command.hpp>
 #include <mpisweep/experiments/registry.hpp>
@@ -76,6 +77,22 @@ struct MasterState {
   bool end_job = false;  // a worker was lost: the job must be aborted once the archive is closed
 };
 
+// The chunk of a series whose length a parameter gives (SeriesSpec::length_param), from the
+// sweep's smallest value of it: every task's array then fills at least one chunk, so none is
+// packed by the master, and a 10 MB array goes in 1 MiB chunks (chunk_codec::chunk_elements).
+// 0 (the rule's default) for any other series.
+std::int64_t planned_chunk(const sweep::Spec& spec, const SeriesSpec& s) {
+  if (s.length_param.empty() || !s.shape.empty()) return 0;
+  const auto it = std::find(spec.param_names.begin(), spec.param_names.end(), s.length_param);
+  if (it == spec.param_names.end()) return 0;
+  const auto k = static_cast<std::size_t>(it - spec.param_names.begin());
+  std::int64_t least = 0;
+  for (const auto& point : spec.points)
+    if (const auto* n = std::get_if<std::int64_t>(&point[k]); n && *n > 0)
+      least = least == 0 ? *n : std::min(least, *n);
+  return least > 0 ? chunk_codec::chunk_elements(s, least) : 0;
+}
+
 Plan make_plan(const RunArgs& a) {
   Plan p;
   p.spec = sweep::load_spec(a.spec, a.sets);
@@ -97,6 +114,7 @@ Plan make_plan(const RunArgs& a) {
   l.series = p.experiment->series;
   l.plots = p.experiment->plots;
   if (p.spec.series_files) l.series_files = archive::series_files::folder_name_of(p.archive_path);
+  for (auto& s : l.series) s.chunk = planned_chunk(p.spec, s);
   return p;
 }
 
@@ -233,6 +251,8 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
       cfg.first_block = m.writer->series_first_block();
       cfg.block_elements = m.writer->series_block_elements();
     }
+    for (const auto& s : m.writer->layout().series)
+      cfg.series_chunks.push_back(chunk_codec::chunk_elements(s));
   } catch (const input_error& e) {
     std::fprintf(stderr, "mpisweep: %s\n", e.what());
     cfg.status = 2;
@@ -388,7 +408,12 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
     std::optional<Experiment> command_kind;
     if (cfg.experiment.rfind("command:", 0) == 0)
       command_kind = command::make_command_experiment(command::from_wire(cfg.experiment.substr(8)));
-    const Experiment& experiment = command_kind ? *command_kind : find_experiment(cfg.experiment);
+    const Experiment& declared = command_kind ? *command_kind : find_experiment(cfg.experiment);
+    // Workers encode each series in the archive's chunks, which the master chose (planned_chunk)
+    // or found in the archive it resumes.
+    Experiment experiment = declared;
+    for (std::size_t k = 0; k < experiment.series.size() && k < cfg.series_chunks.size(); ++k)
+      experiment.series[k].chunk = cfg.series_chunks[k];
     runtime::WorkerOptions wopt{threads, cfg.task_timeout, ctx->host()};
     wopt.heartbeat_seconds = cfg.heartbeat_seconds;
     wopt.abort = [&ctx](int code) { ctx->abort(code); };

@@ -30,6 +30,7 @@ std::vector<Filter> filters(const SeriesStorage& storage) {
 std::size_t element_size(const SeriesStorage& storage) { return storage.float32 ? 4 : 8; }
 
 std::int64_t chunk_elements(const SeriesSpec& spec, std::int64_t expected_length) {
+  if (spec.chunk > 0) return spec.chunk;
   const auto e = static_cast<std::int64_t>(element_size(spec.storage));
   const std::int64_t min_c = static_cast<std::int64_t>(min_chunk_bytes) / e;
   const std::int64_t max_c = static_cast<std::int64_t>(max_chunk_bytes) / e;
@@ -74,27 +75,42 @@ float to_float32(double x) {
   return static_cast<float>(x);
 }
 
-// Appends compress2's zlib stream of `in` to `out` if it is shorter than `in`; returns whether.
-bool append_deflated(std::span<const unsigned char> in, int level,
-                     std::vector<unsigned char>& out) {
-  const std::size_t at = out.size();
-  uLongf size = compressBound(static_cast<uLong>(in.size()));
-  out.resize(at + size);
-  const int rc = compress2(out.data() + at, &size, in.data(), static_cast<uLong>(in.size()), level);
-  if (rc != Z_OK)
-    throw internal_error("chunk_codec: zlib compress2 failed (" + std::to_string(rc) + ")");
-  if (size >= in.size()) {
-    out.resize(at);
-    return false;
-  }
-  out.resize(at + size);
-  return true;
+// Appends `n` bytes to `out` without writing them first where the buffer type allows.
+void append(std::vector<unsigned char>& out, const void* p, std::size_t n) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  out.insert(out.end(), b, b + n);
+}
+void append(std::string& out, const void* p, std::size_t n) {
+  out.append(static_cast<const char*>(p), n);
 }
 
-}  // namespace
+// compress2's zlib stream of `in` into `scratch`; its size, or 0 when it is not shorter than
+// `in` (then the chunk is stored raw). Into a scratch buffer, not the output: resizing the
+// output first would zero-fill compressBound() bytes that only shrunk chunks keep.
+std::size_t deflate_to(std::span<const unsigned char> in, int level,
+                       std::vector<unsigned char>& scratch) {
+  uLongf size = compressBound(static_cast<uLong>(in.size()));
+  if (scratch.size() < size) scratch.resize(size);
+  const int rc = compress2(scratch.data(), &size, in.data(), static_cast<uLong>(in.size()), level);
+  if (rc != Z_OK)
+    throw internal_error("chunk_codec: zlib compress2 failed (" + std::to_string(rc) + ")");
+  return size < in.size() ? size : 0;
+}
 
-Encoded encode(std::span<const double> values, const SeriesStorage& storage,
-               std::int64_t chunk_elements, double min_ratio) {
+// Per-thread buffers, reused from chunk to chunk and task to task: a worker encodes every
+// result on the same thread, so after the first task no chunk touches fresh pages.
+struct Scratch {
+  std::vector<unsigned char> raw, shuffled, deflated;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+template <class Bytes>
+void encode_impl(std::span<const double> values, const SeriesStorage& storage,
+                 std::int64_t chunk_elements, double min_ratio, Bytes& out,
+                 std::vector<std::uint32_t>& masks, std::vector<std::uint64_t>& ends) {
   using C = SeriesStorage::Compression;
   if (chunk_elements < 1) throw internal_error("chunk_codec: chunk_elements must be >= 1");
   if (storage.compression != C::none && (storage.level < 1 || storage.level > 9))
@@ -103,83 +119,110 @@ Encoded encode(std::span<const double> values, const SeriesStorage& storage,
   const std::size_t e = element_size(storage);
   const auto c = static_cast<std::size_t>(chunk_elements);
   const std::size_t n = values.size();
-  const std::size_t chunks = (n + c - 1) / c;
+  const std::size_t chunks = chunk_count(static_cast<std::int64_t>(n), chunk_elements);
   const std::uint32_t all_skipped = storage.compression == C::shuffle_deflate ? 3u : 1u;
+  const std::size_t start = out.size();
+  masks.clear();
+  ends.clear();
+  masks.reserve(chunks);
+  ends.reserve(chunks);
 
-  Encoded out;
-  out.chunk_elements = chunk_elements;
-  out.length = static_cast<std::int64_t>(n);
-  out.masks.reserve(chunks);
-  out.ends.reserve(chunks);
-  // Raw and compressed chunks are near the input's size; reserve so appends rarely reallocate.
-  out.bytes.reserve(std::min(chunks * c, n + c) * e + chunks * 64);
-
-  std::vector<unsigned char> raw(c * e);
-  std::vector<unsigned char> shuffled(storage.compression == C::shuffle_deflate ? c * e : 0);
-  // At most an eighth of the chunk, so that on data it rejects (random doubles) the probe costs
-  // ~12% of deflating the chunk even in 64 KiB chunks. Below 1,024 doubles a probe misjudges:
-  // a smooth curve's 512 first values shrink by 1.249, its 1,024 by 1.289, the chunk by 1.335.
-  const std::size_t probe = std::min(probe_elements, c / 8);
-  std::vector<unsigned char> probe_in, probe_out;
-  if (min_ratio > 1.0 && probe > 0 && storage.compression != C::none) {
-    probe_in.resize(probe * e);
-    probe_out.reserve(compressBound(static_cast<uLong>(probe * e)));
-  }
-  // Whether deflating chunk bytes `raw` (count values, the rest padding) is worth trying. A
-  // chunk at least three quarters padding always is: zeros deflate at memory speed and a small
-  // array's chunk shrinks to its values. Above that, the padding is cheaper written raw than
-  // the values deflated, unless the probe finds them compressible (`none` never deflates them).
-  auto worth_deflating = [&](std::size_t count) {
-    if (count <= c / 4 && count < c) return true;
-    if (storage.compression == C::none) return false;
-    if (probe_in.empty() || count < probe) return true;
-    const unsigned char* in = raw.data();
-    if (storage.compression == C::shuffle_deflate) {
-      if (e == 4)
-        shuffle<4>(raw.data(), probe_in.data(), probe);
-      else
-        shuffle<8>(raw.data(), probe_in.data(), probe);
-      in = probe_in.data();
-    }
-    probe_out.clear();
-    if (!append_deflated({in, probe * e}, storage.level, probe_out)) return false;
-    return static_cast<double>(probe * e) >= min_ratio * static_cast<double>(probe_out.size());
-  };
-  for (std::size_t k = 0; k < chunks; ++k) {
-    const std::size_t first = k * c;
-    const std::size_t count = std::min(c, n - first);
+  Scratch& s = scratch();
+  if (s.raw.size() < c * e) s.raw.resize(c * e);
+  if (storage.compression == C::shuffle_deflate && s.shuffled.size() < c * e)
+    s.shuffled.resize(c * e);
+  // Chunk k's values, as stored (float32 rounded), followed by zeros, HDF5's fill value, to a
+  // whole chunk: `raw`, unless the values can be appended straight from `values`.
+  auto stored = [&](std::size_t first, std::size_t count) {
     if (storage.float32) {
       for (std::size_t i = 0; i < count; ++i) {
         const auto f = to_float32(values[first + i]);
-        std::memcpy(raw.data() + i * 4, &f, 4);
+        std::memcpy(s.raw.data() + i * 4, &f, 4);
       }
     } else {
-      std::memcpy(raw.data(), values.data() + first, count * e);
+      std::memcpy(s.raw.data(), values.data() + first, count * e);
     }
-    std::memset(raw.data() + count * e, 0, (c - count) * e);  // HDF5's fill value: zeros
+    std::memset(s.raw.data() + count * e, 0, (c - count) * e);
+    return std::span<const unsigned char>(s.raw.data(), c * e);
+  };
+  auto filtered = [&](std::span<const unsigned char> in, std::size_t elements) {
+    if (storage.compression != C::shuffle_deflate) return in;
+    if (e == 4)
+      shuffle<4>(in.data(), s.shuffled.data(), elements);
+    else
+      shuffle<8>(in.data(), s.shuffled.data(), elements);
+    return std::span<const unsigned char>(s.shuffled.data(), elements * e);
+  };
 
-    bool deflated = false;
-    switch (storage.compression) {
-      case C::none:
-        if (worth_deflating(count)) deflated = append_deflated(raw, 1, out.bytes);
-        break;
-      case C::deflate:
-        if (worth_deflating(count)) deflated = append_deflated(raw, storage.level, out.bytes);
-        break;
-      case C::shuffle_deflate:
-        if (!worth_deflating(count)) break;
-        if (e == 4)
-          shuffle<4>(raw.data(), shuffled.data(), c);
-        else
-          shuffle<8>(raw.data(), shuffled.data(), c);
-        deflated = append_deflated(shuffled, storage.level, out.bytes);
-        break;
-    }
-    if (!deflated) out.bytes.insert(out.bytes.end(), raw.begin(), raw.end());
-    out.masks.push_back(deflated ? 0u : all_skipped);
-    out.ends.push_back(out.bytes.size());
+  // Whether the values' chunks are deflated is decided once, for the whole array, from a probe
+  // of its first values (filtered as the chunks are): probing every chunk cost a deflate of an
+  // eighth of all bytes on random data, 36% of a sweep's CPU, only to store them raw (issue 18).
+  // An array's chunks come from one computation (one task's curve or field), so its first
+  // values tell how the rest compresses; a function of the values only, so every rank agrees.
+  bool deflate_values = storage.compression != C::none;
+  const std::size_t probe = std::min(probe_elements, c / 8);
+  if (deflate_values && min_ratio > 1.0 && probe > 0 && n >= probe) {
+    const auto in = filtered(stored(0, std::min(c, n)).first(probe * e), probe);
+    const std::size_t size = deflate_to(in, storage.level, s.deflated);
+    deflate_values =
+        size > 0 && static_cast<double>(probe * e) >= min_ratio * static_cast<double>(size);
   }
+
+  for (std::size_t k = 0; k < chunks; ++k) {
+    const std::size_t first = k * c;
+    const std::size_t count = std::min(c, n - first);
+    // A chunk at least three quarters padding is always deflated: zeros deflate at memory
+    // speed and a short array's chunk shrinks to its values. Above that the padding is cheaper
+    // written raw than the values deflated, unless the probe found them compressible.
+    const bool mostly_padding = count <= c / 4 && count < c;
+    bool deflated = false;
+    if (deflate_values || mostly_padding) {
+      const int level = storage.compression == C::none ? 1 : storage.level;
+      const std::size_t size = deflate_to(filtered(stored(first, count), c), level, s.deflated);
+      if (size > 0) append(out, s.deflated.data(), size);
+      deflated = size > 0;
+    }
+    if (!deflated) {
+      if (!storage.float32 && count == c) {
+        append(out, values.data() + first, c * e);  // straight from the values: one copy
+      } else {
+        const auto raw = stored(first, count);
+        append(out, raw.data(), raw.size());
+      }
+    }
+    masks.push_back(deflated ? 0u : all_skipped);
+    ends.push_back(out.size() - start);
+  }
+}
+
+}  // namespace
+
+std::size_t chunk_count(std::int64_t length, std::int64_t chunk_elements) {
+  if (length <= 0 || chunk_elements < 1) return 0;
+  return static_cast<std::size_t>((length + chunk_elements - 1) / chunk_elements);
+}
+
+std::size_t max_encoded_bytes(std::int64_t length, const SeriesStorage& storage,
+                              std::int64_t chunk_elements) {
+  const std::size_t raw = static_cast<std::size_t>(chunk_elements) * element_size(storage);
+  return chunk_count(length, chunk_elements) * raw;  // a deflated chunk is kept only if smaller
+}
+
+Encoded encode(std::span<const double> values, const SeriesStorage& storage,
+               std::int64_t chunk_elements, double min_ratio) {
+  Encoded out;
+  out.chunk_elements = chunk_elements;
+  out.length = static_cast<std::int64_t>(values.size());
+  if (chunk_elements >= 1)
+    out.bytes.reserve(max_encoded_bytes(out.length, storage, chunk_elements));
+  encode_impl(values, storage, chunk_elements, min_ratio, out.bytes, out.masks, out.ends);
   return out;
+}
+
+void encode_append(std::span<const double> values, const SeriesStorage& storage,
+                   std::int64_t chunk_elements, double min_ratio, std::string& out,
+                   std::vector<std::uint32_t>& masks, std::vector<std::uint64_t>& ends) {
+  encode_impl(values, storage, chunk_elements, min_ratio, out, masks, ends);
 }
 
 }  // namespace mpisweep::chunk_codec

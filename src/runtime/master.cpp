@@ -94,7 +94,7 @@ class Master {
       case Tag::results: {
         // Decoded one record at a time into one reused message: no allocation per result. The
         // message is kept (shared) by the encoded series that point into it, not copied.
-        const auto message = std::make_shared<const std::string>(std::move(m.bytes));
+        const auto message = shared_message(std::move(m.bytes), transport_.buffers());
         wire::Reader reader(*message);
         while (reader.remaining() > 0) {
           const std::size_t before = reader.remaining();

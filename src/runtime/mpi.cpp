@@ -61,7 +61,7 @@ class MpiTransport final : public Transport {
     Envelope e;
     e.source = status.MPI_SOURCE;
     e.tag = static_cast<Tag>(status.MPI_TAG);
-    e.bytes.resize(static_cast<std::size_t>(count));
+    e.bytes = buffers()->for_receive(static_cast<std::size_t>(count));
     MPI_CHECK(MPI_Recv(e.bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG,
                        MPI_COMM_WORLD, MPI_STATUS_IGNORE));
     return e;
@@ -88,6 +88,7 @@ class MpiTransport final : public Transport {
       int done = 0;
       MPI_CHECK(MPI_Test(&pending_.front().request, &done, MPI_STATUS_IGNORE));
       if (!done) break;
+      buffers()->give(std::move(pending_.front().bytes));
       pending_.pop_front();
     }
     if (pending_.size() < reap_all_above_) return;

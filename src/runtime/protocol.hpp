@@ -9,6 +9,7 @@
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
 
 #include "wire.hpp"
 
@@ -28,7 +29,7 @@ namespace boost::serialization {
 template <class Archive>
 void serialize(Archive& ar, mpisweep::runtime::SweepConfig& c, unsigned) {
   ar& c.status& c.experiment& c.threads_per_worker& c.task_timeout& c.heartbeat_seconds;
-  ar& c.series_folder& c.first_block& c.block_elements;
+  ar& c.series_folder& c.first_block& c.block_elements& c.series_chunks;
 }
 
 }  // namespace boost::serialization
@@ -48,6 +49,8 @@ struct TaskMessage {
 struct ResultMessage {
   std::uint64_t index = 0;
   Outcome outcome;  // status `returned`: handed back unrun, not an attempt
+  // Set by pack_record: the record already packed (put_result's bytes), sent as it is.
+  std::string wire;
 };
 
 // A running task's own estimate of how far it is (RunContext::progress), throttled by the worker.
@@ -218,6 +221,80 @@ inline void get_result(wire::Reader& r, ResultMessage& m,
   get_placed(r, o.placed);
 }
 
+// put_result's bytes for `m` into `out` (a reused buffer, emptied), with each series of at least
+// one chunk (chunk_codec::chunk_elements(specs[i])) encoded straight into the record rather than
+// into a buffer of its own and then copied (issue 18): the worker's runner thread packs a done
+// result so, right after the task, and the main thread sends the record as it is. Those series'
+// values are released. Same bytes as put_result of the same series encoded by encode_series.
+inline void pack_record(ResultMessage& m, const std::vector<SeriesSpec>& specs, std::string out) {
+  Outcome& o = m.outcome;
+  if (o.series.size() > specs.size())
+    throw internal_error("protocol: a result has more series than the experiment declares");
+  std::vector<std::int64_t> chunk(o.series.size(), 0);  // 0: goes as values
+  std::size_t size = sizeof(ResultHeader) + o.error.size() + o.metrics.size() * sizeof(double) +
+                     3 * sizeof(std::uint32_t) + o.placed.size() * sizeof(Outcome::Placed);
+  for (std::size_t i = 0; i < o.series.size(); ++i) {
+    const auto n = static_cast<std::int64_t>(o.series[i].size());
+    if (n > 0 && n >= chunk_codec::chunk_elements(specs[i]))
+      chunk[i] = chunk_codec::chunk_elements(specs[i]);
+    const std::size_t chunks = chunk_codec::chunk_count(n, chunk[i]);
+    size += sizeof(std::uint64_t) + 1 +
+            (chunk[i] ? 3 * sizeof(std::uint64_t) + chunks * 12 +
+                            chunk_codec::max_encoded_bytes(n, specs[i].storage, chunk[i])
+                      : o.series[i].size() * sizeof(double));
+  }
+  out.clear();
+  wire::Writer w(std::move(out), size);
+  w.put(ResultHeader{m.index, o.started, o.wall_seconds, static_cast<std::int32_t>(o.status),
+                     o.worker, static_cast<std::uint32_t>(o.error.size()),
+                     static_cast<std::uint32_t>(o.metrics.size())});
+  w.put_bytes(o.error.data(), o.error.size());
+  w.put_array(std::span<const double>(o.metrics));
+  w.put(static_cast<std::uint32_t>(o.series.size()));
+  for (std::size_t i = 0; i < o.series.size(); ++i) {
+    const std::size_t n = chunk[i] ? 0 : o.series[i].size();
+    w.put(static_cast<std::uint64_t>(n));
+    w.put_array(std::span<const double>(o.series[i].data(), n));
+  }
+  w.put(static_cast<std::uint32_t>(o.series.size()));
+  std::vector<std::uint32_t> masks;
+  std::vector<std::uint64_t> ends;
+  for (std::size_t i = 0; i < o.series.size(); ++i) {
+    w.put(static_cast<std::uint8_t>(chunk[i] ? 1 : 0));
+    if (!chunk[i]) continue;
+    const auto n = static_cast<std::int64_t>(o.series[i].size());
+    const std::size_t chunks = chunk_codec::chunk_count(n, chunk[i]);
+    w.put(chunk[i]);
+    w.put(n);
+    w.put(static_cast<std::uint64_t>(chunks));
+    // Masks and ends are known once the chunks are encoded: their places are kept, then filled.
+    const std::size_t at = w.bytes().size();
+    w.bytes().append(chunks * (sizeof(std::uint32_t) + sizeof(std::uint64_t)), '\0');
+    const bool deflates = specs[i].storage.compression != SeriesStorage::Compression::none;
+    chunk_codec::encode_append(o.series[i], specs[i].storage, chunk[i],
+                               deflates ? chunk_codec::default_min_ratio : 1.0, w.bytes(), masks,
+                               ends);
+    std::memcpy(w.bytes().data() + at, masks.data(), chunks * sizeof(std::uint32_t));
+    std::memcpy(w.bytes().data() + at + chunks * sizeof(std::uint32_t), ends.data(),
+                chunks * sizeof(std::uint64_t));
+    o.series[i] = {};
+  }
+  put_placed(w, o.placed);
+  m.wire = w.take();
+}
+
+// A received message shared by the records decoded from it (get_result's `owner`); when the last
+// holder lets go (the archive has copied its chunks), its buffer goes back to `pool` for a later
+// receive instead of being freed (BufferPool).
+inline std::shared_ptr<const std::string> shared_message(std::string bytes,
+                                                         std::shared_ptr<BufferPool> pool) {
+  return std::shared_ptr<const std::string>(new std::string(std::move(bytes)),
+                                            [pool = std::move(pool)](std::string* s) {
+                                              pool->give(std::move(*s));
+                                              delete s;
+                                            });
+}
+
 // Sent by a worker's main thread when it has sent nothing else for a heartbeat interval, and
 // every interval while a task runs past its timeout: the master's proof that the process runs
 // (SIGSTOP or a stuck node silence it) and its view of a task that ignores cancellation.
@@ -292,6 +369,21 @@ inline std::string pack(const std::vector<ResultMessage>& results) {
   for (const auto& m : results) size += result_wire_bytes(m);
   wire::Writer w(size);
   for (const auto& m : results) put_result(w, m);
+  return w.take();
+}
+
+// The worker's: records pack_record packed go as they are (one alone: moved, not copied).
+inline std::string pack(std::vector<ResultMessage>& results) {
+  if (results.size() == 1 && !results[0].wire.empty()) return std::move(results[0].wire);
+  std::size_t size = 0;
+  for (const auto& m : results) size += m.wire.empty() ? result_wire_bytes(m) : m.wire.size();
+  wire::Writer w(size);
+  for (const auto& m : results) {
+    if (m.wire.empty())
+      put_result(w, m);
+    else
+      w.put_bytes(m.wire.data(), m.wire.size());
+  }
   return w.take();
 }
 

@@ -16,6 +16,10 @@ namespace mpisweep::runtime::wire {
 class Writer {
  public:
   explicit Writer(std::size_t reserve = 0) { out_.reserve(reserve); }
+  // Writes after what `buffer` holds, into its capacity (a reused message buffer).
+  Writer(std::string buffer, std::size_t reserve) : out_(std::move(buffer)) {
+    out_.reserve(out_.size() + reserve);
+  }
   template <class T>
   void put(const T& value) {
     static_assert(std::is_trivially_copyable_v<T>);
@@ -30,6 +34,8 @@ class Writer {
     if (n) out_.append(static_cast<const char*>(data), n);
   }
   std::string take() { return std::move(out_); }
+  // The bytes so far, for encoders that append straight into the message (chunk_codec).
+  std::string& bytes() { return out_; }
 
  private:
   std::string out_;

@@ -17,7 +17,7 @@
 
 namespace mpisweep::runtime {
 
-std::string to_columns(const Experiment& experiment, Result&& result, Outcome& out) {
+std::string to_columns(const Experiment& experiment, Result&& result, Outcome& out, bool encode) {
   for (const auto& [name, value] : result.metrics) {
     (void)value;
     bool known = false;
@@ -43,7 +43,7 @@ std::string to_columns(const Experiment& experiment, Result&& result, Outcome& o
     const SeriesSpec& spec = experiment.series[i];
     auto it = result.series.find(spec.name);
     if (it == result.series.end()) continue;
-    if (static_cast<std::int64_t>(it->second.size()) >= chunk_codec::chunk_elements(spec))
+    if (encode && static_cast<std::int64_t>(it->second.size()) >= chunk_codec::chunk_elements(spec))
       out.encoded[i] = std::make_shared<const chunk_codec::Encoded>(
           chunk_codec::encode_series(it->second, spec));
     else
@@ -257,6 +257,7 @@ class Worker {
         reported_progress_ = -1.0;
       }
       ResultMessage r{task.index, execute(task)};
+      if (r.outcome.status == TaskStatus::done) pack_done(r);
       {
         std::lock_guard lock(mutex_);
         if (cancelled_by_master_ && r.outcome.status != TaskStatus::done) {
@@ -299,7 +300,7 @@ class Worker {
         progress_.store(std::clamp(f, 0.0, 1.0), std::memory_order_relaxed);
       };
       Result result = experiment_.run(params, ctx);
-      r.error = to_columns(experiment_, std::move(result), r);
+      r.error = to_columns(experiment_, std::move(result), r, false);
       r.status = r.error.empty() ? TaskStatus::done : TaskStatus::failed;
     } catch (const std::exception& e) {
       r.status = TaskStatus::failed;
@@ -325,6 +326,13 @@ class Worker {
       }
     }
     return r;
+  }
+
+  // A done result packed on this (the runner's) thread, its long series encoded straight into the
+  // message, in a buffer a completed send gave back (issue 18); the main thread sends it as is.
+  // Its status cannot change after (a timeout or cancel only relabels results that are not done).
+  void pack_done(ResultMessage& r) {
+    pack_record(r, experiment_.series, transport_.buffers()->for_send());
   }
 
   Transport& transport_;

@@ -154,6 +154,10 @@ TEST(ChunkCodec, ChunkRuleFollowsLengthAndShape) {
   EXPECT_EQ(cc::chunk_elements(field), 131072 / 300 * 300);
   field.shape = {2, 200000};  // a row over 1 MiB: the cap
   EXPECT_EQ(cc::chunk_elements(field), 131072);
+  // Once an archive fixed the chunk (planner or resumed file), it is the answer.
+  curve.chunk = 20000;
+  EXPECT_EQ(cc::chunk_elements(curve), 20000);
+  EXPECT_EQ(cc::chunk_elements(curve, 1'000'000), 20000);
 }
 
 TEST(ChunkCodec, FiltersAndErrors) {
@@ -234,6 +238,47 @@ TEST(ChunkCodec, ProbeStoresRandomRawKeepsSmoothCompressed) {
                   1.2 * static_cast<double>(p.chunk(k).size()));
     }
   }
+}
+
+// The probe decides once per array, from its first values: a curve whose first chunk is smooth
+// keeps every chunk deflated where it shrinks (its random tail too, ~1.18), and an array whose
+// first chunk is random is stored raw throughout, its later zeros too, without deflating any
+// chunk but the mostly-padding last one. A probe per chunk would decide chunk by chunk.
+TEST(ChunkCodec, ProbeDecidesOncePerArray) {
+  const std::int64_t c = 8192;
+  const SeriesStorage st{Compression::shuffle_deflate, 1, false};
+  auto smooth_then_random = make("smooth", 3 * c);
+  const auto tail = make("random", 2 * c);
+  smooth_then_random.insert(smooth_then_random.end(), tail.begin(), tail.end());
+  const auto a = cc::encode(smooth_then_random, st, c, cc::default_min_ratio);
+  ASSERT_EQ(a.chunks(), 5u);
+  for (std::size_t k = 0; k < 5; ++k) EXPECT_EQ(a.masks[k], 0u) << "chunk " << k;
+  EXPECT_LT(a.chunk(4).size(), c * 8u);
+
+  auto random_then_zeros = make("random", c);
+  random_then_zeros.resize(3 * c, 0.0);
+  random_then_zeros.push_back(1.0);  // a last chunk of 1 value: mostly padding
+  const auto b = cc::encode(random_then_zeros, st, c, cc::default_min_ratio);
+  ASSERT_EQ(b.chunks(), 4u);
+  for (std::size_t k = 0; k < 3; ++k) {
+    EXPECT_EQ(b.masks[k], 3u) << "chunk " << k;
+    EXPECT_EQ(b.chunk(k).size(), c * 8u);
+    EXPECT_EQ(std::memcmp(b.chunk(k).data(), random_then_zeros.data() + k * c, c * 8), 0);
+  }
+  EXPECT_EQ(b.masks[3], 0u);
+  EXPECT_LT(b.chunk(3).size(), 1000u);
+
+  // encode_append writes the same chunks after what the buffer holds.
+  std::string message = "header";
+  std::vector<std::uint32_t> masks;
+  std::vector<std::uint64_t> ends;
+  cc::encode_append(smooth_then_random, st, c, cc::default_min_ratio, message, masks, ends);
+  EXPECT_EQ(masks, a.masks);
+  EXPECT_EQ(ends, a.ends);
+  ASSERT_EQ(message.size(), 6 + a.stored_bytes());
+  EXPECT_EQ(std::memcmp(message.data() + 6, a.data().data(), a.stored_bytes()), 0);
+  EXPECT_LE(a.stored_bytes(), cc::max_encoded_bytes(5 * c, st, c));
+  EXPECT_EQ(cc::max_encoded_bytes(5 * c, st, c), 5u * c * 8);
 }
 
 // Every storage, lengths around the chunk size, two tasks' arrays back to back (the second

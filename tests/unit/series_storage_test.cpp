@@ -13,8 +13,10 @@
 
 #include <hdf5.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 namespace mpisweep::archive {
 namespace {
@@ -255,6 +257,81 @@ TEST(SeriesStorage, WorkerEncodesLongArraysAndTheWireCarriesThem) {
                  internal_error)
         << cut;
   }
+}
+
+// The worker's way: long series left as values by to_columns, encoded straight into the record
+// by pack_record (into a reused buffer holding stale bytes), give the very bytes of the other way
+// (encoded apart, then copied in by put_result), and pack sends a packed record as it is.
+TEST(SeriesStorage, PackRecordEncodesIntoTheMessageAsPutResultDoes) {
+  Experiment e;
+  e.series = {{.name = "long", .storage = {.compression = C::shuffle_deflate, .level = 1}},
+              {.name = "short"},
+              {.name = "raw", .storage = {.compression = C::none, .float32 = true}},
+              {.name = "absent"}};
+  auto results = [&] {
+    Result r;
+    r.series["long"] = values_of(1, 3);  // 15,000 values: 2 chunks of 64 KiB, smooth at first
+    for (std::size_t i = 0; i < 10000; ++i) r.series["long"][i] = std::sin(1e-3 * double(i));
+    r.series["short"] = {1, 2, 3};
+    r.series["raw"] = values_of(2, 3);
+    r.metrics = {};
+    return r;
+  };
+  runtime::ResultMessage apart{7, {}}, direct{7, {}};
+  ASSERT_EQ(runtime::to_columns(e, results(), apart.outcome), "");
+  ASSERT_EQ(runtime::to_columns(e, results(), direct.outcome, false), "");
+  EXPECT_FALSE(direct.outcome.encoded[0]);
+  EXPECT_EQ(direct.outcome.series[0].size(), values_of(1, 3).size());
+  // Where a per-rank worker put a series (series_files): it travels in both forms.
+  apart.outcome.placed = direct.outcome.placed = {{1234, 56}, {}, {}, {}};
+  std::string stale(400000, 'x');  // a buffer from an earlier message: reused, not appended to
+  const char* storage = stale.data();
+  runtime::pack_record(direct, e.series, std::move(stale));
+  EXPECT_EQ(direct.wire.data(), storage) << "the buffer given is the one written";
+  std::vector<runtime::ResultMessage> one{apart};
+  const std::string expected = runtime::pack(std::as_const(one));
+  EXPECT_EQ(direct.wire, expected);
+  EXPECT_TRUE(direct.outcome.series[0].empty()) << "encoded values are released";
+  std::vector<runtime::ResultMessage> batch{direct};
+  EXPECT_EQ(runtime::pack(batch), expected);
+  std::vector<runtime::ResultMessage> two{direct, apart};
+  EXPECT_EQ(runtime::pack(two), expected + expected);
+  const auto back = runtime::unpack<std::vector<runtime::ResultMessage>>(expected);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(*back[0].outcome.encoded[0], *apart.outcome.encoded[0]);
+  EXPECT_EQ(back[0].outcome.encoded[0]->masks, (std::vector<std::uint32_t>{0, 0}));
+  ASSERT_EQ(back[0].outcome.placed.size(), 4u);
+  EXPECT_EQ(back[0].outcome.placed[0].offset, 1234);
+  EXPECT_EQ(back[0].outcome.placed[0].length, 56);
+  EXPECT_EQ(back[0].outcome.placed[1].offset, -1);
+}
+
+// Received messages come back to the pool once their last holder lets go, and the next receive
+// of the same size reuses that buffer (no zero-fill, no new pages).
+TEST(SeriesStorage, BufferPoolReusesReceivedMessages) {
+  auto pool = std::make_shared<runtime::BufferPool>();
+  std::string first = pool->for_receive(1 << 20);
+  const char* storage = first.data();
+  {
+    auto held = runtime::shared_message(std::move(first), pool);
+    auto copy = held;  // an encoded series pointing into it
+    held.reset();
+    EXPECT_EQ(pool->for_receive(1 << 20).size(), 1u << 20) << "still held: a new buffer";
+  }
+  std::string again = pool->for_receive(1 << 20);
+  EXPECT_EQ(again.data(), storage);
+  EXPECT_EQ(again.size(), 1u << 20);
+  pool->give(std::move(again));
+  pool->give(std::string(300000, 'y'));
+  EXPECT_EQ(pool->for_receive(100).capacity() < 300000, true) << "small: a new buffer";
+  EXPECT_EQ(pool->for_receive(200000).size(), 200000u);  // the best fit: the 300 KB one
+  std::string send = pool->for_send();
+  EXPECT_TRUE(send.empty());
+  EXPECT_GE(send.capacity(), 1u << 20);
+  for (int i = 0; i < 10; ++i) pool->give(std::string(std::size_t(100000 + i), 'x'));
+  int kept = 0;
+  while (pool->for_send().capacity() >= 100000) ++kept;
+  EXPECT_EQ(kept, int(runtime::BufferPool::max_kept));
 }
 
 }  // namespace

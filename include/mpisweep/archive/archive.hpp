@@ -112,6 +112,8 @@ class Writer {
   ~Writer();  // closes; never throws
 
   const std::vector<RowState>& rows() const;  // every row, in file order
+  // The layout it writes: the one given, each series' chunk the file's when it was opened.
+  const Layout& layout() const;
   // Appends pending rows; returns the index of the first. Visible to readers after flush(). Ids
   // must be non-zero (0 is the fill value that marks a torn tail after a kill).
   std::size_t add_tasks(std::span<const TaskRecord> tasks);

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace mpisweep::chunk_codec {
@@ -59,9 +60,11 @@ inline constexpr std::size_t max_chunk_bytes = std::size_t{1} << 20;
 // header; at 64 KiB those are < 2% of the time to write the chunk at disk speed.
 inline constexpr std::size_t min_chunk_bytes = std::size_t{64} << 10;
 
-// Elements per chunk of a series' values dataset; it is fixed when the archive is created, so it
-// follows the length the archive can know then: a field's declared shape, else `expected_length`
-// (from the sweep, e.g. a length parameter), else nothing (0).
+// Elements per chunk of a series' values dataset: spec.chunk once an archive fixed it, else the
+// rule below. It is fixed when the archive is created (HDF5 cannot change a dataset's chunk, nor
+// create datasets once SWMR writing has begun), so it follows the length the archive can know
+// then: a field's declared shape, else `expected_length` (the sweep's smallest value of the
+// series' length_param), else nothing (0).
 //   unit = product(shape) | expected_length | 0
 //   unit = 0              -> min chunk (a curve of unknown length)
 //   unit <= min chunk     -> the multiple of unit nearest to and at most the min chunk (at least
@@ -101,14 +104,17 @@ struct Encoded {
   }
 };
 
-// Fast for random data, compact for smooth data: with min_ratio > 1, a chunk is deflated only if
-// a probe (its first probe_elements values, at most an eighth of the chunk, filtered the same
-// way) shrinks by at least that ratio; otherwise it is stored raw without deflating the rest.
-// Uniform random doubles gain 1.18 from shuffle + deflate at ~1/25 of the raw rate, a smooth
-// curve 1.42, a repetitive field over 100 (docs/performance.md, "Series ingestion"). A last
-// chunk that is at least 3/4 padding is always deflated (the zeros shrink to nothing, at memory
-// speed); a fuller one follows the probe. min_ratio <= 1: every chunk is deflated and kept if it
-// shrinks at all (`none`: only the mostly-padding last chunk).
+// Fast for random data, compact for smooth data: with min_ratio > 1, an array's chunks are
+// deflated only if a probe (its first probe_elements values, at most an eighth of a chunk,
+// filtered the same way) shrinks by at least that ratio; otherwise every chunk is stored raw
+// without deflating anything. The verdict is taken once per array (one series of one task), a
+// function of its values only: probing every chunk cost a deflate of an eighth of all bytes of
+// random data, a third of a sweep's CPU, to store them raw. Uniform random doubles gain 1.18
+// from shuffle + deflate at ~1/25 of the raw rate, a smooth curve 1.42, a repetitive field over
+// 100 (docs/performance.md, "Series ingestion"). A last chunk that is at least 3/4 padding is
+// always deflated (the zeros shrink to nothing, at memory speed); a fuller one follows the
+// verdict. A deflated chunk is kept only if it shrinks. min_ratio <= 1: every chunk is deflated
+// (`none`: only the mostly-padding last chunk).
 inline constexpr std::size_t probe_elements = 2048;
 // The default proposed from those measurements: keep deflate where it saves at least 20%.
 inline constexpr double default_min_ratio = 1.25;
@@ -119,6 +125,19 @@ inline constexpr double default_min_ratio = 1.25;
 // declaration is checked where it is parsed). Thread-safe.
 Encoded encode(std::span<const double> values, const SeriesStorage& storage,
                std::int64_t chunk_elements, double min_ratio = 1.0);
+
+// Chunks of an array of `length` values: ceil(length / chunk_elements).
+std::size_t chunk_count(std::int64_t length, std::int64_t chunk_elements);
+// The most bytes encode() can produce for `length` values: every chunk raw (a deflated chunk is
+// kept only when smaller), so a buffer of this size is never reallocated while encoding.
+std::size_t max_encoded_bytes(std::int64_t length, const SeriesStorage& storage,
+                              std::int64_t chunk_elements);
+
+// encode(), appending the chunks' bytes to `out` (a worker's result message, so that the chunks
+// are not copied again into it) and setting masks and ends (relative to out's size on entry).
+void encode_append(std::span<const double> values, const SeriesStorage& storage,
+                   std::int64_t chunk_elements, double min_ratio, std::string& out,
+                   std::vector<std::uint32_t>& masks, std::vector<std::uint64_t>& ends);
 
 // What a worker sends for one declared series of at least one chunk: encode() with the series'
 // storage, in chunks of chunk_elements(spec) (the archive's /series/<name>/values chunk),

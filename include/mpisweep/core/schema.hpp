@@ -45,6 +45,13 @@ struct SeriesSpec {
   std::vector<std::int64_t> shape;
   std::vector<std::string> axes;
   SeriesStorage storage;
+  // A curve (no shape) whose length a task parameter gives, e.g. "payload": the archive's chunks
+  // follow the sweep's smallest value of it (chunk_codec::chunk_elements), so a 10 MB array is
+  // stored in 1 MiB chunks rather than a curve of unknown length's 64 KiB (issue 18).
+  std::string length_param;
+  // Elements per chunk of the archive's values dataset once known: the planner's choice for a
+  // new archive, the file's own when one is resumed, what workers are told. 0: the rule.
+  std::int64_t chunk = 0;
 };
 
 // A standard figure of the kind, drawn by `mpisweep report`: metric `y` against parameter `x`

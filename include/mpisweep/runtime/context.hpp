@@ -31,6 +31,8 @@ struct SweepConfig {
   std::string series_folder;
   std::int64_t first_block = 0;
   std::int64_t block_elements = 0;
+  // Per declared series, the archive's values chunk (elements): workers encode in it (issue 18).
+  std::vector<std::int64_t> series_chunks;
 };
 
 class Context {

@@ -37,6 +37,9 @@ int run_worker(Transport& transport, const Experiment& experiment, const WorkerO
 
 // Maps an experiment's named results onto its declared metric and series order. An undeclared
 // name is the experiment's bug: it fails the task (returns the message) rather than the sweep.
-std::string to_columns(const Experiment& experiment, Result&& result, Outcome& out);
+// With `encode`, each series of at least one chunk is encoded (Outcome::encoded); without, it
+// stays as values for pack_record to encode straight into the result message (the worker's way).
+std::string to_columns(const Experiment& experiment, Result&& result, Outcome& out,
+                       bool encode = true);
 
 }  // namespace mpisweep::runtime

@@ -41,8 +41,10 @@ Experiment make_noop_experiment() {
   };
   e.metrics = {{.name = "value", .help = "a uniform random number drawn from the task's seed"},
                {.name = "work_us", .help = "busy work done", .unit = "us"}};
-  e.series = {
-      {.name = "payload", .help = "uniform random numbers drawn from the seed", .axis = "index"}};
+  e.series = {{.name = "payload",
+               .help = "uniform random numbers drawn from the seed",
+               .axis = "index",
+               .length_param = "payload"}};
   e.plots = {{.title = "value against work", .x = "work_us", .y = "value"}};
   e.run = [](const Params& p, const RunContext& ctx) {
     if (Rng(ctx.seed, 1).uniform() < p.get_real("fail_rate"))
