@@ -238,8 +238,8 @@ class MpiContext final : public Context {
 
   // MPI_Finalize here would wait for the lost rank inside PMIx's fence, and Open MPI 4.1.4's
   // mpirun, tearing down a job whose ranks sit in that fence, crashes or deadlocks in
-  // PMIx_server_finalize in about 1 run of 13 (its progress thread releases a server object
-  // already released; docs/design.md has the backtrace and the counts).
+  // PMIx_server_finalize in about 1 run of 13 (its progress thread blocks releasing a server
+  // object that looks already freed; docs/design.md has the backtrace and the counts).
   // Outside MPI, a rank is just a process for mpirun to kill: with the stop signals at their
   // defaults its SIGTERM ends this rank at once. Should the master die first, the launcher ends
   // the job anyway; if it is gone (this process orphaned) the rank leaves on its own.
