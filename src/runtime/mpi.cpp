@@ -29,10 +29,11 @@ void check(int rc, const char* what) {
 }
 #define MPI_CHECK(call) check((call), #call)
 
-// MPISWEEP_FREEZE_AT_START=RANK[:N] (tests only): that rank stops itself (SIGSTOP) as it enters
-// its N-th start-up collective (default the first), as a rank on a hung node would.
+// MPISWEEP_FREEZE_RANK=RANK[:N] (tests only): that rank stops itself (SIGSTOP) as it enters its
+// N-th bounded collective (default the first: the start-up ones, then the end of the job), as a
+// rank on a hung node would.
 int freeze_point(int rank) {
-  const char* text = std::getenv("MPISWEEP_FREEZE_AT_START");
+  const char* text = std::getenv("MPISWEEP_FREEZE_RANK");
   if (!text || !*text) return 0;
   int who = -1, nth = 1;
   if (std::sscanf(text, "%d:%d", &who, &nth) < 1 || who != rank) return 0;
@@ -142,6 +143,7 @@ class MpiContext final : public Context {
   ~MpiContext() override {
     // guarded() catches everything a rank throws, so this is the last resort only.
     if (std::uncaught_exceptions() > uncaught_) MPI_Abort(MPI_COMM_WORLD, 3);
+    end_together();
     MPI_Finalize();
   }
   MpiContext(const MpiContext&) = delete;
@@ -285,6 +287,30 @@ class MpiContext final : public Context {
     if (!flag) return;
     MPI_CHECK(MPI_Recv(nullptr, 0, MPI_BYTE, 0, roll_call_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
     MPI_CHECK(MPI_Send(nullptr, 0, MPI_BYTE, 0, roll_call_tag, MPI_COMM_WORLD));
+    // Rank 0 ends the job right after a roll call: wait for that outside MPI, as after a lost
+    // worker (await_abort), rather than inside a collective that cannot complete.
+    await_abort(3);
+  }
+
+  // MPI_Finalize waits for every rank without bound: a worker frozen after its last result, as
+  // the master finishes the sweep, would hang the job with the archive complete. So the ranks
+  // first meet in a bounded barrier; rank 0 names the ranks that never come and ends the job
+  // with 3 (the archive's /runs row keeps how the sweep itself ended).
+  void end_together() noexcept {
+    if (size_ == 1) return;
+    try {
+      phase_ = "at the end of the job";
+      MPI_Request r;
+      enter("the archive is closed");
+      MPI_CHECK(MPI_Ibarrier(MPI_COMM_WORLD, &r));
+      wait(r);
+    } catch (const startup_timeout& e) {
+      std::fprintf(stderr, "mpisweep: %s\n", e.what());
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, 3);
+    } catch (const std::exception&) {
+      // MPI_Finalize reports what is wrong with MPI itself.
+    }
   }
 
   // Asks every rank to answer within a few seconds; the job is ended right after, so the
@@ -323,10 +349,10 @@ class MpiContext final : public Context {
     char bound[32];
     std::snprintf(bound, sizeof bound, "%g", bound_);
     if (named == 0)
-      return std::string("start-up did not finish within ") + bound + " s (" + current_ +
-             "), though every rank answers; ending the job with exit 3";
+      return std::string("a collective ") + phase_ + " (" + current_ + ") did not finish within " +
+             bound + " s, though every rank answers; ending the job with exit 3";
     return std::string(named == 1 ? "rank " : "ranks ") + who + " did not answer within " + bound +
-           " s at start-up (" + current_ + "); ending the job with exit 3";
+           " s " + phase_ + " (" + current_ + "); ending the job with exit 3";
   }
 
   static constexpr int roll_call_tag = 1000;  // outside the Tag values of the transport
@@ -335,6 +361,7 @@ class MpiContext final : public Context {
   double bound_ = Liveness{}.lost_after_seconds;
   int collectives_ = 0, freeze_at_ = 0;
   const char* current_ = "";
+  const char* phase_ = "at start-up";
   std::vector<std::string> hosts_;  // by rank, once known
 };
 

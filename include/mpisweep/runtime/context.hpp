@@ -21,6 +21,7 @@ class mpi_error : public error {
 };
 
 // Rank 0 gave up on a start-up collective: the message names the ranks that did not answer.
+// (The bounded barrier at the end of an MPI job handles its own inside the MPI context.)
 class startup_timeout : public mpi_error {
  public:
   using mpi_error::mpi_error;

@@ -1,9 +1,10 @@
-"""A rank frozen during start-up (issue 11): before the first task, the ranks agree on the sweep,
-the threads per node and the hosts in collectives; one rank that never joins them used to hang the
-job forever. Rank 0 now waits for each at most the liveness bound (MPISWEEP_LOST_AFTER, 2 s here),
-names the ranks that did not answer (and their hosts once known) in one line, and ends the job
-with 3; the archive prepare() made is closed with every task pending and no run recorded.
-MPISWEEP_FREEZE_AT_START=RANK[:N] makes that rank SIGSTOP itself at its N-th start-up collective."""
+"""A rank frozen in a collective (issue 11): before the first task the ranks agree on the sweep,
+the threads per node and the hosts in collectives, and at the end they meet before MPI_Finalize;
+one rank that never joins used to hang the job forever. Rank 0 now waits for each at most the
+liveness bound (MPISWEEP_LOST_AFTER, 2 s here), names the ranks that did not answer (and their
+hosts once known) in one line, and ends the job with 3. At start-up the archive prepare() made is
+closed with every task pending and no run recorded; at the end it is complete. MPISWEEP_FREEZE_RANK
+=RANK[:N] makes that rank SIGSTOP itself as it enters its N-th bounded collective."""
 import os
 import signal
 import socket
@@ -28,9 +29,10 @@ def run_frozen(freeze, *extra):
     workdir()
     write("w.toml", SPEC)
     env = dict(ENV, MPISWEEP_LOST_AFTER=str(BOUND), MPISWEEP_HEARTBEAT="0.5",
-               MPISWEEP_FREEZE_AT_START=freeze)
-    job = subprocess.Popen(quiet_mpirun("run", "w.toml", *extra), env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+               MPISWEEP_FREEZE_RANK=freeze)
+    job = subprocess.Popen(quiet_mpirun("run", "w.toml", "-q", *extra), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
     began = time.time()
     try:
         _, err = job.communicate(timeout=60)
@@ -39,7 +41,7 @@ def run_frozen(freeze, *extra):
             os.kill(pid, signal.SIGKILL)
         kill_job(job)
         _, err = job.communicate()
-        raise AssertionError("a rank frozen at start-up hangs the job:\n" + err)
+        raise AssertionError("a frozen rank hangs the job:\n" + err)
     return job.returncode, err, time.time() - began
 
 
@@ -89,7 +91,21 @@ def test_a_rank_frozen_before_the_archive_exists_leaves_none():
     check(not os.path.exists("results"), "nothing created: %s" % os.listdir("."))
 
 
+def test_a_rank_frozen_after_its_last_result_is_named_at_the_end():
+    # Without --threads-per-worker rank 2 has four start-up collectives; the fifth is the end.
+    rc, err, took = run_frozen("2:5")
+    check(rc == 3, "exit 3, got %d\n%s" % (rc, err))
+    check_one_line(err, "mpisweep: rank 2 on %s did not answer within 2 s at the end of the job "
+                   "(the archive is closed); ending the job with exit 3" % socket.gethostname())
+    check(took < BOUND + 30, "ended %.1f s after start" % took)
+    a = load("results/w.h5")
+    check((a["status"] == DONE).all(), "the sweep finished: %s" % a["status"].tolist())
+    check(a["runs"]["exit_status"].tolist() == [0], "/runs keeps how the sweep ended: %s" %
+          a["runs"]["exit_status"].tolist())
+
+
 if __name__ == "__main__":
-    main([test_a_rank_frozen_in_the_first_collective_is_named,
+    main([test_a_rank_frozen_after_its_last_result_is_named_at_the_end,
+          test_a_rank_frozen_in_the_first_collective_is_named,
           test_a_rank_frozen_after_the_hosts_are_known_is_named_with_its_host,
           test_a_rank_frozen_before_the_archive_exists_leaves_none])
