@@ -31,6 +31,13 @@ work_us = [50000]
 """
 
 
+def signal_quietly(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:  # it ended meanwhile
+        pass
+
+
 def one_ending():
     """None when the job ended as documented, else what went wrong."""
     workdir()
@@ -42,15 +49,11 @@ def one_ending():
     deadline = time.time() + 30
     while time.time() < deadline and job.poll() is None and done_count("results/w.h5") < 2:
         time.sleep(0.05)
-    try:
-        os.kill(frozen, signal.SIGSTOP)
-    except ProcessLookupError:
-        pass
+    signal_quietly(frozen, signal.SIGSTOP)
     if job.poll() is not None or done_count("results/w.h5") >= 30:
         # The sweep ended before the stop reached rank 2 (a loaded machine): not an ending
         # after a lost worker, so it does not count.
-        if job.poll() is None:
-            os.kill(frozen, signal.SIGCONT)
+        signal_quietly(frozen, signal.SIGCONT)
         job.communicate(timeout=LIMIT)
         return "again"
     try:
@@ -58,7 +61,7 @@ def one_ending():
     except subprocess.TimeoutExpired:
         ranks = live_ranks(job)
         for pid in ranks:
-            os.kill(pid, signal.SIGKILL)
+            signal_quietly(pid, signal.SIGKILL)
         kill_job(job)
         job.communicate()
         return "hang (%s)" % ("ranks still running" if ranks else "mpirun, every rank ended")
