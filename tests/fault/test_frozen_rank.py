@@ -37,11 +37,13 @@ def run_frozen(freeze, *extra):
     try:
         _, err = job.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        for pid in live_ranks(job):
+        ranks = live_ranks(job)
+        for pid in ranks:
             os.kill(pid, signal.SIGKILL)
         kill_job(job)
         _, err = job.communicate()
-        raise AssertionError("a frozen rank hangs the job:\n" + err)
+        raise AssertionError("a frozen rank hangs the job (%s):\n%s" % (
+            "ranks still running" if ranks else "mpirun, every rank ended", err))
     return job.returncode, err, time.time() - began
 
 
