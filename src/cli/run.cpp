@@ -384,23 +384,48 @@ int check_thread_cap(runtime::Context& ctx, int threads) {
   return 2;
 }
 
+// Rank 0 gave up on a rank at start-up (a frozen rank, a hung node): the archive, if prepare()
+// opened it, is closed as it is (no run recorded yet), the one line names the ranks, and the job
+// ends with 3, since MPI cannot end it without them.
+[[noreturn]] void end_start_up(runtime::Context& ctx, MasterState& m,
+                               const runtime::startup_timeout& e) {
+  try {
+    if (m.writer) m.writer->close();
+  } catch (const std::exception& close_error) {
+    std::fprintf(stderr, "mpisweep: error: %s\n", close_error.what());
+  }
+  std::fprintf(stderr, "mpisweep: %s\n", e.what());
+  std::fflush(stderr);
+  ctx.abort(3);
+  std::_Exit(3);  // not reached: GCC does not carry [[noreturn]] through a virtual call
+}
+
 int run_command(const RunArgs& a, int& argc, char**& argv) {
   auto ctx = runtime::make_mpi_context(argc, argv);
   runtime::install_stop_handlers();
-  if (const int code = check_thread_cap(*ctx, a.threads)) return code;
   MasterState m;  // rank 0's state
   runtime::SweepConfig cfg;
-  if (ctx->rank() == 0) cfg = prepare(a, m);
-  cfg = runtime::broadcast(*ctx, cfg);
+  try {
+    if (const int code = check_thread_cap(*ctx, a.threads)) return code;
+    if (ctx->rank() == 0) cfg = prepare(a, m);
+    cfg = runtime::broadcast(*ctx, cfg);
+  } catch (const runtime::startup_timeout& e) {
+    end_start_up(*ctx, m, e);
+  }
   if (cfg.status == -1) return 0;
   if (cfg.status != 0) return cfg.status;
 
   return runtime::guarded(*ctx, [&] {
-    const int threads =
-        cfg.threads_per_worker > 0 ? cfg.threads_per_worker : ctx->default_worker_threads();
-    // Collective, so the /runs row can say where the sweep ran and with how many threads a task.
-    const std::string hosts = runtime::gather_hosts(*ctx);
-    const int threads_recorded = runtime::max_over_workers(*ctx, threads);
+    int threads = 0, threads_recorded = 0;
+    std::string hosts;
+    try {
+      threads = cfg.threads_per_worker > 0 ? cfg.threads_per_worker : ctx->default_worker_threads();
+      // Collective, so the /runs row can say where the sweep ran and with how many threads.
+      hosts = runtime::gather_hosts(*ctx);
+      threads_recorded = runtime::max_over_workers(*ctx, threads);
+    } catch (const runtime::startup_timeout& e) {
+      end_start_up(*ctx, m, e);
+    }
     if (ctx->rank() == 0) {
       m.run_row = m.writer->begin_run(run_record(a, *m.plan, *ctx, hosts, threads_recorded));
       m.writer->flush();

@@ -45,6 +45,7 @@ SweepConfig broadcast(Context& context, const SweepConfig& config) {
 
 std::string gather_hosts(Context& context) {
   const auto all = context.gather(context.host());
+  context.remember_hosts(all);
   const std::set<std::string> distinct(all.begin(), all.end());
   return join({distinct.begin(), distinct.end()}, ",");
 }
@@ -59,7 +60,11 @@ int run_ranks(Context& context,
               const std::function<int(Transport&)>& worker) {
   if (context.size() > 1) {
     auto transport = context.transport();
-    if (context.rank() != 0) return worker(*transport);
+    if (context.rank() != 0) {
+      const int code = worker(*transport);
+      if (code < 0) context.await_abort(-code);  // the master's stop says it aborts the job
+      return code;
+    }
     std::vector<int> workers;
     for (int r = 1; r < context.size(); ++r) workers.push_back(r);
     return master(*transport, workers);

@@ -69,8 +69,11 @@ class Master {
     s.lost = lost_;
     for (auto* o : observers_) o->on_finish(s);
     const std::int32_t code = exit_code(s);
+    // With a rank lost the job cannot end by MPI_Finalize: the negated code tells the workers
+    // that the master ends it by abort once the archive is closed, and that they wait for that.
+    const std::int32_t stop = lost_.empty() ? code : -code;
     for (int w : workers_)
-      if (!watch_[w].lost) transport_.send(w, Tag::stop, pack(code));
+      if (!watch_[w].lost) transport_.send(w, Tag::stop, pack(stop));
     // A send to a frozen rank never completes; the job is aborted after the archive closes.
     if (lost_.empty()) transport_.flush_sends();
     return s;

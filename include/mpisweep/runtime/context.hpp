@@ -7,6 +7,7 @@
 #include <mpisweep/runtime/transport.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,13 @@ namespace mpisweep::runtime {
 class mpi_error : public error {
  public:
   using error::error;
+};
+
+// Rank 0 gave up on a start-up collective: the message names the ranks that did not answer.
+// (The bounded barrier at the end of an MPI job handles its own inside the MPI context.)
+class startup_timeout : public mpi_error {
+ public:
+  using mpi_error::mpi_error;
 };
 
 // What every rank needs to know before the sweep starts; rank 0 decides it.
@@ -50,12 +58,17 @@ class Context {
   // ranks are not bound, the node's cores shared among the worker ranks on the node.
   virtual int default_worker_threads() = 0;
   virtual std::string host() const = 0;
+  // On rank 0, every rank's host (gather_hosts), so that later messages can name them.
+  virtual void remember_hosts(std::vector<std::string> /*by_rank*/) {}
   // The point-to-point link of this process (master or worker side). With one process, the
   // master's end of an in-process pair whose other end `worker_transport()` returns.
   virtual std::unique_ptr<Transport> transport() = 0;
   virtual std::unique_ptr<Transport> worker_transport() { return nullptr; }
   // Ends every rank now with `code` (the master's answer to a fatal error).
   [[noreturn]] virtual void abort(int code) = 0;
+  // A worker's end when the master ends the job with abort() (a rank was lost): wait for that
+  // abort, never finalize, since finalizing waits for the lost rank.
+  [[noreturn]] virtual void await_abort(int code) { std::_Exit(code); }
 };
 
 // MPI_Init_thread (FUNNELED: only the main thread calls MPI) now; MPI_Finalize when destroyed,
@@ -63,6 +76,10 @@ class Context {
 std::unique_ptr<Context> make_mpi_context(int& argc, char**& argv);
 // One process, no MPI (tests, and the building block of one-rank runs).
 std::unique_ptr<Context> make_local_context();
+
+// The start-up collectives below (and Context's) are bounded under MPI: rank 0 waits for each at
+// most the liveness bound (MPISWEEP_LOST_AFTER) and then throws a startup_timeout naming the
+// ranks that did not answer; the others wait for rank 0, which ends the job.
 
 // Collective: every rank gets rank 0's `config`.
 SweepConfig broadcast(Context& context, const SweepConfig& config);

@@ -18,7 +18,8 @@ enum class Tag : int {
   results = 3,
   drain = 4,
   cancel = 5,
-  stop = 6,
+  stop = 6,  // master -> worker: end with this exit code; negated: the job ends by the master's
+             // abort (a rank was lost), so the worker waits for it (Context::await_abort)
   progress = 7,
   heartbeat = 8,  // worker -> master: alive, and what it runs (liveness.hpp)
   fatal = 9       // worker -> master: the worker is failing, with why; it sends nothing more
