@@ -38,6 +38,16 @@ std::string block_path(const std::string& folder, std::int64_t block) {
 
 namespace {
 
+// A write to a block file that failed (disk full, quota, I/O error), as one line naming it.
+void check_io(const h5::IoStatus& io, const std::string& path) {
+  const int err = io.error != 0 ? io.error : io.open_error;
+  if (err == 0) return;
+  std::string msg = h5::io_error_text(err, path);
+  if (err == ENOSPC || err == EDQUOT)
+    msg += "; results written before are kept: make room and run again to resume";
+  throw archive_error(msg);
+}
+
 // Makes block file `block` with an empty values dataset per series, unless it exists. Built
 // under a temporary name and linked into place, so a reader or a second maker never sees half
 // a file; link() fails on an existing name, so whoever comes second keeps the first one's file.
@@ -53,8 +63,11 @@ void make_block(const std::string& folder, std::int64_t block,
                                                "." + std::to_string(getpid()) + ".creating"))
                               .string();
   fs::remove(tmp, ec);
-  {
-    h5::PropList fapl = h5::file_access(true);
+  // Through the fail-stop driver, as the archive: a full disk is one line naming the block file,
+  // never HDF5's failed-close path (issue 11 item 5).
+  h5::IoStatus io;
+  try {
+    h5::PropList fapl = h5::file_access(true, io);
     h5::File f(h5::check(H5Fcreate(tmp.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.id()),
                          "create series block file " + tmp));
     h5::Group g = h5::create_group(f.id(), "series", true);
@@ -63,7 +76,13 @@ void make_block(const std::string& folder, std::int64_t block,
       create_series_values(sg.id(), s);
     }
     f.close("close series block file " + tmp);
+  } catch (const error&) {
+    fs::remove(tmp, ec);
+    check_io(io, path);
+    throw;
   }
+  if (io.error != 0) fs::remove(tmp, ec);
+  check_io(io, path);
   if (::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
     const int err = errno;
     fs::remove(tmp, ec);
@@ -133,6 +152,7 @@ struct BlockWriter::Impl {
   std::vector<SeriesSpec> series;
   std::vector<std::int64_t> chunk;  // elements per chunk, per series
   std::int64_t block = 0, stride = 1, block_elements = default_block_elements;
+  h5::IoStatus io;  // the fail-stop driver's record of a failed write (h5.hpp)
   h5::File file;
   std::vector<h5::Dataset> values;
   std::vector<std::int64_t> used;  // per series: elements of the current file taken
@@ -143,9 +163,14 @@ struct BlockWriter::Impl {
     for (std::int64_t k = block; k >= 0 && !fs::exists(block_path(folder, k)); --k)
       make_block(folder, k, series);
     const std::string path = block_path(folder, block);
-    h5::PropList fapl = h5::file_access(true);
-    file = h5::File(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.id()),
-                              "open series block file " + path));
+    h5::PropList fapl = h5::file_access(true, io);
+    try {
+      file = h5::File(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.id()),
+                                "open series block file " + path));
+    } catch (const error&) {
+      check_io(io, path);
+      throw;
+    }
     values.clear();
     used.clear();
     for (const auto& s : series) {
@@ -171,6 +196,7 @@ struct BlockWriter::Impl {
       const std::int64_t n = length_of(o, i);
       if (n > 0 && next(i) + n > block_elements) {
         file.close("close series block file " + block_path(folder, block));
+        check_io(io, block_path(folder, block));
         block += stride;
         open();
         return;
@@ -223,6 +249,7 @@ std::string BlockWriter::place(Outcome& o) {
   }
   // On disk before the result that points here leaves this rank: a done row's values are.
   h5::check(H5Fflush(m.file.id(), H5F_SCOPE_LOCAL), "H5Fflush series block file");
+  check_io(m.io, block_path(m.folder, m.block));
   o.series.clear();
   o.encoded.clear();
   return {};

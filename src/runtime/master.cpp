@@ -231,7 +231,7 @@ class Master {
   void on_fatal(int worker, const FatalReport& f) {
     if (host_of(worker).empty()) host_of(worker) = f.host;
     transport_.send(worker, Tag::stop, pack(std::int32_t{3}));  // the acknowledgement
-    lose(worker, "failed: " + f.what, TaskStatus::failed);
+    lose(worker, "failed: " + f.what, f.storage ? TaskStatus::returned : TaskStatus::failed);
   }
 
   // Called every loop: about 4 times a second, loses every worker silent for too long. Silence is

@@ -312,9 +312,12 @@ struct Heartbeat {
 struct FatalReport {
   std::string host;
   std::string what;
+  // The worker could not store a result's series (series_files = "per_rank": disk full): its
+  // running task is handed back, not failed, so the tasks stay pending for a resume.
+  bool storage = false;
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& host& what;
+    ar& host& what& storage;
   }
 };
 

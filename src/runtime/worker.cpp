@@ -132,6 +132,7 @@ class Worker {
   // MPI rank cannot leave a job alone. Without the master's answer (it is in a collective, or
   // gone) the worker prints the error itself and ends the job.
   [[noreturn]] void fail(const std::string& what) {
+    const bool storage = storage_failed_.load();
     {
       std::lock_guard lock(mutex_);
       queue_.clear();
@@ -139,7 +140,7 @@ class Worker {
     }
     bool acknowledged = false;
     try {
-      transport_.send(0, Tag::fatal, pack(FatalReport{options_.host, what}));
+      transport_.send(0, Tag::fatal, pack(FatalReport{options_.host, what, storage}));
       const auto until = Clock::now() + std::chrono::seconds(30);
       while (!acknowledged && Clock::now() < until) {
         while (auto m = transport_.poll()) acknowledged |= m->tag == Tag::stop;
@@ -315,8 +316,16 @@ class Worker {
       r.series.clear();
       r.encoded.clear();
     } else if (options_.place_series) {
-      // Outside the try: a failed write is the worker's failure, not the task's.
-      if (std::string why = options_.place_series(r); !why.empty()) {
+      // Outside the try: a failed write (disk full) is the worker's failure, not the task's, and
+      // the task is handed back unrun (FatalReport::storage) so that a resume runs it.
+      std::string why;
+      try {
+        why = options_.place_series(r);
+      } catch (...) {
+        storage_failed_ = true;
+        throw;
+      }
+      if (!why.empty()) {
         r.status = TaskStatus::failed;
         r.error = std::move(why);
         r.metrics.clear();
@@ -348,7 +357,9 @@ class Worker {
   std::deque<TaskMessage> queue_;
   std::vector<ResultMessage> results_;
   bool running_ = false, quit_ = false, stop_ = false;
-  bool report_now_ = false;  // the main thread sends what results_ holds without waiting
+  bool report_now_ = false;
+  std::atomic<bool> storage_failed_{
+      false};  // the runner could not write a result's series  // the main thread sends what results_ holds without waiting
   static constexpr double report_at_once_seconds = 1e-3;
   static constexpr std::size_t max_results_held = 256;
   bool timed_out_ = false, cancelled_by_master_ = false;

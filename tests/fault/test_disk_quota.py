@@ -139,6 +139,49 @@ def test_quota_exceeded_during_a_run_keeps_what_was_written():
         check(by_id(after) == reference, "results identical to an uninterrupted run")
 
 
+def test_quota_exceeded_in_a_block_file():
+    """series_files = "per_rank": the workers write the series into <archive>.series/ through the
+    same fail-stop driver as the archive; a quota hit there names the block file, ends the run
+    with 3 with the archive's rows kept, and a resume completes with identical results."""
+    workdir()
+    spec = SPEC.replace('seeds = 40', 'seeds = 40\nseries_files = "per_rank"')
+    write("d.toml", spec)
+    so = build_shim()
+    mpisweep("run", "d.toml", "--archive", "reference.h5", "-q")
+    reference = by_id(load("reference.h5"))
+    for ranks in (None, 3):
+        shutil.rmtree("q", ignore_errors=True)
+        os.makedirs("q")
+        if os.path.exists("quota-full"):
+            os.remove("quota-full")
+        cmd = run_command("run", "d.toml", "--archive", "q/d.h5", "-q", ranks=ranks)
+        job = subprocess.Popen(cmd, env=with_quota(so, "q/d.h5.series", "quota-full"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+        deadline = time.time() + 60
+        while done_count("q/d.h5") < 2 and time.time() < deadline and job.poll() is None:
+            time.sleep(0.05)
+        write("quota-full", "")  # from now on every write into the block files fails
+        out, err = job.communicate(timeout=120)
+        p = subprocess.CompletedProcess(cmd, job.returncode, out, err)
+        check(p.returncode == 3, "exit 3, got %d:\n%s" % (p.returncode, p.stderr))
+        # A worker that meets the quota is lost (one line when it happens, naming its rank and
+        # host), its task handed back; the others meet it too, and the job ends with the
+        # lost-worker summary, a line a worker: every line says what and where.
+        lines = p.stderr.strip().splitlines()
+        check(1 <= len(lines) <= 4 and all(
+            "disk quota exceeded writing" in l and "q/d.h5.series/block-" in l for l in lines),
+            "every line names the quota and the block file, got:\n" + p.stderr)
+        for bad in ("Segmentation", "Signal:", "HDF5-DIAG", "bytes actually written"):
+            check(bad not in p.stdout + p.stderr, "%r in the output:\n%s" % (bad, p.stderr))
+        kept = load("q/d.h5")["status"] == DONE
+        check(0 < kept.sum() < 40, "stopped part way with rows kept: %d done" % kept.sum())
+        mpisweep("run", "d.toml", "--archive", "q/d.h5", "-q", ranks=ranks)  # quota freed
+        after = load("q/d.h5")
+        check((after["status"] == DONE).all(), "resumed to completion")
+        check(by_id(after) == reference, "results identical to an uninterrupted run")
+
+
 def done_count(path):
     try:
         return int((load(path)["status"] == DONE).sum())
@@ -148,4 +191,5 @@ def done_count(path):
 
 if __name__ == "__main__":
     main([test_real_user_quota_on_tmpfs, test_quota_exceeded_at_creation,
-          test_quota_exceeded_during_a_run_keeps_what_was_written])
+          test_quota_exceeded_during_a_run_keeps_what_was_written,
+          test_quota_exceeded_in_a_block_file])
