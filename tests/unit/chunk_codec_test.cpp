@@ -244,6 +244,32 @@ TEST(ChunkCodec, ProbeStoresRandomRawKeepsSmoothCompressed) {
 // keeps every chunk deflated where it shrinks (its random tail too, ~1.18), and an array whose
 // first chunk is random is stored raw throughout, its later zeros too, without deflating any
 // chunk but the mostly-padding last one. A probe per chunk would decide chunk by chunk.
+// The probe's entropy estimate turns random data away without deflating it, but not data whose
+// bytes look random one by one and repeat as values, which deflate's LZ77 stage shrinks: each
+// random value four times in a row, not shuffled, deflates ~3x although every byte plane is as
+// varied as noise. Random data stays raw, smooth data is deflated.
+TEST(ChunkCodec, ProbeKeepsRepeatsThatLookRandomByteByByte) {
+  const std::int64_t c = 8192;
+  const auto random = make("random", c / 4);
+  std::vector<double> repeated;
+  for (double v : random) repeated.insert(repeated.end(), 4, v);
+  for (const auto comp : {Compression::deflate, Compression::shuffle_deflate}) {
+    const SeriesStorage st{comp, 1, false};
+    const auto r = cc::encode(repeated, st, c, cc::default_min_ratio);
+    ASSERT_EQ(r.chunks(), 1u);
+    if (comp == Compression::deflate) {
+      EXPECT_EQ(r.masks[0], 0u) << "repeats deflated";
+      EXPECT_LT(r.chunk(0).size() * 2, c * 8u);
+    }
+    const auto noise = cc::encode(make("random", c), st, c, cc::default_min_ratio);
+    EXPECT_NE(noise.masks[0], 0u) << "random data stored raw";
+    const auto smooth = cc::encode(make("smooth", c), st, c, cc::default_min_ratio);
+    if (comp == Compression::shuffle_deflate) {
+      EXPECT_EQ(smooth.masks[0], 0u) << "smooth deflated";
+    }
+  }
+}
+
 TEST(ChunkCodec, ProbeDecidesOncePerArray) {
   const std::int64_t c = 8192;
   const SeriesStorage st{Compression::shuffle_deflate, 1, false};
