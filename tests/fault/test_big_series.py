@@ -105,7 +105,9 @@ def check_archive(path, want_all):
 def test_big_series_swmr_kill9_resume():
     workdir()
     write("task.py", TASK)
-    write("big.toml", SPEC % (9, PY, "task.py"))
+    # 18 tasks, so that the sweep is still running when the reader has seen 3 done (9 could all
+    # end between two reads on a quiet machine).
+    write("big.toml", SPEC % (18, PY, "task.py"))
     job = start("run", "big.toml", ranks=3)
     # A SWMR reader checks the archive while the sweep writes it; kill -9 once some are done.
     deadline, done = time.time() + 120, 0
@@ -132,7 +134,7 @@ def test_big_series_swmr_kill9_resume():
         check("another mpisweep process is writing" in p.stderr and time.time() < deadline,
               "resume after kill -9: exit %d: %s" % (p.returncode, p.stderr[-500:]))
         time.sleep(0.5)
-    check(check_archive("results/big.h5", True) == 9, "resume completes every task")
+    check(check_archive("results/big.h5", True) == 18, "resume completes every task")
     p = subprocess.run(["h5dump", "-d", "/series/smooth32/values", "-c", "4", "results/big.h5"],
                        capture_output=True, text=True)
     check(p.returncode == 0 and "inf" in p.stdout.lower(), "h5dump decodes: " + p.stdout[-300:])

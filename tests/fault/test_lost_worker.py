@@ -15,7 +15,9 @@ from harness import *
 BOUND = 3.0
 LIVENESS = dict(ENV, MPISWEEP_HEARTBEAT="0.5", MPISWEEP_LOST_AFTER=str(BOUND))
 
-# 40 tasks of 50 ms of CPU: about 1 s on two workers, 2 s on one.
+# 40 tasks of 150 ms of CPU: about 3 s on two workers, 6 s on one. The test stops a worker once
+# the archive shows results, which its first flush (about 1 s in) does: shorter sweeps ended
+# before the stop on a quiet machine.
 SPEC = """
 [sweep]
 name = "w"
@@ -24,7 +26,7 @@ seeds = 40
 [params]
 payload = 2
 [grid]
-work_us = [50000]
+work_us = [150000]
 """
 
 
@@ -144,7 +146,7 @@ def test_a_frozen_worker_is_lost_and_its_tasks_rerun():
     rc, err = finish(job, 60)
     took = time.time() - stopped_at
     check(rc == 3, "exit 3 after a lost worker, got %s\n%s" % (rc, err))
-    # The bound, the rest of the sweep on one worker (at most 2 s of CPU), and a loaded machine.
+    # The bound, the rest of the sweep on one worker (at most 6 s of CPU), and a loaded machine.
     check(took < BOUND + 30, "ended %.1f s after SIGSTOP" % took)
     host = socket.gethostname()
     lost = [line for line in err.splitlines() if "worker rank 2 on %s lost: sent nothing" % host
