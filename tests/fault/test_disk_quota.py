@@ -107,6 +107,27 @@ def test_quota_exceeded_at_creation():
         check(os.listdir("q") == [], "nothing left behind: %s" % os.listdir("q"))
 
 
+def run_until_the_quota_is_used_up(so, quota_dir, ranks):
+    """A run of d.toml into a fresh q/d.h5 whose writes under `quota_dir` fail with EDQUOT once
+    the archive shows two tasks done; it must end with 3."""
+    shutil.rmtree("q", ignore_errors=True)
+    os.makedirs("q")
+    if os.path.exists("quota-full"):
+        os.remove("quota-full")
+    cmd = run_command("run", "d.toml", "--archive", "q/d.h5", "-q", ranks=ranks)
+    job = subprocess.Popen(cmd, env=with_quota(so, quota_dir, "quota-full"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    deadline = time.time() + 60
+    while done_count("q/d.h5") < 2 and time.time() < deadline and job.poll() is None:
+        time.sleep(0.05)
+    write("quota-full", "")  # from now on every write under quota_dir fails with EDQUOT
+    out, err = job.communicate(timeout=120)
+    p = subprocess.CompletedProcess(cmd, job.returncode, out, err)
+    check(p.returncode == 3, "exit 3, got %d:\n%s" % (p.returncode, p.stderr))
+    return p
+
+
 def test_quota_exceeded_during_a_run_keeps_what_was_written():
     workdir()
     write("d.toml", SPEC)
@@ -114,20 +135,7 @@ def test_quota_exceeded_during_a_run_keeps_what_was_written():
     mpisweep("run", "d.toml", "--archive", "reference.h5", "-q")
     reference = by_id(load("reference.h5"))
     for ranks in (None, 3):
-        shutil.rmtree("q", ignore_errors=True)
-        os.makedirs("q")
-        if os.path.exists("quota-full"):
-            os.remove("quota-full")
-        cmd = run_command("run", "d.toml", "--archive", "q/d.h5", "-q", ranks=ranks)
-        job = subprocess.Popen(cmd, env=with_quota(so, "q", "quota-full"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-        deadline = time.time() + 60
-        while done_count("q/d.h5") < 2 and time.time() < deadline and job.poll() is None:
-            time.sleep(0.05)
-        write("quota-full", "")  # from now on every write into q/ fails with EDQUOT
-        out, err = job.communicate(timeout=120)
-        p = subprocess.CompletedProcess(cmd, job.returncode, out, err)
-        check(p.returncode == 3, "exit 3, got %d:\n%s" % (p.returncode, p.stderr))
+        p = run_until_the_quota_is_used_up(so, "q", ranks)
         one_line(p, "disk quota exceeded writing q/d.h5; results written before are kept")
         before = load("q/d.h5")
         kept = before["status"] == DONE
@@ -144,27 +152,15 @@ def test_quota_exceeded_in_a_block_file():
     same fail-stop driver as the archive; a quota hit there names the block file, ends the run
     with 3 with the archive's rows kept, and a resume completes with identical results."""
     workdir()
+    # Tasks of 0.25 s: the sweep must outlast the archive's first flush and the test's read of it
+    # even with two workers on a quiet machine.
     spec = SPEC.replace('seeds = 40', 'seeds = 40\nseries_files = "per_rank"')
-    write("d.toml", spec)
+    write("d.toml", spec.replace("work_us = [100000]", "work_us = [250000]"))
     so = build_shim()
-    mpisweep("run", "d.toml", "--archive", "reference.h5", "-q")
+    mpisweep("run", "d.toml", "--archive", "reference.h5", "-q", ranks=3)
     reference = by_id(load("reference.h5"))
     for ranks in (None, 3):
-        shutil.rmtree("q", ignore_errors=True)
-        os.makedirs("q")
-        if os.path.exists("quota-full"):
-            os.remove("quota-full")
-        cmd = run_command("run", "d.toml", "--archive", "q/d.h5", "-q", ranks=ranks)
-        job = subprocess.Popen(cmd, env=with_quota(so, "q/d.h5.series", "quota-full"),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-        deadline = time.time() + 60
-        while done_count("q/d.h5") < 2 and time.time() < deadline and job.poll() is None:
-            time.sleep(0.05)
-        write("quota-full", "")  # from now on every write into the block files fails
-        out, err = job.communicate(timeout=120)
-        p = subprocess.CompletedProcess(cmd, job.returncode, out, err)
-        check(p.returncode == 3, "exit 3, got %d:\n%s" % (p.returncode, p.stderr))
+        p = run_until_the_quota_is_used_up(so, "q/d.h5.series", ranks)
         # A worker that meets the quota is lost (one line when it happens, naming its rank and
         # host), its task handed back; the others meet it too, and the job ends with the
         # lost-worker summary, a line a worker: every line says what and where.
