@@ -23,31 +23,6 @@
 
 namespace mpisweep::sweep {
 
-std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t h) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-std::uint64_t point_hash(const std::string& experiment, const std::vector<std::string>& names,
-                         const std::vector<Value>& values) {
-  std::vector<std::size_t> order(names.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return names[a] < names[b]; });
-  std::uint64_t h = fnv1a64(experiment);
-  for (auto i : order) {
-    h = fnv1a64(std::string_view("\0", 1), h);
-    h = fnv1a64(names[i] + "=" + canonical_value(values[i]), h);
-  }
-  return h;
-}
-
-std::uint64_t task_id(std::uint64_t point_hash, std::uint64_t seed) {
-  return splitmix64(point_hash ^ splitmix64(seed ^ 0x5eed5eed5eed5eedULL));
-}
-
 namespace {
 
 // [sweep] order and cost together: a cost needs order = "longest_first", and names "measured" or
@@ -237,6 +212,13 @@ Spec Parser::parse(const std::string& text) {
                    ", found " + std::to_string(x));
       return x;
     };
+    auto second_of = [&](const std::string& a, const std::string& b) {  // one of two words
+      const std::string v = need_string();
+      if (v != a && v != b)
+        throw input_error(
+            w, "'" + key + "': expected \"" + a + "\" or \"" + b + "\", found \"" + v + "\"");
+      return v == b;
+    };
     if (key == "name") {
       spec.name = need_string();
       const bool ok =
@@ -276,25 +258,16 @@ Spec Parser::parse(const std::string& text) {
     } else if (key == "retries") {
       spec.retries = static_cast<int>(need_int(0, max_retries));
     } else if (key == "order") {
-      const std::string order = need_string();
-      if (order != "index" && order != "longest_first")
-        throw input_error(
-            w, "'order': expected \"index\" or \"longest_first\", found \"" + order + "\"");
-      spec.longest_first = order == "longest_first";
+      spec.longest_first = second_of("index", "longest_first");
     } else if (key == "cost") {
       spec.cost = need_string();  // checked against the experiment's parameters below
     } else if (key == "series_files") {
-      const std::string mode = need_string();
-      if (mode != "archive" && mode != "per_rank")
-        throw input_error(
-            w, "'series_files': expected \"archive\" or \"per_rank\", found \"" + mode + "\"");
-      spec.series_files = mode == "per_rank";
+      spec.series_files = second_of("archive", "per_rank");
     } else {
-      throw input_error(w,
-                        "unknown key '" + key +
-                            "' in [sweep]; expected name, experiment, archive, seeds, base_seed, "
-                            "task_timeout, retries, order, cost, series_files or "
-                            "description");
+      throw input_error(w, "unknown key '" + key +
+                               "' in [sweep]; expected name, experiment, archive, seeds, "
+                               "base_seed, task_timeout, retries, order, cost, series_files or "
+                               "description");
     }
   }
   if (spec.name.empty()) throw input_error(where(*sw), "[sweep] needs name = \"...\"");
