@@ -102,7 +102,9 @@ TEST(ThreadPool, SameSumForAnyThreadCountAndPropagatesErrors) {
 // time spent outside the caller's thread (the worker's; region bodies are empty) is its spin
 // and wake-up, 15–20 µs a gap (3–4 ms), not polling through the gaps (the pool used to spin
 // and yield for up to 200 µs a gap: 40 ms on a quiet machine; under load its yields hand the
-// core to other processes, so there it measured 5–15 ms).
+// core to other processes, so there it measured 5–15 ms). The bound, 20 ms, leaves room for an
+// AddressSanitizer build's slower wake-ups (~10 ms) and still fails the old pool on a quiet
+// machine; a busy one cannot tell them apart.
 TEST(ThreadPool, WorkersDoNotBurnCpuBetweenRegions) {
   auto cpu = [](clockid_t id) {
     timespec ts{};
@@ -119,7 +121,7 @@ TEST(ThreadPool, WorkersDoNotBurnCpuBetweenRegions) {
     pool.parallel_for(2, [](std::size_t, std::size_t) {});
   }
   const double worker = (cpu(CLOCK_PROCESS_CPUTIME_ID) - p0) - (cpu(CLOCK_THREAD_CPUTIME_ID) - t0);
-  EXPECT_LT(worker, 0.006) << "seconds of CPU used by an idle worker over 80 ms of gaps";
+  EXPECT_LT(worker, 0.02) << "seconds of CPU used by an idle worker over 80 ms of gaps";
 }
 
 TEST(Noop, ValueDependsOnSeedOnlyAndFailuresAreSeeded) {
