@@ -145,18 +145,28 @@ void MomentSolver::column_out(std::size_t iy, FftBuffer<cplx>& col, Fields& out)
   }
 }
 
-void MomentSolver::explicit_rhs(const Fields& d, Fields& out) {
-  const std::size_t cols = grid_.columns(), n = std::size_t(grid_.n());
-  for (auto& o : out) o.resize(grid_.kept());
-  pool_.parallel_for(cols, [&](std::size_t b, std::size_t e) {
+void MomentSolver::columns_in(const Fields& d) {
+  const std::size_t n = std::size_t(grid_.n());
+  pool_.parallel_for(grid_.columns(), [&](std::size_t b, std::size_t e) {
     FftBuffer<cplx> col(n);
     for (std::size_t iy = b; iy < e; ++iy) column_in(d, iy, col);
   });
+}
+
+void MomentSolver::rows() {
+  const std::size_t n = std::size_t(grid_.n());
   pool_.parallel_for(n, [&](std::size_t b, std::size_t e) {
     FftBuffer<cplx> half(n / 2 + 1);
     FftBuffer<double> line(n);
     for (std::size_t i = b; i < e; ++i) row(row_order_[i], half, line);
   });
+}
+
+void MomentSolver::explicit_rhs(const Fields& d, Fields& out) {
+  const std::size_t cols = grid_.columns(), n = std::size_t(grid_.n());
+  for (auto& o : out) o.resize(grid_.kept());
+  columns_in(d);
+  rows();
   pool_.parallel_for(cols, [&](std::size_t b, std::size_t e) {
     FftBuffer<cplx> col(n);
     for (std::size_t iy = b; iy < e; ++iy) column_out(iy, col, out);
@@ -166,16 +176,8 @@ void MomentSolver::explicit_rhs(const Fields& d, Fields& out) {
 
 void MomentSolver::step() {
   const std::size_t cols = grid_.columns(), n = std::size_t(grid_.n());
-  if (!ready_)
-    pool_.parallel_for(cols, [&](std::size_t b, std::size_t e) {
-      FftBuffer<cplx> col(n);
-      for (std::size_t iy = b; iy < e; ++iy) column_in(d_, iy, col);
-    });
-  pool_.parallel_for(n, [&](std::size_t b, std::size_t e) {
-    FftBuffer<cplx> half(n / 2 + 1);
-    FftBuffer<double> line(n);
-    for (std::size_t i = b; i < e; ++i) row(row_order_[i], half, line);
-  });
+  if (!ready_) columns_in(d_);
+  rows();
   // SBDF2 (first step: backward Euler on d_T Δ), per mode, then the next step's x-pass.
   const double dt = cfg_.dt;
   pool_.parallel_for(cols, [&](std::size_t b, std::size_t e) {

@@ -88,6 +88,9 @@ class MomentSolver {
   void column_in(const Fields& d, std::size_t iy, FftBuffer<cplx>& col);
   void row(std::size_t ix, FftBuffer<cplx>& half, FftBuffer<double>& line);
   void column_out(std::size_t iy, FftBuffer<cplx>& col, Fields& out);
+  // One parallel region each: every kept k_y column's x-pass of `d`; every x row's y-passes.
+  void columns_in(const Fields& d);
+  void rows();
 
   MomentConfig cfg_;
   const Closure& closure_;
