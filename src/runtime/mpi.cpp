@@ -1,4 +1,5 @@
 #include <mpisweep/core/parallel.hpp>
+#include <mpisweep/core/rng.hpp>
 #include <mpisweep/runtime/context.hpp>
 #include <mpisweep/runtime/liveness.hpp>
 
@@ -204,10 +205,9 @@ class MpiContext final : public Context {
   }
 
   int default_worker_threads() override {
-    // The ranks on this node, by their host names' hashes (FNV-1a, 64 bits) gathered by every
-    // rank: MPI_Comm_split_type has no non-blocking form, so it could not be bounded.
-    std::uint64_t mine = 14695981039346656037ull;
-    for (const char c : host()) mine = (mine ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    // The ranks on this node, by their host names' hashes gathered by every rank:
+    // MPI_Comm_split_type has no non-blocking form, so it could not be bounded.
+    const std::uint64_t mine = fnv1a64(host());
     std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
     MPI_Request r;
     enter("the count of ranks per node");

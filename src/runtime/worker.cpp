@@ -312,9 +312,7 @@ class Worker {
     }
     r.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     if (r.status != TaskStatus::done) {
-      r.metrics.clear();
-      r.series.clear();
-      r.encoded.clear();
+      drop_values(r);
     } else if (options_.place_series) {
       // Outside the try: a failed write (disk full) is the worker's failure, not the task's, and
       // the task is handed back unrun (FatalReport::storage) so that a resume runs it.
@@ -328,13 +326,18 @@ class Worker {
       if (!why.empty()) {
         r.status = TaskStatus::failed;
         r.error = std::move(why);
-        r.metrics.clear();
-        r.series.clear();
-        r.encoded.clear();
-        r.placed.clear();
+        drop_values(r);
       }
     }
     return r;
+  }
+
+  // A result that is not done stores no values.
+  static void drop_values(Outcome& r) {
+    r.metrics.clear();
+    r.series.clear();
+    r.encoded.clear();
+    r.placed.clear();
   }
 
   // A done result packed on this (the runner's) thread, its long series encoded straight into the
@@ -357,9 +360,8 @@ class Worker {
   std::deque<TaskMessage> queue_;
   std::vector<ResultMessage> results_;
   bool running_ = false, quit_ = false, stop_ = false;
-  bool report_now_ = false;
-  std::atomic<bool> storage_failed_{
-      false};  // the runner could not write a result's series  // the main thread sends what results_ holds without waiting
+  bool report_now_ = false;  // the main thread sends what results_ holds without waiting
+  std::atomic<bool> storage_failed_{false};  // the runner could not write a result's series
   static constexpr double report_at_once_seconds = 1e-3;
   static constexpr std::size_t max_results_held = 256;
   bool timed_out_ = false, cancelled_by_master_ = false;

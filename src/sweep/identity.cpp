@@ -9,14 +9,6 @@
 
 namespace mpisweep::sweep {
 
-std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t h) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
 std::uint64_t point_hash(const std::string& experiment, const std::vector<std::string>& names,
                          const std::vector<Value>& values) {
   std::vector<std::size_t> order(names.size());

@@ -3,11 +3,15 @@
 // on the standard library's unspecified distribution algorithms.
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 namespace mpisweep {
 
 // SplitMix64 finalizer: a bijective 64-bit mix (Steele, Lea, Flood 2014).
 std::uint64_t splitmix64(std::uint64_t x);
+
+// FNV-1a, 64 bits (Fowler, Noll, Vo): a stable hash of bytes, continued from `h`.
+std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t h = 0xcbf29ce484222325ULL);
 
 // Seed of an independent stream `stream` derived from `seed`. Use one stream per unit of work
 // (a state, a row, a round) rather than per thread, so results do not depend on thread count.

@@ -1,6 +1,7 @@
 #pragma once
 // A sweep file (design.md "Sweep file") parsed, checked against its experiment's schema, and
 // expanded into tasks. Nothing here runs anything or touches the archive.
+#include <mpisweep/core/rng.hpp>
 #include <mpisweep/core/value.hpp>
 #include <mpisweep/experiments/command/command.hpp>
 #include <mpisweep/experiments/experiment.hpp>
@@ -70,6 +71,6 @@ std::uint64_t point_hash(const std::string& experiment, const std::vector<std::s
                          const std::vector<Value>& values);
 std::uint64_t task_id(std::uint64_t point_hash, std::uint64_t seed);
 
-std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t h = 0xcbf29ce484222325ULL);
+using mpisweep::fnv1a64;  // core/rng.hpp
 
 }  // namespace mpisweep::sweep
