@@ -40,12 +40,8 @@ namespace {
 
 // A write to a block file that failed (disk full, quota, I/O error), as one line naming it.
 void check_io(const h5::IoStatus& io, const std::string& path) {
-  const int err = io.error != 0 ? io.error : io.open_error;
-  if (err == 0) return;
-  std::string msg = h5::io_error_text(err, path);
-  if (err == ENOSPC || err == EDQUOT)
-    msg += "; results written before are kept: make room and run again to resume";
-  throw archive_error(msg);
+  if (const int err = io.error != 0 ? io.error : io.open_error; err != 0)
+    throw_write_failure(err, path);
 }
 
 // Makes block file `block` with an empty values dataset per series, unless it exists. Built

@@ -30,14 +30,17 @@ void Writer::Impl::check_open() const {
   if (closed) throw internal_error("archive: writer used after close()");
 }
 
-void Writer::Impl::check_io() const {
-  if (io.error == 0) return;
-  std::string msg = h5::io_error_text(io.error, path);
+void throw_write_failure(int err, const std::string& path) {
+  std::string msg = h5::io_error_text(err, path);
   // Nothing after the failed write reached the file (fail_stop.cpp), so it is what a kill -9
   // would leave: every result flushed before is there and `run` resumes from it.
-  if (io.error == ENOSPC || io.error == EDQUOT)
+  if (err == ENOSPC || err == EDQUOT)
     msg += "; results written before are kept: make room and run again to resume";
   throw archive_error(msg);
+}
+
+void Writer::Impl::check_io() const {
+  if (io.error != 0) throw_write_failure(io.error, path);
 }
 
 void Writer::Impl::sync() {

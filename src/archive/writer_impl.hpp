@@ -62,4 +62,8 @@ struct Writer::Impl {
   void check_series_files();
 };
 
+// A failed write (errno `err`) to `path`, as the one line the user sees; for a full disk or
+// quota it adds that the results written before are kept and a rerun resumes.
+[[noreturn]] void throw_write_failure(int err, const std::string& path);
+
 }  // namespace mpisweep::archive
