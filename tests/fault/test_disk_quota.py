@@ -13,19 +13,7 @@ import subprocess
 import time
 
 from harness import *
-
-SPEC = """
-[sweep]
-name = "d"
-experiment = "noop"
-seeds = 40
-
-[params]
-payload = 10000
-
-[grid]
-work_us = [100000]
-"""
+from test_disk_full import SPEC  # the same sweep: 40 noop tasks of 0.1 s with a payload
 
 
 def one_line(p, what):
