@@ -117,11 +117,15 @@ def test_finished():
           [r["metrics"]["value"]["mean"] for r in shown["rows"]], "filtered summary")
 
 
-def wait_for(cond, what, timeout=60):
+def wait_for(cond, what, job, timeout=60):
+    """Waits for cond(); fails at once, with the run's stderr, if the run ends first."""
     end = time.time() + timeout
     while time.time() < end:
         if cond():
             return
+        if job.poll() is not None:
+            raise AssertionError("the run ended (exit %d) before %s:\n%s" % (
+                job.returncode, what, job.stderr.read() if job.stderr else ""))
         time.sleep(0.1)
     raise AssertionError("timed out waiting for " + what)
 
@@ -137,7 +141,7 @@ def test_live():
     harness.write("live.toml", SLOW % "live.h5")
     job = harness.start("run", "live.toml", ranks=3)
     try:
-        wait_for(lambda: done_count("live.h5") >= 2, "first results")
+        wait_for(lambda: done_count("live.h5") >= 2, "first results", job)
         seen = []
         for _ in range(3):
             df = mpisweep.load("live.h5")
@@ -165,7 +169,7 @@ def test_killed():
     harness.write("killed.toml", SLOW % "killed.h5")
     job = harness.start("run", "killed.toml", ranks=3)
     try:
-        wait_for(lambda: done_count("killed.h5") >= 4, "first results")
+        wait_for(lambda: done_count("killed.h5") >= 4, "first results", job)
     finally:
         harness.kill_job(job, signal.SIGKILL)
         job.communicate(timeout=60)
