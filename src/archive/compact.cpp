@@ -52,8 +52,9 @@ void Writer::Impl::compact() {
   LiveLock copy_lock;
   try {
     h5::PropList old_fapl = h5::file_access(true);
-    h5::File old(
-        h5::check(H5Fopen(target.c_str(), H5F_ACC_RDONLY, old_fapl.id()), "open archive " + path));
+    std::string stack;
+    h5::File old = h5::open_file(target.string(), H5F_ACC_RDONLY, old_fapl.id(), stack);
+    if (!old) fmt::open_failed(path, stack);
     h5::PropList fapl = h5::file_access(true, io);
     Origin origin;
     origin.created = h5::get_attr_string(old.id(), "created");

@@ -96,11 +96,17 @@ bool is_status_flag_error(const std::string& stack) {
 }
 
 void open_failed(const std::string& path, const std::string& stack) {
+  // h5::open_file waited lock_wait_seconds for a lock held elsewhere before this.
+  if (h5::is_lock_conflict(stack))
+    throw archive_error(path +
+                        ": another program holds it open with HDF5 file locking (a reader that "
+                        "did not ask for SWMR, such as h5py.File(path) without swmr=True, or "
+                        "h5dump): close it and run again; open it with swmr=True to read while "
+                        "mpisweep writes");
   if (stack.find("unable to lock") != std::string::npos ||
       stack.find("lock the file") != std::string::npos)
     throw archive_error("open archive " + path + ": " + stack +
-                        " (is another mpisweep writing it? On file systems without locking set "
-                        "HDF5_USE_FILE_LOCKING=FALSE)");
+                        " (this file system refuses file locks: set HDF5_USE_FILE_LOCKING=FALSE)");
   if (is_status_flag_error(stack) || stack.find("not already open for SWMR") != std::string::npos)
     throw input_error(path,
                       "the archive was left open by a killed writer and cannot be read "

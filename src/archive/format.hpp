@@ -4,7 +4,8 @@
 // File locking: HDF5 1.10.7+ locks the file (flock) on open so a second writer is refused. On some
 // cluster file systems (Lustre without flock, some NFS mounts) the lock call itself fails and
 // every open fails with "unable to lock the file". Users there set HDF5_USE_FILE_LOCKING=FALSE in
-// the environment; HDF5 reads it itself, nothing in mpisweep needs to change.
+// the environment; HDF5 reads it itself, nothing in mpisweep needs to change. A lock another
+// process holds (a reader without SWMR) is waited for, then named (h5::open_file, open_failed).
 #include "h5.hpp"
 
 #include <functional>

@@ -1,8 +1,11 @@
 #include "h5.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 namespace mpisweep::archive::h5 {
 
@@ -37,6 +40,28 @@ std::string take_error_stack() {
     out += f;
   }
   return out;
+}
+
+bool is_lock_conflict(const std::string& stack) {
+  // sec2 puts the flock errno in its message: "unable to lock file, errno = 11, ...".
+  return stack.find("lock file, errno = " + std::to_string(EWOULDBLOCK) + ",") != std::string::npos;
+}
+
+File open_file(const std::string& path, unsigned flags, hid_t fapl, std::string& stack) {
+  using clock = std::chrono::steady_clock;
+  const auto give_up = clock::now() + std::chrono::duration<double>(lock_wait_seconds);
+  auto pause = std::chrono::milliseconds(5);
+  for (;;) {
+    File f(H5Fopen(path.c_str(), flags, fapl));
+    if (f) {
+      stack.clear();
+      return f;
+    }
+    stack = take_error_stack();
+    if (!is_lock_conflict(stack) || clock::now() >= give_up) return f;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(200));
+  }
 }
 
 void fail(std::string_view what) {

@@ -74,6 +74,18 @@ class Handle {
 };
 
 using File = Handle<H5Fclose>;
+
+// H5Fopen that waits out another process's HDF5 file lock. A program that opened the archive
+// without SWMR (h5py's File(path) by default, h5dump, HDFView) holds a shared flock for as long
+// as it has the file open, and any open meeting it fails at once with EAGAIN; so does a reader
+// meeting a writer's exclusive lock during the writer's own open. Such a failure is retried for
+// up to lock_wait_seconds; any other fails at once. On failure the File is empty and `stack`
+// holds the last attempt's error stack (what fmt::open_failed turns into one line).
+inline constexpr double lock_wait_seconds = 5.0;
+File open_file(const std::string& path, unsigned flags, hid_t fapl, std::string& stack);
+// Whether an error stack is an open refused by a lock another process holds (not a file system
+// without locking, which fails the same call with another errno).
+bool is_lock_conflict(const std::string& stack);
 using Group = Handle<H5Gclose>;
 using Dataset = Handle<H5Dclose>;
 using Dataspace = Handle<H5Sclose>;

@@ -119,17 +119,14 @@ Reader Reader::open(const std::string& path) {
   m->path = path;
   h5::PropList fapl = h5::file_access(false);
   unsigned open_flags = H5F_ACC_RDONLY | H5F_ACC_SWMR_READ;
-  m->file = h5::File(H5Fopen(path.c_str(), open_flags, fapl.id()));
+  std::string swmr_stack, ignored;
+  m->file = h5::open_file(path, open_flags, fapl.id(), swmr_stack);
   if (!m->file) {
     // A file written without SWMR (libver earliest, another tool) refuses SWMR reads; a plain
     // read-only open is fine for it.
-    std::string swmr_stack = h5::take_error_stack();
     open_flags = H5F_ACC_RDONLY;
-    m->file = h5::File(H5Fopen(path.c_str(), open_flags, fapl.id()));
-    if (!m->file) {
-      h5::take_error_stack();
-      fmt::open_failed(path, swmr_stack);
-    }
+    m->file = h5::open_file(path, open_flags, fapl.id(), ignored);
+    if (!m->file) fmt::open_failed(path, swmr_stack);
   }
   const hid_t f = m->file.id();
   try {
@@ -159,8 +156,9 @@ Reader Reader::open(const std::string& path) {
     // cache; from here every dataset is loaded when first read and refreshed by refresh().
     sweep.reset();
     m->file.close("close archive " + path);
-    m->file =
-        h5::File(h5::check(H5Fopen(path.c_str(), open_flags, fapl.id()), "reopen archive " + path));
+    std::string stack;
+    m->file = h5::open_file(path, open_flags, fapl.id(), stack);
+    if (!m->file) throw archive_error("reopen archive " + path + ": " + stack);
     m->refresh_rows();
   } catch (const archive_error& e) {
     throw input_error(path, std::string("corrupt mpisweep archive: ") + e.what());

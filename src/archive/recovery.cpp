@@ -38,9 +38,7 @@ bool run_h5clear(const std::string& path) {
 h5::File try_open(const std::string& path, unsigned flags, bool latest, std::string& stack,
                   h5::IoStatus* io = nullptr) {
   h5::PropList fapl = io ? h5::file_access(latest, *io) : h5::file_access(latest);
-  h5::File f(H5Fopen(path.c_str(), flags, fapl.id()));
-  if (!f) stack = h5::take_error_stack();
-  return f;
+  return h5::open_file(path, flags, fapl.id(), stack);
 }
 
 // Opens (with `flags`) a file whose superblock still carries the status flags of a killed writer,
@@ -53,8 +51,8 @@ h5::File open_clearing_flags(const std::string& path, unsigned flags, h5::IoStat
     hbool_t yes = true;
     if (H5Pexist(fapl.id(), "clear_status_flags") > 0 &&
         H5Pset(fapl.id(), "clear_status_flags", &yes) >= 0) {
-      h5::File f(H5Fopen(path.c_str(), flags, fapl.id()));
-      if (f) return f;
+      std::string ignored;
+      if (h5::File f = h5::open_file(path, flags, fapl.id(), ignored)) return f;
     }
     h5::take_error_stack();
   }

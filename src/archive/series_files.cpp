@@ -161,8 +161,9 @@ struct BlockWriter::Impl {
     const std::string path = block_path(folder, block);
     h5::PropList fapl = h5::file_access(true, io);
     try {
-      file = h5::File(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.id()),
-                                "open series block file " + path));
+      std::string stack;
+      file = h5::open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.id(), stack);
+      if (!file) throw archive_error("open series block file " + path + ": " + stack);
     } catch (const error&) {
       check_io(io, path);
       throw;

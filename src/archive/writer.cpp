@@ -50,11 +50,11 @@ void Writer::Impl::sync() {
 
 void Writer::Impl::open_swmr() {
   h5::PropList fapl = h5::file_access(true, io);
-  file = h5::File(H5Fopen(path.c_str(), H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.id()));
+  std::string stack;
+  file = h5::open_file(path, H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE, fapl.id(), stack);
   if (!file) {
-    const std::string stack = h5::take_error_stack();
     if (io.open_error) throw archive_error(h5::io_error_text(io.open_error, path));
-    throw archive_error("open archive " + path + ": " + stack);
+    fmt::open_failed(path, stack);
   }
   if (!live.acquire(path))
     throw archive_error(path + ": another mpisweep process is writing this archive");
@@ -391,7 +391,9 @@ void normalize_strings(const std::string& path, const Layout& layout) {
   h5::IoStatus io;
   open_for_writing(path, io).close("close archive " + path);
   h5::PropList fapl = h5::file_access(true, io);
-  h5::File f(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id()), "open archive " + path));
+  std::string stack;
+  h5::File f = h5::open_file(path, H5F_ACC_RDWR, fapl.id(), stack);
+  if (!f) fmt::open_failed(path, stack);
   normalize_string_columns(f.id(), layout);
   f.close("close archive " + path);
   // The fail-stop driver drops writes after the first failure: say so instead of going on.
