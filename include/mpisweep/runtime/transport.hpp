@@ -35,10 +35,16 @@ struct Envelope {
 // costs its page faults and the kernel's zeroing of every page, and a receive buffer resized from
 // empty is zero-filled before MPI overwrites it. Buffers come back from completed sends and from
 // whoever held a received message (the master, once the archive has copied its chunks), so the
-// next message of the same size touches no new page. Thread-safe; holds at most `max_kept`.
+// next message of the same size touches no new page. Thread-safe. It keeps up to max_kept_bytes:
+// the master holds up to Writer's 32 MiB of received messages until their chunks are written, and
+// a pool of 4 buffers dropped all but 4 of such a batch of 100 KB results, so every later receive
+// faulted in and zeroed fresh pages again (and the kernel unmapped them after).
 class BufferPool {
  public:
-  static constexpr std::size_t max_kept = 4;
+  static constexpr std::size_t max_kept_bytes = std::size_t{64} << 20;
+  // Smaller buffers cost nothing to allocate and are not kept; a message at least this big is
+  // worth sending on its own rather than copied into a batch (the worker's results).
+  static constexpr std::size_t min_bytes = std::size_t{64} << 10;
   // For a receive of `n` bytes: the kept buffer that fits best, resized to n (zero-filled only
   // past its old size; a shrink writes nothing), or a new one. A small message gets a new one:
   // a worker's task messages must not take the buffer its next 10 MB result is written into.
@@ -56,16 +62,17 @@ class BufferPool {
   void give(std::string b) {
     if (b.capacity() < min_bytes) return;  // small ones cost nothing to allocate
     std::lock_guard lock(mutex_);
+    kept_bytes_ += b.capacity();
     kept_.push_back(std::move(b));
-    if (kept_.size() > max_kept) {
+    while (kept_bytes_ > max_kept_bytes) {
       auto smallest = std::min_element(
           kept_.begin(), kept_.end(), [](auto& a, auto& c) { return a.capacity() < c.capacity(); });
+      kept_bytes_ -= smallest->capacity();
       kept_.erase(smallest);
     }
   }
 
  private:
-  static constexpr std::size_t min_bytes = std::size_t{64} << 10;
   // For a receive (n > 0): the smallest kept buffer already at least n long, else the longest;
   // for a send (n == 0): the largest capacity.
   std::string take(std::size_t n) {
@@ -79,10 +86,12 @@ class BufferPool {
     auto best = std::min_element(kept_.begin(), kept_.end(), better);
     std::string b = std::move(*best);
     kept_.erase(best);
+    kept_bytes_ -= b.capacity();
     return b;
   }
   std::mutex mutex_;
   std::vector<std::string> kept_;
+  std::size_t kept_bytes_ = 0;  // the capacities of kept_
 };
 
 class Transport {
