@@ -122,43 +122,57 @@ Scratch& scratch() {
 // patterns, and the entropy uses len·H = len·log2(len) − Σ k·log2(k) with k·log2(k) from a table
 // (one log2 a count instead of one a byte value and plane: on random data the 2,048 log2 calls
 // of an array cost as much as the histograms).
-double k_log2_k(std::size_t k) {
+const std::vector<double>& k_log2_k_table() {
   static const std::vector<double> table = [] {
     std::vector<double> t(probe_elements * sizeof(double) + 1, 0.0);
     for (std::size_t i = 1; i < t.size(); ++i)
       t[i] = static_cast<double>(i) * std::log2(static_cast<double>(i));
     return t;
   }();
-  return k < table.size() ? table[k] : static_cast<double>(k) * std::log2(static_cast<double>(k));
+  return table;
 }
 
 bool may_shrink(std::span<const unsigned char> bytes, std::size_t planes,
                 std::span<const double> values, double min_ratio) {
+  const auto bits_of = [&](std::size_t i) { return std::bit_cast<std::uint64_t>(values[i]); };
   std::size_t repeats = 0;
-  for (std::size_t i = 1; i < values.size(); ++i) {
-    const auto v = std::bit_cast<std::uint64_t>(values[i]);
-    for (std::size_t d = 1; d <= 8 && d <= i; ++d)
-      if (v == std::bit_cast<std::uint64_t>(values[i - d])) {
+  for (std::size_t i = 1; i < values.size() && i < 8; ++i)
+    for (std::size_t d = 1; d <= i; ++d)
+      if (bits_of(i) == bits_of(i - d)) {
         ++repeats;
         break;
       }
+  for (std::size_t i = 8; i < values.size(); ++i) {  // without branches: most values repeat none
+    const std::uint64_t v = bits_of(i);
+    bool seen = false;
+    for (std::size_t d = 1; d <= 8; ++d) seen |= v == bits_of(i - d);
+    repeats += seen;
   }
   if (4 * repeats >= values.size()) return true;
   const std::size_t len = bytes.size() / planes;
   if (len == 0) return false;
+  const std::vector<double>& k_log2_k = k_log2_k_table();
+  if (len >= k_log2_k.size()) throw internal_error("chunk_codec: probe longer than its table");
   double bits = 0;
   for (std::size_t p = 0; p < planes; ++p) {
     const unsigned char* b = bytes.data() + p * len;
-    std::array<std::uint32_t, 256> count{};
-    std::size_t runs = 0;  // bytes equal to the one before: LZ77 codes a run for next to nothing
-    ++count[b[0]];
-    for (std::size_t i = 1; i < len; ++i) {
-      ++count[b[i]];
-      runs += b[i] == b[i - 1];
+    // Four histograms, summed after: one would wait on its own increments whenever a byte value
+    // follows itself closely.
+    std::array<std::array<std::uint32_t, 256>, 4> part{};
+    std::size_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+      ++part[0][b[i]];
+      ++part[1][b[i + 1]];
+      ++part[2][b[i + 2]];
+      ++part[3][b[i + 3]];
     }
+    for (; i < len; ++i) ++part[0][b[i]];
+    std::size_t runs = 0;  // bytes equal to the one before: LZ77 codes a run for next to nothing
+    for (std::size_t j = 1; j < len; ++j) runs += b[j] == b[j - 1];
     double sum = 0;
-    for (const auto k : count) sum += k_log2_k(k);
-    const double h = k_log2_k(len) - sum;  // len times the plane's order-0 entropy, in bits
+    for (std::size_t k = 0; k < 256; ++k)
+      sum += k_log2_k[part[0][k] + part[1][k] + part[2][k] + part[3][k]];
+    const double h = k_log2_k[len] - sum;  // len times the plane's order-0 entropy, in bits
     bits += h * static_cast<double>(len - runs) / static_cast<double>(len);
   }
   return 8.0 * static_cast<double>(len * planes) >= min_ratio * bits;
