@@ -190,15 +190,26 @@ inline void get_placed(wire::Reader& r, std::vector<Outcome::Placed>& placed) {
   r.get_array(placed, r.get<std::uint32_t>());
 }
 
-inline void put_result(wire::Writer& w, const ResultMessage& m) {
+// A result record: its head (header, error text, metrics), its series, its placed pairs. Both
+// writers of it, put_result and pack_record, share the head and its size.
+inline void put_result_head(wire::Writer& w, const ResultMessage& m) {
   const Outcome& o = m.outcome;
   w.put(ResultHeader{m.index, o.started, o.wall_seconds, static_cast<std::int32_t>(o.status),
                      o.worker, static_cast<std::uint32_t>(o.error.size()),
                      static_cast<std::uint32_t>(o.metrics.size())});
   w.put_bytes(o.error.data(), o.error.size());
   w.put_array(std::span<const double>(o.metrics));
-  put_series(w, o.series, o.encoded);
-  put_placed(w, o.placed);
+}
+// The head's bytes, the two series counts and the placed pairs: all but the series themselves.
+inline std::size_t result_frame_bytes(const Outcome& o) {
+  return sizeof(ResultHeader) + o.error.size() + o.metrics.size() * sizeof(double) +
+         3 * sizeof(std::uint32_t) + o.placed.size() * sizeof(Outcome::Placed);
+}
+
+inline void put_result(wire::Writer& w, const ResultMessage& m) {
+  put_result_head(w, m);
+  put_series(w, m.outcome.series, m.outcome.encoded);
+  put_placed(w, m.outcome.placed);
 }
 
 // Reads into `m`, reusing its strings and vectors: the master decodes every result into one.
@@ -231,8 +242,8 @@ inline void pack_record(ResultMessage& m, const std::vector<SeriesSpec>& specs, 
   if (o.series.size() > specs.size())
     throw internal_error("protocol: a result has more series than the experiment declares");
   std::vector<std::int64_t> chunk(o.series.size(), 0);  // 0: goes as values
-  std::size_t size = sizeof(ResultHeader) + o.error.size() + o.metrics.size() * sizeof(double) +
-                     3 * sizeof(std::uint32_t) + o.placed.size() * sizeof(Outcome::Placed);
+  // An upper bound (a deflated chunk is kept only if smaller): the chunks are not encoded yet.
+  std::size_t size = result_frame_bytes(o);
   for (std::size_t i = 0; i < o.series.size(); ++i) {
     const auto n = static_cast<std::int64_t>(o.series[i].size());
     if (n > 0 && n >= chunk_codec::chunk_elements(specs[i]))
@@ -245,11 +256,7 @@ inline void pack_record(ResultMessage& m, const std::vector<SeriesSpec>& specs, 
   }
   out.clear();
   wire::Writer w(std::move(out), size);
-  w.put(ResultHeader{m.index, o.started, o.wall_seconds, static_cast<std::int32_t>(o.status),
-                     o.worker, static_cast<std::uint32_t>(o.error.size()),
-                     static_cast<std::uint32_t>(o.metrics.size())});
-  w.put_bytes(o.error.data(), o.error.size());
-  w.put_array(std::span<const double>(o.metrics));
+  put_result_head(w, m);
   w.put(static_cast<std::uint32_t>(o.series.size()));
   for (std::size_t i = 0; i < o.series.size(); ++i) {
     const std::size_t n = chunk[i] ? 0 : o.series[i].size();
@@ -354,8 +361,7 @@ inline std::string pack(const std::vector<TaskMessage>& tasks) {
 // faulted pages (issue 18).
 inline std::size_t result_wire_bytes(const ResultMessage& m) {
   const Outcome& o = m.outcome;
-  std::size_t n = sizeof(ResultHeader) + o.error.size() + o.metrics.size() * sizeof(double) +
-                  2 * sizeof(std::uint32_t);
+  std::size_t n = result_frame_bytes(o);
   for (const auto& s : o.series) n += sizeof(std::uint64_t) + s.size() * sizeof(double);
   for (const auto& e : o.encoded) {
     n += 1;
@@ -363,7 +369,6 @@ inline std::size_t result_wire_bytes(const ResultMessage& m) {
       n += 3 * sizeof(std::uint64_t) + e->masks.size() * sizeof(std::uint32_t) +
            e->ends.size() * sizeof(std::uint64_t) + e->bytes.size();
   }
-  n += sizeof(std::uint32_t) + o.placed.size() * sizeof(Outcome::Placed);
   return n;
 }
 
