@@ -18,7 +18,8 @@ Eigen::ArrayXXd activation_slope(const Eigen::MatrixXd& a) {
 }
 }  // namespace
 
-Mlp::Mlp(std::vector<int> sizes, Rng& rng, double output_scale) : sizes_(std::move(sizes)) {
+Mlp::Mlp(std::vector<int> sizes, Rng& rng, double output_scale, bool linear_skip)
+    : sizes_(std::move(sizes)) {
   if (sizes_.size() < 2) throw internal_error("Mlp: need at least input and output sizes");
   Eigen::Index n = 0;
   for (std::size_t l = 1; l < sizes_.size(); ++l) {
@@ -26,6 +27,10 @@ Mlp::Mlp(std::vector<int> sizes, Rng& rng, double output_scale) : sizes_(std::mo
     n += Eigen::Index(sizes_[l]) * sizes_[l - 1];
     b_off_.push_back(n);
     n += sizes_[l];
+  }
+  if (linear_skip) {
+    skip_off_ = n;
+    n += Eigen::Index(sizes_.back()) * sizes_.front();
   }
   theta_.setZero(n);
   for (std::size_t l = 1; l < sizes_.size(); ++l) {
@@ -45,6 +50,7 @@ Eigen::MatrixXd Mlp::forward(const Eigen::MatrixXd& X) const {
     if (l + 1 < sizes_.size()) z = activation(z);
     a = std::move(z);
   }
+  if (linear_skip()) a.noalias() += skip() * X;
   return a;
 }
 
@@ -70,6 +76,10 @@ Eigen::MatrixXd Mlp::forward_tangents(const Eigen::MatrixXd& X,
     }
     a = std::move(z);
   }
+  if (linear_skip()) {
+    a.noalias() += skip() * X;
+    for (Eigen::Index f = 0; f < X.rows(); ++f) dY[std::size_t(f)].colwise() += skip().col(f);
+  }
   return a;
 }
 
@@ -84,6 +94,10 @@ void Mlp::backward(const Eigen::MatrixXd& X, const Eigen::MatrixXd& dY,
     Eigen::MatrixXd z = W * act[l - 1];
     z.colwise() += b;
     act[l] = l < L ? activation(z) : z;
+  }
+  if (linear_skip()) {
+    Eigen::Map<Eigen::MatrixXd> gA(grad.data() + skip_off_, sizes_.back(), sizes_.front());
+    gA.noalias() += dY * X.transpose();
   }
   Eigen::MatrixXd delta = dY;
   for (std::size_t l = L; l >= 1; --l) {
