@@ -69,9 +69,15 @@ TEST(Moment, RightHandSideIsTheThetaMomentOfTheKineticOneGivenTheTrueS) {
   EXPECT_LT(err, 1e-13 * std::max(1.0, scale)) << "scale " << scale;
 }
 
-TEST(Mlp, BackpropagationMatchesFiniteDifferences) {
+// With and without the linear skip of the unbounded closure head (Y += A X).
+class MlpSkip : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(Mlp, MlpSkip, ::testing::Values(false, true), [](const auto& param_info) {
+  return param_info.param ? "Skip" : "NoSkip";
+});
+
+TEST_P(MlpSkip, BackpropagationMatchesFiniteDifferences) {
   Rng rng(3);
-  Mlp net({4, 7, 6, 2}, rng);
+  Mlp net({4, 7, 6, 2}, rng, 1.0, GetParam());
   for (Eigen::Index i = 0; i < net.params().size(); ++i) net.params()[i] += 0.1 * rng.normal();
   Eigen::MatrixXd X(4, 5), W(2, 5);
   for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
@@ -147,9 +153,10 @@ Point rotate(const Point& p, double psi) {
 }
 }  // namespace
 
-TEST(Mlp, ForwardTangentsMatchFiniteDifferences) {
+TEST_P(MlpSkip, ForwardTangentsMatchFiniteDifferences) {
   Rng rng(4);
-  Mlp net({3, 5, 4, 2}, rng);
+  Mlp net({3, 5, 4, 2}, rng, 1.0, GetParam());
+  for (Eigen::Index i = 0; i < net.params().size(); ++i) net.params()[i] += 0.1 * rng.normal();
   Eigen::MatrixXd X(3, 4);
   for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
   std::vector<Eigen::MatrixXd> dY;
@@ -166,9 +173,12 @@ TEST(Mlp, ForwardTangentsMatchFiniteDifferences) {
 }
 
 TEST(NnClosure, RotationEquivariantAndReflectionSymmetric) {
-  for (ClosureModel model : {ClosureModel::direct, ClosureModel::residual}) {
+  for (auto [model, head] : {std::pair{ClosureModel::direct, ClosureHead::bounded},
+                             {ClosureModel::residual, ClosureHead::bounded},
+                             {ClosureModel::direct, ClosureHead::unbounded},
+                             {ClosureModel::residual, ClosureHead::unbounded}}) {
     Rng rng(9);
-    NnClosure nn(model, ClosureInputs::mu1_EW, false, 8, 2, rng);
+    NnClosure nn(model, ClosureInputs::mu1_EW, false, 8, 2, rng, head);
     for (Eigen::Index i = 0; i < nn.net().params().size(); ++i)
       nn.net().params()[i] = rng.normal();  // far from any fit on purpose
     const Point p{1.1, {0.7, 0.15, 0.4}, 0.3, -0.2, 0.5};
