@@ -308,8 +308,10 @@ ClosureModel closure_model(const Params& p) {
                                                      : ClosureModel::direct;
 }
 ClosureHead closure_head(const Params& p) {
-  return p.get_string("closure_head") == "unbounded" ? ClosureHead::unbounded
-                                                     : ClosureHead::bounded;
+  const std::string h = p.get_string("closure_head");
+  return h == "unbounded"        ? ClosureHead::unbounded
+         : h == "unbounded_relu" ? ClosureHead::unbounded_relu
+                                 : ClosureHead::bounded;
 }
 ClosureInputs closure_inputs(const Params& p) {
   return p.get_string("closure_inputs") == "mu1" ? ClosureInputs::mu1 : ClosureInputs::mu1_EW;

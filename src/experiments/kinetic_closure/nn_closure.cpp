@@ -76,7 +76,8 @@ NnClosure::NnClosure(ClosureModel model, ClosureInputs inputs, bool parameter_in
             s.push_back(inputs == ClosureInputs::mu1 ? 1 : 3);
             return s;
           }(),
-          rng, 0.1, head == ClosureHead::unbounded) {
+          rng, 0.1, head != ClosureHead::bounded,
+          head == ClosureHead::unbounded_relu ? Activation::relu : Activation::softsign) {
   in_mean_.setZero(features());
   in_scale_.setOnes(features());
 }

@@ -161,9 +161,10 @@ Experiment make_kinetic_closure_experiment() {
        .type = ParamType::choice,
        .default_value = std::string("bounded"),
        .help = "network closure output: bounded (r^2 times a fitted map of bounded units; "
-               "vanishes at isotropy) or unbounded (no r^2 factor, linear skip from the "
-               "invariants: a plain MLP head, to test stability by training)",
-       .choices = {"bounded", "unbounded"}},
+               "vanishes at isotropy), unbounded (no r^2 factor, linear skip from the "
+               "invariants: a plain MLP head, to test stability by training) or unbounded_relu "
+               "(the same on ReLU hidden units)",
+       .choices = {"bounded", "unbounded", "unbounded_relu"}},
       {.name = "ts_steps",
        .type = I,
        .default_value = std::int64_t{4},

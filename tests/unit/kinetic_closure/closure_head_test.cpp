@@ -78,18 +78,18 @@ TEST(ClosureHead, SkipStartsAtZeroAndKeepsTheOtherWeights) {
 
 // What "bounded" means, on a network with random (not fitted) weights: the bounded head's C̃4 is
 // r² times a bounded function, so it vanishes at isotropy and saturates as the vorticity grows;
-// the unbounded head's C̃4 stays O(1) at r → 0 and grows like ω² (the ω² feature through the
-// skip).
+// the unbounded heads' C̃4 stays O(1) at r → 0 and grows like ω² (the ω² feature through the
+// skip, and through the ReLU units for unbounded_relu).
 TEST(ClosureHead, BoundedVanishesAtIsotropyAndSaturatesUnboundedDoesNeither) {
-  for (ClosureHead head : {ClosureHead::bounded, ClosureHead::unbounded}) {
+  for (ClosureHead head :
+       {ClosureHead::bounded, ClosureHead::unbounded, ClosureHead::unbounded_relu}) {
     Rng rng(11);
     NnClosure nn(ClosureModel::direct, ClosureInputs::mu1_EW, false, 8, 2, rng, head);
-    for (Eigen::Index i = 0; i < nn.net().params().size(); ++i)
-      nn.net().params()[i] = rng.normal();
+    for (Eigen::Index i = 0; i < nn.net().params().size(); ++i) nn.net().params()[i] = rng.normal();
     const double iso = std::abs(at(nn, 1e-4, 0.2, 0.3).c4);
     const double w1 = std::abs(at(nn, 0.5, 0.2, 1e2).c4), w2 = std::abs(at(nn, 0.5, 0.2, 1e4).c4);
     if (head == ClosureHead::bounded) {
-      EXPECT_LT(iso, 1e-6);             // ≤ r² (|b0| + σ0 |y|) with |y| = O(10)
+      EXPECT_LT(iso, 1e-6);                             // ≤ r² (|b0| + σ0 |y|) with |y| = O(10)
       EXPECT_LT(std::abs(w2 - w1), 1e-2 * w1 + 1e-12);  // softsign saturated
     } else {
       EXPECT_GT(iso, 1e-3);
@@ -104,7 +104,8 @@ TEST(ClosureHead, BothHeadsFitAMadeUpClosure) {
   Rng data(12);
   const Samples s = made_up(data, 1024);
   std::map<ClosureHead, double> err;
-  for (ClosureHead head : {ClosureHead::bounded, ClosureHead::unbounded}) {
+  for (ClosureHead head :
+       {ClosureHead::bounded, ClosureHead::unbounded, ClosureHead::unbounded_relu}) {
     Rng init(1), shuffle(2);
     ThreadPool pool(1);
     NnClosure nn(ClosureModel::direct, ClosureInputs::mu1_EW, false, 16, 2, init, head);
@@ -117,6 +118,7 @@ TEST(ClosureHead, BothHeadsFitAMadeUpClosure) {
   }
   EXPECT_LT(err[ClosureHead::bounded], 0.03);
   EXPECT_LT(err[ClosureHead::unbounded], 0.05);
+  EXPECT_LT(err[ClosureHead::unbounded_relu], 0.05);
 }
 
 // The unbounded head through the registered experiment: a short active run (as in
@@ -126,18 +128,18 @@ TEST(ClosureHead, ActiveRunWithTheUnboundedHeadIsThreadIndependent) {
   const Experiment& kc = find_experiment("kinetic_closure");
   auto run = [&](const std::string& head, int threads) {
     Params g;
-    for (const auto& [k, v] : std::initializer_list<std::pair<std::string, Value>>{
-             {"N", std::int64_t{16}},
-             {"Ntheta", std::int64_t{13}},
-             {"dt", 0.05},
-             {"perturbation", 0.05},
-             {"t_spinup", 24.0},
-             {"t_final", 40.0},
-             {"snapshot_every", 1.0},
-             {"epochs", std::int64_t{40}},
-             {"train_points", std::int64_t{2048}},
-             {"hidden", std::int64_t{16}},
-             {"closure_head", head}})
+    for (const auto& [k, v] :
+         std::initializer_list<std::pair<std::string, Value>>{{"N", std::int64_t{16}},
+                                                              {"Ntheta", std::int64_t{13}},
+                                                              {"dt", 0.05},
+                                                              {"perturbation", 0.05},
+                                                              {"t_spinup", 24.0},
+                                                              {"t_final", 40.0},
+                                                              {"snapshot_every", 1.0},
+                                                              {"epochs", std::int64_t{40}},
+                                                              {"train_points", std::int64_t{2048}},
+                                                              {"hidden", std::int64_t{16}},
+                                                              {"closure_head", head}})
       g.set(k, v);
     const Params p = resolve_params(kc.params, g);
     kc.check(p);

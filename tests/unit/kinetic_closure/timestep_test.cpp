@@ -89,3 +89,7 @@ TEST(Timestep, AdjointGradientMatchesFiniteDifferencesResidualMu1) {
 TEST(Timestep, AdjointGradientMatchesFiniteDifferencesUnboundedHead) {
   check_gradient(ClosureModel::direct, ClosureInputs::mu1_EW, ClosureHead::unbounded);
 }
+
+TEST(Timestep, AdjointGradientMatchesFiniteDifferencesUnboundedReluHead) {
+  check_gradient(ClosureModel::direct, ClosureInputs::mu1_EW, ClosureHead::unbounded_relu);
+}

@@ -15,7 +15,9 @@ namespace mpisweep::kinetic {
 
 // Hidden layers use softsign(z) = z/(1 + |z|) (smooth, bounded, monotone like tanh): Eigen 3.4
 // has no vectorised double tanh or exp on the baseline x86-64 target, and tanh made the network
-// cost ≈ 10× more per unit, as slow as Bingham's Newton solve (bench/kinetic_closure).
+// cost ≈ 10× more per unit, as slow as Bingham's Newton solve (bench/kinetic_closure). relu
+// (unbounded) exists for the fully unconstrained closure head (ClosureHead::unbounded_relu).
+enum class Activation { softsign, relu };
 class Mlp {
  public:
   // sizes: inputs, hidden widths..., outputs. Weights ~ N(0, 1/fan_in) (Xavier), the
@@ -23,7 +25,8 @@ class Mlp {
   // a linear map of the inputs, Y = W_L a_{L−1} + b_L + A X (A outputs × inputs, last in the
   // parameters, starting at zero, so the other weights draw the same numbers as without it):
   // the output is then unbounded in X, as with the unbounded (ReLU-like) units of a plain MLP.
-  Mlp(std::vector<int> sizes, Rng& rng, double output_scale = 1.0, bool linear_skip = false);
+  Mlp(std::vector<int> sizes, Rng& rng, double output_scale = 1.0, bool linear_skip = false,
+      Activation activation = Activation::softsign);
 
   // Columns are samples: X is inputs × n, the result outputs × n.
   Eigen::MatrixXd forward(const Eigen::MatrixXd& X) const;
@@ -32,7 +35,8 @@ class Mlp {
   // and ∂A = dY Xᵀ with the skip.
   void backward(const Eigen::MatrixXd& X, const Eigen::MatrixXd& dY, Eigen::VectorXd& grad) const;
   // Forward mode: Y and dY/dx_f for every input f (each outputs × n), by t_l = W_l t_{l−1}
-  // ⊙ σ'(z_l) on the hidden layers, σ'(z) = (1 − |σ(z)|)², plus column f of A with the skip.
+  // ⊙ σ'(z_l) on the hidden layers, σ'(z) = (1 − |σ(z)|)² (softsign) or [z > 0] (relu), plus
+  // column f of A with the skip.
   Eigen::MatrixXd forward_tangents(const Eigen::MatrixXd& X,
                                    std::vector<Eigen::MatrixXd>& dY) const;
 
@@ -46,6 +50,7 @@ class Mlp {
   std::vector<int> sizes_;
   std::vector<Eigen::Index> w_off_, b_off_;
   Eigen::Index skip_off_ = -1;  // offset of A in the parameters, −1 without the skip
+  Activation act_ = Activation::softsign;
   Eigen::Map<const Eigen::MatrixXd> skip() const {
     return {theta_.data() + skip_off_, sizes_.back(), sizes_.front()};
   }
@@ -84,7 +89,8 @@ enum class ClosureModel { direct, residual };
 // are bounded for any input and vanish at isotropy. unbounded: the plain head an MLP closure
 // would have without those constraints (no r², a linear skip from the invariants), to test
 // whether stability comes from this construction or from training (docs "Stable").
-enum class ClosureHead { bounded, unbounded };
+// unbounded_relu: the unbounded head on ReLU hidden units, so nothing in the network is bounded.
+enum class ClosureHead { bounded, unbounded, unbounded_relu };
 
 // The learned closure, evaluated in the eigenframe of D so it is rotation-equivariant by
 // construction (spec "Closures"). Per point, with r = μ1 − μ2, ẽ the eigenframe strain rate and
@@ -100,6 +106,7 @@ enum class ClosureHead { bounded, unbounded };
 // unbounded head: m = 1 and y = net(x̂) + A x̂ (Mlp linear skip), so the closure grows without
 // limit with the invariants (ẽ11, ẽ12², ω², ẽ12 ω) and need not vanish at r = 0: the head of an
 // unconstrained MLP closure. Symmetry (rotation, reflection) is kept; only bounds are dropped.
+// unbounded_relu: the same with ReLU hidden units, which grow linearly too.
 // b0, σ0..2 are fitted from the training targets (least-squares constant of C̃4/(c m) and
 // rms), so an untrained network is the best constant fit, not Bingham.
 class NnClosure final : public Closure {
