@@ -9,6 +9,7 @@
 #include <mpisweep/experiments/kinetic_closure/mlp.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
 #include <numbers>
+#include <ostream>
 
 using namespace mpisweep;
 using namespace mpisweep::kinetic;
@@ -75,6 +76,9 @@ struct MlpVariant {
   bool skip;
   Activation act;
 };
+void PrintTo(const MlpVariant& v, std::ostream* os) {
+  *os << (v.skip ? "skip, " : "no skip, ") << (v.act == Activation::relu ? "relu" : "softsign");
+}
 class MlpSkip : public ::testing::TestWithParam<MlpVariant> {};
 INSTANTIATE_TEST_SUITE_P(Mlp, MlpSkip,
                          ::testing::Values(MlpVariant{false, Activation::softsign},
