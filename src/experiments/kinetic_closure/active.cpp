@@ -307,6 +307,12 @@ ClosureModel closure_model(const Params& p) {
   return p.get_string("closure_model") == "residual" ? ClosureModel::residual
                                                      : ClosureModel::direct;
 }
+ClosureHead closure_head(const Params& p) {
+  const std::string h = p.get_string("closure_head");
+  return h == "unbounded"        ? ClosureHead::unbounded
+         : h == "unbounded_relu" ? ClosureHead::unbounded_relu
+                                 : ClosureHead::bounded;
+}
 ClosureInputs closure_inputs(const Params& p) {
   return p.get_string("closure_inputs") == "mu1" ? ClosureInputs::mu1 : ClosureInputs::mu1_EW;
 }
@@ -337,7 +343,7 @@ Result run_active(const Params& p, const RunContext& ctx) {
   const Samples train = subsample(kd.train, std::size_t(p.get_int("train_points")), pick_rng);
   Rng init(ctx.seed, 3), shuffle(ctx.seed, 4);
   NnClosure nn(closure_model(p), closure_inputs(p), false, int(p.get_int("hidden")),
-               int(p.get_int("layers")), init);
+               int(p.get_int("layers")), init, closure_head(p));
   NnClosure nn0 = nn;
   nn0.train(train, {.epochs = 0}, shuffle, pool);
   const std::vector<double> curve =
@@ -483,7 +489,7 @@ Result run_active_learning(const Params& p, const RunContext& ctx) {
       }
     Rng init(ctx.seed, 3), shuffle(ctx.seed, 4 + std::uint64_t(round));
     NnClosure nn(closure_model(p), closure_inputs(p), true, int(p.get_int("hidden")),
-                 int(p.get_int("layers")), init);
+                 int(p.get_int("layers")), init, closure_head(p));
     nn.train(pooled, train_config(p), shuffle, pool, [&] { ctx.throw_if_cancelled(); });
     std::vector<double> err(grid.size());
     pool.parallel_for(grid.size(), [&](std::size_t b, std::size_t e) {

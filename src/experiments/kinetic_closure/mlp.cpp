@@ -9,16 +9,21 @@ namespace mpisweep::kinetic {
 namespace {
 constexpr std::size_t sample_chunk = 64;  // fixed work unit: results independent of threads
 
-// softsign(z) = z/(1 + |z|), derivative 1/(1 + |z|)² = (1 − |a|)².
-Eigen::MatrixXd activation(const Eigen::MatrixXd& z) {
+// softsign(z) = z/(1 + |z|), derivative 1/(1 + |z|)² = (1 − |a|)²; relu(z) = max(z, 0),
+// derivative 1 where a > 0 (0 at the kink).
+Eigen::MatrixXd activation(Activation f, const Eigen::MatrixXd& z) {
+  if (f == Activation::relu) return z.cwiseMax(0.0);
   return (z.array() / (1.0 + z.array().abs())).matrix();
 }
-Eigen::ArrayXXd activation_slope(const Eigen::MatrixXd& a) {
+Eigen::ArrayXXd activation_slope(Activation f, const Eigen::MatrixXd& a) {
+  if (f == Activation::relu) return (a.array() > 0.0).cast<double>();
   return (1.0 - a.array().abs()).square();
 }
 }  // namespace
 
-Mlp::Mlp(std::vector<int> sizes, Rng& rng, double output_scale) : sizes_(std::move(sizes)) {
+Mlp::Mlp(std::vector<int> sizes, Rng& rng, double output_scale, bool linear_skip,
+         Activation activation)
+    : sizes_(std::move(sizes)), act_(activation) {
   if (sizes_.size() < 2) throw internal_error("Mlp: need at least input and output sizes");
   Eigen::Index n = 0;
   for (std::size_t l = 1; l < sizes_.size(); ++l) {
@@ -26,6 +31,10 @@ Mlp::Mlp(std::vector<int> sizes, Rng& rng, double output_scale) : sizes_(std::mo
     n += Eigen::Index(sizes_[l]) * sizes_[l - 1];
     b_off_.push_back(n);
     n += sizes_[l];
+  }
+  if (linear_skip) {
+    skip_off_ = n;
+    n += Eigen::Index(sizes_.back()) * sizes_.front();
   }
   theta_.setZero(n);
   for (std::size_t l = 1; l < sizes_.size(); ++l) {
@@ -42,9 +51,10 @@ Eigen::MatrixXd Mlp::forward(const Eigen::MatrixXd& X) const {
     Eigen::Map<const Eigen::VectorXd> b(theta_.data() + b_off_[l - 1], sizes_[l]);
     Eigen::MatrixXd z = W * a;
     z.colwise() += b;
-    if (l + 1 < sizes_.size()) z = activation(z);
+    if (l + 1 < sizes_.size()) z = activation(act_, z);
     a = std::move(z);
   }
+  if (linear_skip()) a.noalias() += skip() * X;
   return a;
 }
 
@@ -62,13 +72,17 @@ Eigen::MatrixXd Mlp::forward_tangents(const Eigen::MatrixXd& X,
     Eigen::MatrixXd z = W * a;
     z.colwise() += b;
     const bool hidden = l + 1 < sizes_.size();
-    if (hidden) z = activation(z);
+    if (hidden) z = activation(act_, z);
     for (auto& t : dY) {
       Eigen::MatrixXd nt = W * t;
-      if (hidden) nt = (nt.array() * activation_slope(z)).matrix();
+      if (hidden) nt = (nt.array() * activation_slope(act_, z)).matrix();
       t = std::move(nt);
     }
     a = std::move(z);
+  }
+  if (linear_skip()) {
+    a.noalias() += skip() * X;
+    for (Eigen::Index f = 0; f < X.rows(); ++f) dY[std::size_t(f)].colwise() += skip().col(f);
   }
   return a;
 }
@@ -83,7 +97,11 @@ void Mlp::backward(const Eigen::MatrixXd& X, const Eigen::MatrixXd& dY,
     Eigen::Map<const Eigen::VectorXd> b(theta_.data() + b_off_[l - 1], sizes_[l]);
     Eigen::MatrixXd z = W * act[l - 1];
     z.colwise() += b;
-    act[l] = l < L ? activation(z) : z;
+    act[l] = l < L ? activation(act_, z) : z;
+  }
+  if (linear_skip()) {
+    Eigen::Map<Eigen::MatrixXd> gA(grad.data() + skip_off_, sizes_.back(), sizes_.front());
+    gA.noalias() += dY * X.transpose();
   }
   Eigen::MatrixXd delta = dY;
   for (std::size_t l = L; l >= 1; --l) {
@@ -94,7 +112,7 @@ void Mlp::backward(const Eigen::MatrixXd& X, const Eigen::MatrixXd& dY,
     gb += delta.rowwise().sum();
     if (l > 1) {
       Eigen::MatrixXd back = W.transpose() * delta;
-      delta = (back.array() * activation_slope(act[l - 1])).matrix();
+      delta = (back.array() * activation_slope(act_, act[l - 1])).matrix();
     }
   }
 }

@@ -64,8 +64,9 @@ int NnClosure::features() const {
 }
 
 NnClosure::NnClosure(ClosureModel model, ClosureInputs inputs, bool parameter_inputs, int hidden,
-                     int layers, Rng& rng)
+                     int layers, Rng& rng, ClosureHead head)
     : model_(model),
+      head_(head),
       inputs_(inputs),
       param_inputs_(parameter_inputs),
       net_(
@@ -75,7 +76,8 @@ NnClosure::NnClosure(ClosureModel model, ClosureInputs inputs, bool parameter_in
             s.push_back(inputs == ClosureInputs::mu1 ? 1 : 3);
             return s;
           }(),
-          rng, 0.1) {
+          rng, 0.1, head != ClosureHead::bounded,
+          head == ClosureHead::unbounded_relu ? Activation::relu : Activation::softsign) {
   in_mean_.setZero(features());
   in_scale_.setOnes(features());
 }
@@ -122,11 +124,13 @@ NnClosure::Point<T> NnClosure::point(const T& c, const T& dxx, const T& dxy, con
 
 template <class T>
 void NnClosure::head(const Point<T>& p, const T* y, T& c4, T& s4) const {
-  // C̃4 = B(r) + r² (b0 + σ0 y0), S̃4 = r² (σ1 ẽ12 y1 + σ2 ω y2), then × e^{4iφ}.
-  T ec4 = p.r2 * (b0_ + sigma_[0] * y[0]);
+  // C̃4 = B(r) + m (b0 + σ0 y0), S̃4 = m (σ1 ẽ12 y1 + σ2 ω y2), then × e^{4iφ}; m = r²
+  // (bounded head) or 1 (unbounded).
+  const T m = head_ == ClosureHead::bounded ? p.r2 : T(1.0);
+  T ec4 = m * (b0_ + sigma_[0] * y[0]);
   if (model_ == ClosureModel::residual) ec4 = ec4 + bingham_b(p.r);
   T es4 = 0.0;
-  if (outputs() == 3) es4 = p.r2 * (sigma_[1] * p.e12 * y[1] + sigma_[2] * p.w * y[2]);
+  if (outputs() == 3) es4 = m * (sigma_[1] * p.e12 * y[1] + sigma_[2] * p.w * y[2]);
   const T cos4 = p.cos2 * p.cos2 - p.sin2 * p.sin2, sin4 = 2.0 * p.sin2 * p.cos2;
   c4 = ec4 * cos4 - es4 * sin4;
   s4 = es4 * cos4 + ec4 * sin4;
@@ -253,21 +257,25 @@ std::vector<double> NnClosure::train(const Samples& data, const TrainConfig& cfg
     in_mean_[k] = mean;
     in_scale_[k] = var > 1e-30 ? std::sqrt(var) : 1.0;
   }
-  // Head: b0 = Σ r² t0 / Σ r⁴ (least-squares constant), σ0 the rms of what is left per r²,
-  // σ1, σ2 = rms(t1)/rms(r² ẽ12), rms(t1)/rms(r² ω).
+  // Head, with m = r² (bounded) or 1 (unbounded) per point: b0 = Σ m t0 / Σ m² (least-squares
+  // constant), σ0 the rms of what is left per m, σ1, σ2 = rms(t1)/rms(m ẽ12), rms(t1)/rms(m ω).
+  const bool bounded = head_ == ClosureHead::bounded;
+  std::vector<double> mult(static_cast<std::size_t>(n));
+  for (std::size_t p = 0; p < mult.size(); ++p) mult[p] = bounded ? pts[p].r2 : 1.0;
   double s_r4 = 0, s_rt = 0, s_t1 = 0, s_e = 0, s_w = 0;
   for (Eigen::Index i = 0; i < n; ++i) {
     const auto& q = pts[std::size_t(i)];
-    s_r4 += q.r2 * q.r2;
-    s_rt += q.r2 * target(0, i);
+    const double m = mult[std::size_t(i)];
+    s_r4 += m * m;
+    s_rt += m * target(0, i);
     s_t1 += target(1, i) * target(1, i);
-    s_e += q.r2 * q.r2 * q.e12 * q.e12;
-    s_w += q.r2 * q.r2 * q.w * q.w;
+    s_e += m * m * q.e12 * q.e12;
+    s_w += m * m * q.w * q.w;
   }
   b0_ = s_r4 > 0 ? s_rt / s_r4 : 0.0;
   double s_res = 0;
   for (Eigen::Index i = 0; i < n; ++i) {
-    const double d = target(0, i) - pts[std::size_t(i)].r2 * b0_;
+    const double d = target(0, i) - mult[std::size_t(i)] * b0_;
     s_res += d * d;
   }
   sigma_[0] = s_r4 > 0 && s_res > 0 ? std::sqrt(s_res / s_r4) : 1.0;
@@ -306,17 +314,18 @@ std::vector<double> NnClosure::train(const Samples& data, const TrainConfig& cfg
           for (Eigen::Index i = 0; i < w; ++i) {
             const Eigen::Index idx = order[std::size_t(s0 + i)];
             const auto& q = pts[std::size_t(idx)];
+            const double m = mult[std::size_t(idx)];
             // Eigenframe prediction (before rotation), affine in y.
-            const double p0 = q.r2 * (b0_ + sigma_[0] * Y(0, i));
+            const double p0 = m * (b0_ + sigma_[0] * Y(0, i));
             const double e0 = (p0 - target(0, idx)) / tau0;
             loss += e0 * e0;
-            dY(0, i) = 2 * e0 / tau0 * q.r2 * sigma_[0] / double(nb);
+            dY(0, i) = 2 * e0 / tau0 * m * sigma_[0] / double(nb);
             if (O == 3) {
-              const double p1 = q.r2 * (sigma_[1] * q.e12 * Y(1, i) + sigma_[2] * q.w * Y(2, i));
+              const double p1 = m * (sigma_[1] * q.e12 * Y(1, i) + sigma_[2] * q.w * Y(2, i));
               const double e1 = (p1 - target(1, idx)) / tau1;
               loss += e1 * e1;
-              dY(1, i) = 2 * e1 / tau1 * q.r2 * sigma_[1] * q.e12 / double(nb);
-              dY(2, i) = 2 * e1 / tau1 * q.r2 * sigma_[2] * q.w / double(nb);
+              dY(1, i) = 2 * e1 / tau1 * m * sigma_[1] * q.e12 / double(nb);
+              dY(2, i) = 2 * e1 / tau1 * m * sigma_[2] * q.w / double(nb);
             }
           }
           grads[ch].setZero(net_.params().size());

@@ -157,6 +157,14 @@ Experiment make_kinetic_closure_experiment() {
        .help = "network closure: direct (invariants to the eigenframe closure, no kappa solve) or "
                "residual (Bingham plus a learned correction)",
        .choices = {"direct", "residual"}},
+      {.name = "closure_head",
+       .type = ParamType::choice,
+       .default_value = std::string("bounded"),
+       .help = "network closure output: bounded (r^2 times a fitted map of bounded units; "
+               "vanishes at isotropy), unbounded (no r^2 factor, linear skip from the "
+               "invariants: a plain MLP head, to test stability by training) or unbounded_relu "
+               "(the same on ReLU hidden units)",
+       .choices = {"bounded", "unbounded", "unbounded_relu"}},
       {.name = "ts_steps",
        .type = I,
        .default_value = std::int64_t{4},

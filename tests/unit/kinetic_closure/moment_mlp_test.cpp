@@ -9,6 +9,7 @@
 #include <mpisweep/experiments/kinetic_closure/mlp.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
 #include <numbers>
+#include <ostream>
 
 using namespace mpisweep;
 using namespace mpisweep::kinetic;
@@ -69,9 +70,28 @@ TEST(Moment, RightHandSideIsTheThetaMomentOfTheKineticOneGivenTheTrueS) {
   EXPECT_LT(err, 1e-13 * std::max(1.0, scale)) << "scale " << scale;
 }
 
-TEST(Mlp, BackpropagationMatchesFiniteDifferences) {
+// Softsign without and with the linear skip of the unbounded closure heads (Y += A X), and ReLU
+// hidden units with the skip (ClosureHead::unbounded_relu).
+struct MlpVariant {
+  bool skip;
+  Activation act;
+};
+void PrintTo(const MlpVariant& v, std::ostream* os) {
+  *os << (v.skip ? "skip, " : "no skip, ") << (v.act == Activation::relu ? "relu" : "softsign");
+}
+class MlpSkip : public ::testing::TestWithParam<MlpVariant> {};
+INSTANTIATE_TEST_SUITE_P(Mlp, MlpSkip,
+                         ::testing::Values(MlpVariant{false, Activation::softsign},
+                                           MlpVariant{true, Activation::softsign},
+                                           MlpVariant{true, Activation::relu}),
+                         [](const auto& param_info) {
+                           return std::string(param_info.param.skip ? "Skip" : "NoSkip") +
+                                  (param_info.param.act == Activation::relu ? "Relu" : "");
+                         });
+
+TEST_P(MlpSkip, BackpropagationMatchesFiniteDifferences) {
   Rng rng(3);
-  Mlp net({4, 7, 6, 2}, rng);
+  Mlp net({4, 7, 6, 2}, rng, 1.0, GetParam().skip, GetParam().act);
   for (Eigen::Index i = 0; i < net.params().size(); ++i) net.params()[i] += 0.1 * rng.normal();
   Eigen::MatrixXd X(4, 5), W(2, 5);
   for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
@@ -147,9 +167,10 @@ Point rotate(const Point& p, double psi) {
 }
 }  // namespace
 
-TEST(Mlp, ForwardTangentsMatchFiniteDifferences) {
+TEST_P(MlpSkip, ForwardTangentsMatchFiniteDifferences) {
   Rng rng(4);
-  Mlp net({3, 5, 4, 2}, rng);
+  Mlp net({3, 5, 4, 2}, rng, 1.0, GetParam().skip, GetParam().act);
+  for (Eigen::Index i = 0; i < net.params().size(); ++i) net.params()[i] += 0.1 * rng.normal();
   Eigen::MatrixXd X(3, 4);
   for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = rng.normal();
   std::vector<Eigen::MatrixXd> dY;
@@ -166,9 +187,13 @@ TEST(Mlp, ForwardTangentsMatchFiniteDifferences) {
 }
 
 TEST(NnClosure, RotationEquivariantAndReflectionSymmetric) {
-  for (ClosureModel model : {ClosureModel::direct, ClosureModel::residual}) {
+  for (auto [model, head] : {std::pair{ClosureModel::direct, ClosureHead::bounded},
+                             {ClosureModel::residual, ClosureHead::bounded},
+                             {ClosureModel::direct, ClosureHead::unbounded},
+                             {ClosureModel::residual, ClosureHead::unbounded},
+                             {ClosureModel::direct, ClosureHead::unbounded_relu}}) {
     Rng rng(9);
-    NnClosure nn(model, ClosureInputs::mu1_EW, false, 8, 2, rng);
+    NnClosure nn(model, ClosureInputs::mu1_EW, false, 8, 2, rng, head);
     for (Eigen::Index i = 0; i < nn.net().params().size(); ++i)
       nn.net().params()[i] = rng.normal();  // far from any fit on purpose
     const Point p{1.1, {0.7, 0.15, 0.4}, 0.3, -0.2, 0.5};

@@ -35,7 +35,8 @@ Window kinetic_window(const KineticConfig& kc, int k) {
   return w;
 }
 
-void check_gradient(ClosureModel model, ClosureInputs inputs) {
+void check_gradient(ClosureModel model, ClosureInputs inputs,
+                    ClosureHead head = ClosureHead::bounded) {
   const KineticConfig kc{
       .alpha = -3, .zeta = 0.3, .dT = 0.05, .dR = 0.05, .L = 10, .N = 12, .Ntheta = 17, .dt = 0.05};
   const MomentConfig mc{.alpha = kc.alpha,
@@ -47,7 +48,7 @@ void check_gradient(ClosureModel model, ClosureInputs inputs) {
                         .dt = kc.dt};
   const Window w = kinetic_window(kc, 3);
   Rng rng(21);
-  NnClosure nn(model, inputs, false, 6, 2, rng);
+  NnClosure nn(model, inputs, false, 6, 2, rng, head);
   for (Eigen::Index i = 0; i < nn.net().params().size(); ++i)
     nn.net().params()[i] = 0.5 * rng.normal();
   Eigen::VectorXd g = Eigen::VectorXd::Zero(nn.net().params().size());
@@ -82,4 +83,13 @@ TEST(Timestep, AdjointGradientMatchesFiniteDifferencesDirect) {
 
 TEST(Timestep, AdjointGradientMatchesFiniteDifferencesResidualMu1) {
   check_gradient(ClosureModel::residual, ClosureInputs::mu1);
+}
+
+// The unbounded head (no r² factor, linear skip): the skip's weights are in the gradient too.
+TEST(Timestep, AdjointGradientMatchesFiniteDifferencesUnboundedHead) {
+  check_gradient(ClosureModel::direct, ClosureInputs::mu1_EW, ClosureHead::unbounded);
+}
+
+TEST(Timestep, AdjointGradientMatchesFiniteDifferencesUnboundedReluHead) {
+  check_gradient(ClosureModel::direct, ClosureInputs::mu1_EW, ClosureHead::unbounded_relu);
 }
