@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 namespace mpisweep::archive::series_files {
@@ -152,6 +153,8 @@ struct BlockWriter::Impl {
   h5::File file;
   std::vector<h5::Dataset> values;
   std::vector<std::int64_t> used;  // per series: elements of the current file taken
+  bool dirty = false;              // placed since the last flush
+  std::mutex mutex;                // place() on the runner thread, flush() on the main thread
 
   void open() {
     // Every index below `block` must exist first (HDF5 stops at the first missing file); those
@@ -226,6 +229,7 @@ BlockWriter::~BlockWriter() = default;
 std::string BlockWriter::place(Outcome& o) {
   auto& m = *impl_;
   if (std::string why = m.too_long(o); !why.empty()) return why;
+  std::lock_guard lock(m.mutex);
   h5::quiet();
   if (!m.file) m.open();  // the first result: a rank that runs nothing makes no file
   m.roll_if_full(o);
@@ -244,12 +248,20 @@ std::string BlockWriter::place(Outcome& o) {
     m.used[i] = at + n;
     o.placed[i] = {m.block * m.block_elements + at, n};
   }
-  // On disk before the result that points here leaves this rank: a done row's values are.
-  h5::check(H5Fflush(m.file.id(), H5F_SCOPE_LOCAL), "H5Fflush series block file");
-  check_io(m.io, block_path(m.folder, m.block));
+  m.dirty = true;
   o.series.clear();
   o.encoded.clear();
   return {};
+}
+
+void BlockWriter::flush() {
+  auto& m = *impl_;
+  std::lock_guard lock(m.mutex);
+  if (!m.dirty) return;
+  h5::quiet();
+  h5::check(H5Fflush(m.file.id(), H5F_SCOPE_LOCAL), "H5Fflush series block file");
+  check_io(m.io, block_path(m.folder, m.block));
+  m.dirty = false;
 }
 
 }  // namespace mpisweep::archive::series_files

@@ -450,6 +450,7 @@ int run_command(const RunArgs& a, int& argc, char**& argv) {
       blocks.emplace(cfg.series_folder, experiment.series, cfg.first_block + (w - 1), workers,
                      cfg.block_elements);
       wopt.place_series = [&blocks](Outcome& o) { return blocks->place(o); };
+      wopt.flush_series = [&blocks] { blocks->flush(); };
     }
     return runtime::run_ranks(
         *ctx,

@@ -105,7 +105,10 @@ class Worker {
         if (stop_ && queue_.empty() && !running_ && ready.empty()) break;
         if (ready.empty() && !progress) heartbeat = due_heartbeat();
       }
-      if (!ready.empty()) send_results(ready);
+      if (!ready.empty()) {
+        flush_series();
+        send_results(ready);
+      }
       if (progress) transport_.send(0, Tag::progress, pack(*progress));
       if (heartbeat) transport_.send(0, Tag::heartbeat, pack(*heartbeat));
       if (!ready.empty() || progress) last_sent_ = Clock::now();
@@ -330,6 +333,19 @@ class Worker {
       }
     }
     return r;
+  }
+
+  // Every result taken from results_ was placed before it was queued: one flush makes all their
+  // values readable. A failed flush is a storage failure, as a failed place is: the master hands
+  // these tasks back, so a resume runs them.
+  void flush_series() {
+    if (!options_.flush_series) return;
+    try {
+      options_.flush_series();
+    } catch (...) {
+      storage_failed_ = true;
+      throw;
+    }
   }
 
   // A packed record of BufferPool::min_bytes or more goes as its own message, in the buffer it

@@ -21,9 +21,12 @@ struct WorkerOptions {
   std::function<void(int)> abort;
   // Set (series_files = "per_rank"): stores a done task's series where the archive maps them
   // and fills Outcome::placed in place of the series, on the runner thread, before the result
-  // is queued; they are on disk when it returns. A non-empty return fails the task with that
-  // message (a series it cannot store); throwing (a failed write) is the worker's own failure.
+  // is queued. A non-empty return fails the task with that message (a series it cannot store);
+  // throwing (a failed write) is the worker's own failure.
   std::function<std::string(Outcome&)> place_series;
+  // Set with place_series: makes every series placed so far readable. The main thread calls it
+  // before it sends results, so a done row's values are on disk before the row leaves the rank.
+  std::function<void()> flush_series;
 };
 
 // Worker loop: announces itself, runs the tasks the master sends one at a time on a runner
