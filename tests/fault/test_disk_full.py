@@ -61,13 +61,6 @@ def signal_all(pids, sig):
             pass
 
 
-def done_count(path):
-    try:
-        return int((load(path)["status"] == DONE).sum())
-    except (OSError, KeyError):
-        return 0
-
-
 def test_disk_full_at_creation():
     workdir()
     write("d.toml", SPEC)

@@ -170,13 +170,6 @@ def test_quota_exceeded_in_a_block_file():
         check(by_id(after) == reference, "results identical to an uninterrupted run")
 
 
-def done_count(path):
-    try:
-        return int((load(path)["status"] == DONE).sum())
-    except (OSError, KeyError):
-        return 0
-
-
 if __name__ == "__main__":
     main([test_real_user_quota_on_tmpfs, test_quota_exceeded_at_creation,
           test_quota_exceeded_during_a_run_keeps_what_was_written,

@@ -57,13 +57,6 @@ def rank_pid(job, rank, timeout=30):
     raise AssertionError("rank %d of the job never started" % rank)
 
 
-def done_count(path):
-    try:
-        return int((load(path)["status"] == DONE).sum())
-    except (OSError, KeyError):
-        return 0
-
-
 def live_ranks(job):
     """Pids of mpirun's children that still run (not zombies)."""
     live = []

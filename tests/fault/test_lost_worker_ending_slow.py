@@ -14,7 +14,7 @@ import subprocess
 import time
 
 from harness import *
-from test_lost_worker import done_count, live_ranks, quiet_mpirun, rank_pid
+from test_lost_worker import live_ranks, quiet_mpirun, rank_pid
 
 RUNS = int(os.environ.get("MPISWEEP_ENDINGS", "20"))
 LIMIT = 25.0

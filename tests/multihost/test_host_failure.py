@@ -9,7 +9,9 @@ import netns
 
 netns.skip_unless_available()
 
-# 48 tasks of 40-60 ms CPU: about 2.4 s of work, long enough to lose a host part way.
+# 48 tasks of 80-120 ms CPU: about 4.8 s of work, long enough to lose a host part way even when
+# the job takes seconds to notice under load (at 40-60 ms the other hosts once finished the
+# sweep first).
 SPEC = """
 [sweep]
 name = "hf"
@@ -18,15 +20,8 @@ seeds = 16
 [params]
 payload = 3
 [grid]
-work_us = [40000, 50000, 60000]
+work_us = [80000, 100000, 120000]
 """
-
-
-def done_count(path):
-    try:
-        return int((load(path)["status"] == DONE).sum())
-    except (OSError, KeyError):
-        return 0   # not created yet
 
 
 def alive(pid):
@@ -48,7 +43,9 @@ def test_host_killed_then_rerun_on_the_rest():
         job = c.mpirun("a", c.hostfile({"a": 2, "b": 2, "c": 2}), 6,
                        [BIN, "run", "hf.toml", "-q"], env=ENV)
         deadline = time.time() + 120
-        while done_count("results/hf.h5") < 8 and job.poll() is None:
+        # Its holder, daemon and two ranks all up on c (under load a's and b's ranks can finish
+        # 8 tasks before c's have started).
+        while (done_count("results/hf.h5") < 8 or len(c.pids_on("c")) < 4) and job.poll() is None:
             check(time.time() < deadline, "no progress in 120 s")
             time.sleep(0.1)
         check(job.poll() is None, "the sweep ran to its end before the host could be killed")

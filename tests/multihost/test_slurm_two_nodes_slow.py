@@ -44,13 +44,6 @@ def wait_final(slurm, job, timeout, until=lambda info: True):
                                                              slurm.log_tail()))
 
 
-def done_count(path):
-    try:
-        return int((load(path)["status"] == DONE).sum())
-    except (OSError, KeyError):
-        return 0
-
-
 def test_two_node_job_then_signal_requeue_resume():
     workdir()
     write("sn.toml", SPEC)

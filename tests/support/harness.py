@@ -155,6 +155,14 @@ def load(path):
 DONE, FAILED, TIMEOUT, PENDING = 1, 2, 3, 0
 
 
+def done_count(path):
+    """Done rows of an archive a sweep may still be creating or writing (0 before it exists)."""
+    try:
+        return int((load(path)["status"] == DONE).sum())
+    except (OSError, KeyError):
+        return 0
+
+
 def by_id(archive):
     """{task id: (metrics tuple, series tuple)} for done tasks, to compare archives exactly."""
     res = {}
