@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <mpisweep/core/rng.hpp>
+#include <mpisweep/experiments/kinetic_closure/coverage.hpp>
 #include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
 #include <mpisweep/experiments/kinetic_closure/mlp.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
@@ -254,13 +255,16 @@ struct MomentRun {
   std::vector<double> order_series;
   bool stable = true;
   double t_blowup = nan;  // time after t_spinup at which the run left the physical range
+  double outside = nan, excursion = nan;  // training-range coverage (coverage.hpp), if monitored
   double seconds = 0;
 };
 
-// Blow-up as defined by BlowupDetector (moment.hpp).
+// Blow-up as defined by BlowupDetector (moment.hpp). `monitor`, when given, is `closure` itself,
+// monitored: the closure evaluations of the steps that start at t_spinup + 0.1 j (j = 0, 1, ...,
+// as many states as the drift samples, coverage.hpp) count towards its coverage.
 MomentRun run_moment_model(const Params& p, const Closure& closure, const MomentSolver::Fields& d0,
                            ThreadPool& pool, const RunContext& ctx, double progress0,
-                           double progress_span) {
+                           double progress_span, InputMonitor* monitor = nullptr) {
   const auto t0 = Clock::now();
   const MomentConfig cfg = moment_config(kinetic_config(p));
   const long steps =
@@ -279,7 +283,9 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
   out.order_series.push_back(order_now());
   for (long i = 1; i <= steps; ++i) {
     ctx.throw_if_cancelled();
+    if (monitor) monitor->arm((i - 1) % stat_every == 0);  // step i evaluates the state at i − 1
     m.step();
+    if (monitor && monitor->armed()) monitor->collect();
     const bool check = i % stat_every == 0 || i % snap_every == 0;
     const double max_abs = m.max_abs();
     const bool finite = max_abs <= BlowupDetector::max_coefficient;
@@ -299,6 +305,10 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
       ctx.progress(progress0 + progress_span * double(i) / double(steps));
   }
   out.stats.finish();
+  if (monitor) {
+    out.outside = monitor->coverage().outside_fraction();
+    out.excursion = monitor->coverage().worst_excursion();
+  }
   out.seconds = seconds_since(t0);
   return out;
 }
@@ -390,8 +400,18 @@ Result run_active(const Params& p, const RunContext& ctx) {
   //    least one thread per run they run at once, each on its own share of the threads (one
   //    parallel region for the whole phase instead of three per time step of each run, and
   //    FFT-sized items only 8 or 9 to a region); results do not depend on how they run.
+  //    Both networks take the same inputs (they depend on closure_inputs only), so one training
+  //    range serves both, and the kinetic validation snapshots are the reference.
+  const InputRange range = InputRange::of(nn.inputs(train));
+  InputCoverage kin_cov;
+  kin_cov.add(range, nn.inputs(kd.valid));
+  r.metrics["kinetic_outside_training"] = kin_cov.outside_fraction();
+  r.metrics["kinetic_training_excursion"] = kin_cov.worst_excursion();
+  const std::size_t points = std::size_t(cfg.N) * std::size_t(cfg.N);
+  InputMonitor mon_ts(nn_ts, range, points), mon_ap(nn, range, points);
   const BinghamClosure bingham;
-  const std::array<const Closure*, 3> closed = {&bingham, &nn_ts, &nn};
+  const std::array<const Closure*, 3> closed = {&bingham, &mon_ts, &mon_ap};
+  const std::array<InputMonitor*, 3> monitors = {nullptr, &mon_ts, &mon_ap};
   std::array<MomentRun, 3> runs;
   const std::size_t R = ts_steps > 0 ? 3 : 2, T = std::size_t(pool.size());
   if (T >= R) {
@@ -402,13 +422,14 @@ Result run_active(const Params& p, const RunContext& ctx) {
     pool.parallel_for(R, [&](std::size_t b, std::size_t e) {
       for (std::size_t g = b; g < e; ++g) {
         ThreadPool own(int(g == 0 ? T - (R - 1) * share : share));
-        runs[g] = run_moment_model(p, *closed[g], kd.d0, own, ctx, 0, 0);
+        runs[g] = run_moment_model(p, *closed[g], kd.d0, own, ctx, 0, 0, monitors[g]);
       }
     });
   } else {
     for (std::size_t g = 0; g < R; ++g)
-      runs[g] = run_moment_model(p, *closed[g], kd.d0, pool, ctx,
-                                 0.65 + 0.35 * double(g) / double(R), 0.35 / double(R));
+      runs[g] =
+          run_moment_model(p, *closed[g], kd.d0, pool, ctx, 0.65 + 0.35 * double(g) / double(R),
+                           0.35 / double(R), monitors[g]);
   }
   if (R == 2) runs[2] = runs[1];
   const MomentRun &mb = runs[0], &mn = runs[1], &ma = runs[2];
@@ -426,6 +447,10 @@ Result run_active(const Params& p, const RunContext& ctx) {
     r.metrics["drift_" + n] = dr.drift;
     r.metrics["late_error_" + n] = dr.late_error;
     r.metrics["seconds_" + n] = m->seconds;
+    if (m != &mb) {
+      r.metrics[n + "_outside_training"] = m->outside;
+      r.metrics[n + "_training_excursion"] = m->excursion;
+    }
   }
   r.series["order_kinetic"] = kd.order_series;
   r.series["order_bingham"] = mb.order_series;

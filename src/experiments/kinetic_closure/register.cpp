@@ -319,6 +319,26 @@ Experiment make_kinetic_closure_experiment() {
                          .unit = "s",
                          .timing = true});
   }
+  // Training-range coverage (coverage.hpp): deterministic, a function of the run only.
+  for (const auto& [m, what] : {std::pair{"nn", "the final network's"},
+                                {"nn_apriori_only", "the a-priori-only network's"}}) {
+    const std::string n(m), w(what);
+    e.metrics.push_back(
+        {.name = n + "_outside_training",
+         .help = "active: fraction of " + w +
+                 " closure evaluations in its closed run (all grid points, every 0.1 time "
+                 "units) with a network input outside the training data's [min, max] of it"});
+    e.metrics.push_back(
+        {.name = n + "_training_excursion",
+         .help = "active: largest distance outside the training range over those evaluations, "
+                 "in units of the input's training width (max over inputs; 0: all inside), " +
+                 w + " closed run"});
+  }
+  e.metrics.push_back({.name = "kinetic_outside_training",
+                       .help = "active: the same fraction for the kinetic validation snapshots "
+                               "(the states the true dynamics visits after training)"});
+  e.metrics.push_back({.name = "kinetic_training_excursion",
+                       .help = "active: the same largest excursion, kinetic validation snapshots"});
   for (MetricSpec m : std::vector<MetricSpec>{
            {.name = "train_loss_final", .help = "active: mean scaled training loss, last epoch"},
            {.name = "ts_loss_first",

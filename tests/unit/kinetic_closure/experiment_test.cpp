@@ -163,6 +163,14 @@ TEST(Experiment, ActiveNetworkBeatsBinghamAPrioriAndIsThreadIndependent) {
   EXPECT_EQ(r.metrics.at("nn_stable"), 1.0);
   EXPECT_EQ(r.metrics.at("bingham_stable"), 1.0);
   EXPECT_TRUE(std::isnan(r.metrics.at("t_blowup_nn")));
+  // Training-range coverage of the closed runs and of the kinetic validation states: fractions
+  // and excursions, present for both networks (values: coverage_test.cpp, docs "Stable").
+  for (const std::string m : {"nn", "nn_apriori_only", "kinetic"}) {
+    const double f = r.metrics.at(m + "_outside_training");
+    EXPECT_TRUE(f >= 0 && f <= 1) << m << " " << f;
+    EXPECT_GE(r.metrics.at(m + "_training_excursion"), 0.0) << m;
+    EXPECT_EQ(f == 0, r.metrics.at(m + "_training_excursion") == 0) << m;
+  }
   EXPECT_EQ(r.series.at("train_loss").size(), 40u);
   EXPECT_LT(r.series.at("train_loss").back(), r.series.at("train_loss").front());
 
