@@ -190,6 +190,31 @@ TEST(Experiment, ActiveNetworkBeatsBinghamAPrioriAndIsThreadIndependent) {
   }
 }
 
+TEST(Experiment, OutOfDistributionRunAtTheTrainingParametersRepeatsTheClosedRuns) {
+  // ood_alpha = alpha, ood_zeta = zeta: the ood_ path (its own kinetic run, closed runs and
+  // coverage against the same training range) must give every closed-run metric again, exactly.
+  Params p = small_active();
+  p.set("ts_epochs", std::int64_t{1});
+  const Result r0 = run(p);
+  p.set("ood_alpha", p.get_real("alpha"));
+  const Result r = run(p);
+  int compared = 0;
+  for (const auto& m : kc().metrics)
+    if (m.name.starts_with("ood_") && !m.timing) {
+      const std::string base = m.name.substr(4);
+      ASSERT_TRUE(r.metrics.count(m.name)) << m.name;
+      const double a = r.metrics.at(m.name), b = r0.metrics.at(base), c = r.metrics.at(base);
+      EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b))) << m.name << " " << a << " " << b;
+      EXPECT_TRUE(c == b || (std::isnan(c) && std::isnan(b))) << base << ": changed by ood_";
+      ++compared;
+    }
+  EXPECT_EQ(compared, 3 * 7 + 2 * 2 + 2 + 2);
+  EXPECT_FALSE(r0.metrics.count("ood_nn_outside_training")) << "no ood_ metrics when it is off";
+  // The CFL check covers the out-of-distribution runs too.
+  p.set("ood_alpha", -20.0);
+  EXPECT_EQ(param_of([&] { kc().check(p); }), "dt");
+}
+
 TEST(Experiment, SpectrumErrorIsScaleFree) {
   const std::vector<double> ref{0.0, 0.5, 3e-3, 4e-3, 4e-4};
   std::vector<double> model = ref, scaled_ref = ref;
