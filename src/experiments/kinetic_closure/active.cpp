@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <mpisweep/core/rng.hpp>
+#include <mpisweep/experiments/kinetic_closure/coverage.hpp>
 #include <mpisweep/experiments/kinetic_closure/kinetic.hpp>
 #include <mpisweep/experiments/kinetic_closure/mlp.hpp>
 #include <mpisweep/experiments/kinetic_closure/moment.hpp>
@@ -13,38 +14,6 @@
 #include <numbers>
 
 namespace mpisweep::kinetic {
-
-// RMS over shells n = 1..⌊N/3⌋ of log(E_model(n)/E_ref(n)): scale-free (a common factor on
-// both spectra cancels) and 0 only for equal spectra; 0.1 ≈ a typical shell off by 10 %.
-double spectrum_error(const std::vector<double>& model, const std::vector<double>& ref) {
-  double sum = 0;
-  std::size_t n = 0;
-  for (std::size_t i = 1; i < ref.size() && i < model.size(); ++i, ++n) {
-    const double l = std::log(std::max(model[i], 1e-300) / std::max(ref[i], 1e-300));
-    sum += l * l;
-  }
-  return n ? std::sqrt(sum / double(n)) : std::nan("");
-}
-
-Drift order_drift(const std::vector<double>& model, const std::vector<double>& kinetic) {
-  const std::size_t n = std::min(model.size(), kinetic.size());
-  if (n < 4) return {std::nan(""), std::nan("")};
-  // Least-squares slope of e_j against j (j̄ = (n − 1)/2), times the span n − 1.
-  double kin_mean = 0, e_mean = 0;
-  for (std::size_t j = 0; j < n; ++j) kin_mean += kinetic[j], e_mean += model[j] - kinetic[j];
-  kin_mean /= double(n);
-  e_mean /= double(n);
-  const double jbar = 0.5 * double(n - 1);
-  double sxy = 0, sxx = 0;
-  for (std::size_t j = 0; j < n; ++j) {
-    const double x = double(j) - jbar;
-    sxy += x * (model[j] - kinetic[j] - e_mean);
-    sxx += x * x;
-  }
-  double late_model = 0, late_kin = 0;
-  for (std::size_t j = n / 2; j < n; ++j) late_model += model[j], late_kin += kinetic[j];
-  return {sxy / sxx * double(n - 1) / kin_mean, std::abs(late_model - late_kin) / late_kin};
-}
 
 namespace {
 
@@ -254,15 +223,18 @@ struct MomentRun {
   std::vector<double> order_series;
   bool stable = true;
   double t_blowup = nan;  // time after t_spinup at which the run left the physical range
+  double outside = nan, excursion = nan;  // training-range coverage (coverage.hpp), if monitored
   double seconds = 0;
 };
 
-// Blow-up as defined by BlowupDetector (moment.hpp).
-MomentRun run_moment_model(const Params& p, const Closure& closure, const MomentSolver::Fields& d0,
-                           ThreadPool& pool, const RunContext& ctx, double progress0,
-                           double progress_span) {
+// Blow-up as defined by BlowupDetector (moment.hpp). `monitor`, when given, is `closure` itself,
+// monitored: the closure evaluations of the steps that start at t_spinup + 0.1 j (j = 0, 1, ...,
+// as many states as the drift samples, coverage.hpp) count towards its coverage.
+MomentRun run_moment_model(const Params& p, const MomentConfig& cfg, const Closure& closure,
+                           const MomentSolver::Fields& d0, ThreadPool& pool, const RunContext& ctx,
+                           double progress0, double progress_span,
+                           InputMonitor* monitor = nullptr) {
   const auto t0 = Clock::now();
-  const MomentConfig cfg = moment_config(kinetic_config(p));
   const long steps =
       steps_for(p.get_real("t_final"), cfg.dt) - steps_for(p.get_real("t_spinup"), cfg.dt);
   const long snap_every = std::max(1L, steps_for(p.get_real("snapshot_every"), cfg.dt));
@@ -279,7 +251,9 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
   out.order_series.push_back(order_now());
   for (long i = 1; i <= steps; ++i) {
     ctx.throw_if_cancelled();
+    if (monitor) monitor->arm((i - 1) % stat_every == 0);  // step i evaluates the state at i − 1
     m.step();
+    if (monitor && monitor->armed()) monitor->collect();
     const bool check = i % stat_every == 0 || i % snap_every == 0;
     const double max_abs = m.max_abs();
     const bool finite = max_abs <= BlowupDetector::max_coefficient;
@@ -299,6 +273,10 @@ MomentRun run_moment_model(const Params& p, const Closure& closure, const Moment
       ctx.progress(progress0 + progress_span * double(i) / double(steps));
   }
   out.stats.finish();
+  if (monitor) {
+    out.outside = monitor->coverage().outside_fraction();
+    out.excursion = monitor->coverage().worst_excursion();
+  }
   out.seconds = seconds_since(t0);
   return out;
 }
@@ -390,42 +368,81 @@ Result run_active(const Params& p, const RunContext& ctx) {
   //    least one thread per run they run at once, each on its own share of the threads (one
   //    parallel region for the whole phase instead of three per time step of each run, and
   //    FFT-sized items only 8 or 9 to a region); results do not depend on how they run.
-  const BinghamClosure bingham;
-  const std::array<const Closure*, 3> closed = {&bingham, &nn_ts, &nn};
-  std::array<MomentRun, 3> runs;
+  //    Both networks take the same inputs (they depend on closure_inputs only), so one training
+  //    range serves both; the kinetic validation snapshots are the reference (coverage.hpp).
+  const InputRange range = InputRange::of(nn.inputs(train));
   const std::size_t R = ts_steps > 0 ? 3 : 2, T = std::size_t(pool.size());
-  if (T >= R) {
-    // A Bingham step costs ~3.5 network steps (closure 722 against 125 ns a point, 17 FFTs of
-    // ~30 µs each at N 64; docs/performance.md), so each network run gets ⌊T/(R + 2)⌋ threads
-    // (at least 1) and Bingham's run the rest.
-    const std::size_t share = std::max<std::size_t>(1, T / (R + 2));
-    pool.parallel_for(R, [&](std::size_t b, std::size_t e) {
-      for (std::size_t g = b; g < e; ++g) {
-        ThreadPool own(int(g == 0 ? T - (R - 1) * share : share));
-        runs[g] = run_moment_model(p, *closed[g], kd.d0, own, ctx, 0, 0);
+  const BinghamClosure bingham;
+  // Bingham, the final and the a-priori-only network (monitored) closed at `mc` from `d0`.
+  auto close_all = [&](const MomentConfig& mc, const MomentSolver::Fields& d0, double progress0,
+                       double span) {
+    const std::size_t points = std::size_t(mc.N) * std::size_t(mc.N);
+    InputMonitor mon_ts(nn_ts, range, points), mon_ap(nn, range, points);
+    const std::array<const Closure*, 3> closed = {&bingham, &mon_ts, &mon_ap};
+    const std::array<InputMonitor*, 3> monitors = {nullptr, &mon_ts, &mon_ap};
+    std::array<MomentRun, 3> runs;
+    if (T >= R) {
+      // A Bingham step costs ~3.5 network steps (closure 722 against 125 ns a point, 17 FFTs of
+      // ~30 µs each at N 64; docs/performance.md), so each network run gets ⌊T/(R + 2)⌋
+      // threads (at least 1) and Bingham's run the rest.
+      const std::size_t share = std::max<std::size_t>(1, T / (R + 2));
+      pool.parallel_for(R, [&](std::size_t b, std::size_t e) {
+        for (std::size_t g = b; g < e; ++g) {
+          ThreadPool own(int(g == 0 ? T - (R - 1) * share : share));
+          runs[g] = run_moment_model(p, mc, *closed[g], d0, own, ctx, 0, 0, monitors[g]);
+        }
+      });
+    } else {
+      for (std::size_t g = 0; g < R; ++g)
+        runs[g] = run_moment_model(p, mc, *closed[g], d0, pool, ctx,
+                                   progress0 + span * double(g) / double(R), span / double(R),
+                                   monitors[g]);
+    }
+    if (R == 2) runs[2] = runs[1];
+    return runs;
+  };
+  // Metrics of those runs against the kinetic run `k`, names prefixed by `pre`.
+  auto put = [&](const std::string& pre, const KineticData& k,
+                 const std::array<MomentRun, 3>& runs) {
+    InputCoverage kin_cov;
+    kin_cov.add(range, nn.inputs(k.valid));
+    r.metrics[pre + "kinetic_outside_training"] = kin_cov.outside_fraction();
+    r.metrics[pre + "kinetic_training_excursion"] = kin_cov.worst_excursion();
+    r.metrics[pre + "order_kinetic"] = k.stats.order;
+    r.metrics[pre + "urms_kinetic"] = k.stats.urms;
+    for (std::size_t g = 0; g < 3; ++g) {
+      const MomentRun& m = runs[g];
+      const std::string n = pre + std::array{"bingham", "nn", "nn_apriori_only"}[g];
+      const std::string n0 = std::array{"bingham", "nn", "nn_apriori_only"}[g];
+      r.metrics[pre + "order_" + n0] = m.stable ? m.stats.order : nan;
+      r.metrics[pre + "urms_" + n0] = m.stable ? m.stats.urms : nan;
+      r.metrics[pre + "spectrum_error_" + n0] =
+          m.stable ? spectrum_error(m.stats.spectrum, k.stats.spectrum) : nan;
+      r.metrics[n + "_stable"] = m.stable ? 1.0 : 0.0;
+      r.metrics[pre + "t_blowup_" + n0] = m.t_blowup;
+      const Drift dr = m.stable ? order_drift(m.stats.trace, k.stats.trace) : Drift{nan, nan};
+      r.metrics[pre + "drift_" + n0] = dr.drift;
+      r.metrics[pre + "late_error_" + n0] = dr.late_error;
+      r.metrics[pre + "seconds_" + n0] = m.seconds;
+      if (g > 0) {
+        r.metrics[n + "_outside_training"] = m.outside;
+        r.metrics[n + "_training_excursion"] = m.excursion;
       }
-    });
-  } else {
-    for (std::size_t g = 0; g < R; ++g)
-      runs[g] = run_moment_model(p, *closed[g], kd.d0, pool, ctx,
-                                 0.65 + 0.35 * double(g) / double(R), 0.35 / double(R));
-  }
-  if (R == 2) runs[2] = runs[1];
+    }
+  };
+  const double ood_alpha = p.get_real("ood_alpha");
+  const double span = ood_alpha != 0 ? 0.15 : 0.35;
+  const auto runs = close_all(moment_config(cfg), kd.d0, 0.65, span);
+  put("", kd, runs);
   const MomentRun &mb = runs[0], &mn = runs[1], &ma = runs[2];
-  r.metrics["order_kinetic"] = kd.stats.order;
-  r.metrics["urms_kinetic"] = kd.stats.urms;
-  for (auto [name, m] : {std::pair{"bingham", &mb}, {"nn", &mn}, {"nn_apriori_only", &ma}}) {
-    const std::string n(name);
-    r.metrics["order_" + n] = m->stable ? m->stats.order : nan;
-    r.metrics["urms_" + n] = m->stable ? m->stats.urms : nan;
-    r.metrics["spectrum_error_" + n] =
-        m->stable ? spectrum_error(m->stats.spectrum, kd.stats.spectrum) : nan;
-    r.metrics[n + "_stable"] = m->stable ? 1.0 : 0.0;
-    r.metrics["t_blowup_" + n] = m->t_blowup;
-    const Drift dr = m->stable ? order_drift(m->stats.trace, kd.stats.trace) : Drift{nan, nan};
-    r.metrics["drift_" + n] = dr.drift;
-    r.metrics["late_error_" + n] = dr.late_error;
-    r.metrics["seconds_" + n] = m->seconds;
+  // 6. Out of distribution: the same networks (and training range) closed at (ood_alpha,
+  //    ood_zeta), from and against a kinetic run there (same seed, same window).
+  if (ood_alpha != 0) {
+    KineticConfig ood = cfg;
+    ood.alpha = ood_alpha;
+    ood.zeta = p.get_real("ood_zeta");
+    const KineticData ko = run_kinetic(p, ood, ctx.seed, 0, pool, ctx, 0.8, 0.1);
+    put("ood_", ko, close_all(moment_config(ood), ko.d0, 0.9, 0.1));
   }
   r.series["order_kinetic"] = kd.order_series;
   r.series["order_bingham"] = mb.order_series;

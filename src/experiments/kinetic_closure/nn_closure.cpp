@@ -180,6 +180,27 @@ std::vector<Harmonic4> NnClosure::evaluate(const Samples& s) const {
   return out;
 }
 
+Eigen::MatrixXd NnClosure::inputs(const ClosureInput& in, std::size_t begin,
+                                  std::size_t end) const {
+  Eigen::MatrixXd x(features(), Eigen::Index(end - begin));
+  for (std::size_t p = begin; p < end; ++p) {
+    const auto q = point(in.c[p], in.dxx[p], in.dxy[p], in.dyy[p], in.gxx[p], in.gxy[p], in.gyx[p],
+                         alpha_, zeta_);
+    for (Eigen::Index k = 0; k < x.rows(); ++k) x(k, Eigen::Index(p - begin)) = q.x[k];
+  }
+  return x;
+}
+
+Eigen::MatrixXd NnClosure::inputs(const Samples& s) const {
+  Eigen::MatrixXd x(features(), Eigen::Index(s.size()));
+  for (std::size_t p = 0; p < s.size(); ++p) {
+    const auto q = point(s.c[p], s.dxx[p], s.dxy[p], s.dyy[p], s.gxx[p], s.gxy[p], s.gyx[p],
+                         s.alpha.empty() ? alpha_ : s.alpha[p], s.zeta.empty() ? zeta_ : s.zeta[p]);
+    for (Eigen::Index k = 0; k < x.rows(); ++k) x(k, Eigen::Index(p)) = q.x[k];
+  }
+  return x;
+}
+
 NnClosure::Linearisation NnClosure::linearise(const ClosureInput& in, std::size_t n) const {
   using D6 = Dual<6>;
   const Eigen::Index F = features(), O = outputs();

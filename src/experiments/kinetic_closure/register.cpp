@@ -220,6 +220,19 @@ Experiment make_kinetic_closure_experiment() {
        .help = "active_learning: largest zeta of the grid (zeta in {0, max/2, max})",
        .min = 0.0,
        .max = 10.0},
+      {.name = "ood_alpha",
+       .type = R,
+       .default_value = 0.0,
+       .help = "active: if not 0, the networks trained at (alpha, zeta) are also closed at "
+               "(ood_alpha, ood_zeta), from and against a kinetic run there (ood_* metrics)",
+       .min = -20.0,
+       .max = 20.0},
+      {.name = "ood_zeta",
+       .type = R,
+       .default_value = 0.0,
+       .help = "active: zeta of the out-of-distribution closed runs (with ood_alpha)",
+       .min = 0.0,
+       .max = 10.0},
       {.name = "closure_inputs",
        .type = ParamType::choice,
        .default_value = std::string("mu1_EW"),
@@ -286,6 +299,7 @@ Experiment make_kinetic_closure_experiment() {
                "mean of μ1 − μ2, kinetic run"},
       {.name = "urms_kinetic", .help = "active: time mean of the rms velocity, kinetic run"},
   };
+  const std::size_t closed_begin = e.metrics.size();  // metrics of the closed runs, for ood_
   for (const auto& [m, what] : {std::pair{"bingham", "Bingham"},
                                 {"nn", "the final network"},
                                 {"nn_apriori_only", "the network trained a priori only"}}) {
@@ -318,6 +332,37 @@ Experiment make_kinetic_closure_experiment() {
                          .help = "active: wall time of the moment run with " + w,
                          .unit = "s",
                          .timing = true});
+  }
+  // Training-range coverage (coverage.hpp): deterministic, a function of the run only.
+  for (const auto& [m, what] : {std::pair{"nn", "the final network's"},
+                                {"nn_apriori_only", "the a-priori-only network's"}}) {
+    const std::string n(m), w(what);
+    e.metrics.push_back(
+        {.name = n + "_outside_training",
+         .help = "active: fraction of " + w +
+                 " closure evaluations in its closed run (all grid points, every 0.1 time "
+                 "units) with a network input outside the training data's [min, max] of it"});
+    e.metrics.push_back(
+        {.name = n + "_training_excursion",
+         .help = "active: largest distance outside the training range over those evaluations, "
+                 "in units of the input's training width (max over inputs; 0: all inside), " +
+                 w + " closed run"});
+  }
+  e.metrics.push_back({.name = "kinetic_outside_training",
+                       .help = "active: the same fraction for the kinetic validation snapshots "
+                               "(the states the true dynamics visits after training)"});
+  e.metrics.push_back({.name = "kinetic_training_excursion",
+                       .help = "active: the same largest excursion, kinetic validation snapshots"});
+  // Out of distribution (ood_alpha != 0): the same metrics, the networks closed at
+  // (ood_alpha, ood_zeta) from and against a kinetic run there.
+  std::vector<MetricSpec> ood(e.metrics.begin() + std::ptrdiff_t(closed_begin), e.metrics.end());
+  for (const auto& m : e.metrics)
+    if (m.name == "order_kinetic" || m.name == "urms_kinetic") ood.push_back(m);
+  for (MetricSpec m : ood) {
+    m.name = "ood_" + m.name;
+    m.help = "active, ood_alpha != 0, closed and kinetic runs at (ood_alpha, ood_zeta): " +
+             m.help.substr(m.help.find(':') + 2);
+    e.metrics.push_back(m);
   }
   for (MetricSpec m : std::vector<MetricSpec>{
            {.name = "train_loss_final", .help = "active: mean scaled training loss, last epoch"},

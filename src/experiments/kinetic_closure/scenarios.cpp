@@ -1,4 +1,5 @@
 // Scenarios of kinetic_closure (specs/kinetic_closure.md "Scenarios", "Metrics and series").
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -32,6 +33,38 @@ KineticConfig kinetic_config(const Params& p) {
 
 long steps_for(double t, double dt) { return std::lround(t / dt); }
 
+// RMS over shells n = 1..⌊N/3⌋ of log(E_model(n)/E_ref(n)): scale-free (a common factor on
+// both spectra cancels) and 0 only for equal spectra; 0.1 ≈ a typical shell off by 10 %.
+double spectrum_error(const std::vector<double>& model, const std::vector<double>& ref) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 1; i < ref.size() && i < model.size(); ++i, ++n) {
+    const double l = std::log(std::max(model[i], 1e-300) / std::max(ref[i], 1e-300));
+    sum += l * l;
+  }
+  return n ? std::sqrt(sum / double(n)) : std::nan("");
+}
+
+Drift order_drift(const std::vector<double>& model, const std::vector<double>& kinetic) {
+  const std::size_t n = std::min(model.size(), kinetic.size());
+  if (n < 4) return {std::nan(""), std::nan("")};
+  // Least-squares slope of e_j against j (j̄ = (n − 1)/2), times the span n − 1.
+  double kin_mean = 0, e_mean = 0;
+  for (std::size_t j = 0; j < n; ++j) kin_mean += kinetic[j], e_mean += model[j] - kinetic[j];
+  kin_mean /= double(n);
+  e_mean /= double(n);
+  const double jbar = 0.5 * double(n - 1);
+  double sxy = 0, sxx = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const double x = double(j) - jbar;
+    sxy += x * (model[j] - kinetic[j] - e_mean);
+    sxx += x * x;
+  }
+  double late_model = 0, late_kin = 0;
+  for (std::size_t j = n / 2; j < n; ++j) late_model += model[j], late_kin += kinetic[j];
+  return {sxy / sxx * double(n - 1) / kin_mean, std::abs(late_model - late_kin) / late_kin};
+}
+
 namespace {
 // Relative Frobenius error of the five independent components of S with their multiplicities.
 double sym4_norm2(const Sym4& s) {
@@ -42,10 +75,14 @@ double sym4_norm2(const Sym4& s) {
 
 double cfl_number(const Params& p) {
   const bool grid = p.get_string("scenario") == "active_learning";  // its own (α, ζ) grid
-  const double alpha =
+  double alpha =
       grid ? std::max(std::abs(p.get_real("al_alpha_min")), std::abs(p.get_real("al_alpha_max")))
            : std::abs(p.get_real("alpha"));
-  const double zeta = grid ? p.get_real("al_zeta_max") : std::abs(p.get_real("zeta"));
+  double zeta = grid ? p.get_real("al_zeta_max") : std::abs(p.get_real("zeta"));
+  if (p.get_string("scenario") == "active" && p.get_real("ood_alpha") != 0) {
+    alpha = std::max(alpha, std::abs(p.get_real("ood_alpha")));  // the out-of-distribution runs
+    zeta = std::max(zeta, p.get_real("ood_zeta"));
+  }
   const double L = p.get_real("L"), dt = p.get_real("dt");
   const double dtheta = 2 * pi / double(p.get_int("Ntheta"));
   const bool spatial = p.get_string("scenario") != "homogeneous";

@@ -163,6 +163,14 @@ TEST(Experiment, ActiveNetworkBeatsBinghamAPrioriAndIsThreadIndependent) {
   EXPECT_EQ(r.metrics.at("nn_stable"), 1.0);
   EXPECT_EQ(r.metrics.at("bingham_stable"), 1.0);
   EXPECT_TRUE(std::isnan(r.metrics.at("t_blowup_nn")));
+  // Training-range coverage of the closed runs and of the kinetic validation states: fractions
+  // and excursions, present for both networks (values: coverage_test.cpp, docs "Stable").
+  for (const std::string m : {"nn", "nn_apriori_only", "kinetic"}) {
+    const double f = r.metrics.at(m + "_outside_training");
+    EXPECT_TRUE(f >= 0 && f <= 1) << m << " " << f;
+    EXPECT_GE(r.metrics.at(m + "_training_excursion"), 0.0) << m;
+    EXPECT_EQ(f == 0, r.metrics.at(m + "_training_excursion") == 0) << m;
+  }
   EXPECT_EQ(r.series.at("train_loss").size(), 40u);
   EXPECT_LT(r.series.at("train_loss").back(), r.series.at("train_loss").front());
 
@@ -180,6 +188,31 @@ TEST(Experiment, ActiveNetworkBeatsBinghamAPrioriAndIsThreadIndependent) {
       }
     for (const auto& [name, v] : r.series) EXPECT_EQ(v, r2.series.at(name)) << name;
   }
+}
+
+TEST(Experiment, OutOfDistributionRunAtTheTrainingParametersRepeatsTheClosedRuns) {
+  // ood_alpha = alpha, ood_zeta = zeta: the ood_ path (its own kinetic run, closed runs and
+  // coverage against the same training range) must give every closed-run metric again, exactly.
+  Params p = small_active();
+  p.set("ts_epochs", std::int64_t{1});
+  const Result r0 = run(p);
+  p.set("ood_alpha", p.get_real("alpha"));
+  const Result r = run(p);
+  int compared = 0;
+  for (const auto& m : kc().metrics)
+    if (m.name.starts_with("ood_") && !m.timing) {
+      const std::string base = m.name.substr(4);
+      ASSERT_TRUE(r.metrics.count(m.name)) << m.name;
+      const double a = r.metrics.at(m.name), b = r0.metrics.at(base), c = r.metrics.at(base);
+      EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b))) << m.name << " " << a << " " << b;
+      EXPECT_TRUE(c == b || (std::isnan(c) && std::isnan(b))) << base << ": changed by ood_";
+      ++compared;
+    }
+  EXPECT_EQ(compared, 3 * 7 + 2 * 2 + 2 + 2);
+  EXPECT_FALSE(r0.metrics.count("ood_nn_outside_training")) << "no ood_ metrics when it is off";
+  // The CFL check covers the out-of-distribution runs too.
+  p.set("ood_alpha", -20.0);
+  EXPECT_EQ(param_of([&] { kc().check(p); }), "dt");
 }
 
 TEST(Experiment, SpectrumErrorIsScaleFree) {

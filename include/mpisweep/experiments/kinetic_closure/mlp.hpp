@@ -132,6 +132,10 @@ class NnClosure final : public Closure {
                 Harmonic4* out) const override;
   // Normalised harmonics at sample points (their own α, ζ).
   std::vector<Harmonic4> evaluate(const Samples& s) const;
+  // The raw network inputs x (features × points, before standardisation) at points
+  // [begin, end) of a solver's fields, or at sample points (their own α, ζ).
+  Eigen::MatrixXd inputs(const ClosureInput& in, std::size_t begin, std::size_t end) const;
+  Eigen::MatrixXd inputs(const Samples& s) const;
 
   // Per point: the harmonic h = (C4, S4)/c and its derivatives with respect to
   // z = (D11, D12, D22, G11, G12, G21) (dz, 2 × 6) and to the network outputs (dy, 2 × outputs),
