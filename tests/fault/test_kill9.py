@@ -41,9 +41,14 @@ def test_kill9_at_several_moments_then_resume():
             a = load("results/k.h5")
         except FileNotFoundError:
             continue
-        check(len(a["id"]) == 80, "all rows present after kill at %.2fs" % delay)
+        # The archive appears whole (created under another name, then linked into place); its
+        # task rows follow at the run's first flush, so a kill in between (seen under ASan at
+        # 0.6 s) leaves a valid archive with no rows yet, which the resume below fills.
+        check(len(a["id"]) in (0, 80), "all rows or none after kill at %.2fs: %d" %
+              (delay, len(a["id"])))
         p = mpisweep("status", "results/k.h5")
-        check("80 total" in p.stdout, "status after kill -9:\n" + p.stdout + p.stderr)
+        check(len(a["id"]) == 0 or "80 total" in p.stdout,
+              "status after kill -9:\n" + p.stdout + p.stderr)
     mpisweep("run", "k.toml", "-q", ranks=2)
     final = load("results/k.h5")
     check((final["status"] == DONE).all(), "rerun completes the sweep")
