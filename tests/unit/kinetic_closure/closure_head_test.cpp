@@ -3,6 +3,8 @@
 // unbounded head runs through the whole `active` scenario, bit-identical for any thread count.
 #include <gtest/gtest.h>
 
+#include "made_up_closure.hpp"
+
 #include <cmath>
 #include <map>
 #include <mpisweep/core/rng.hpp>
@@ -25,32 +27,6 @@ Harmonic4 at(const NnClosure& nn, double r, double e, double w) {
   Harmonic4 out;
   nn.evaluate({&c, &dxx, &dxy, &dyy, &gxx, &gxy, &gyx}, 0, 1, &out);
   return out;
-}
-
-// Samples of the made-up closure C̃4/c = 0.3 r² + 0.6 r⁴, S̃4/c = 0.5 r² ẽ12 (as in
-// moment_mlp_test.cpp), random orientation, order, strain and vorticity.
-Samples made_up(Rng& rng, int n) {
-  Samples s;
-  for (int i = 0; i < n; ++i) {
-    const double c = 1 + 0.2 * rng.uniform(-1, 1), r = rng.uniform(0.05, 0.95),
-                 phi = rng.uniform(0, pi);
-    const double e = 0.3 * rng.normal(), e12 = 0.3 * rng.normal(), w = 0.3 * rng.normal();
-    const double cos2 = std::cos(2 * phi), sin2 = std::sin(2 * phi);
-    s.c.push_back(c);
-    s.dxx.push_back(c * (0.5 + 0.5 * r * cos2));
-    s.dyy.push_back(c * (0.5 - 0.5 * r * cos2));
-    s.dxy.push_back(c * 0.5 * r * sin2);
-    s.gxx.push_back(e);
-    s.gxy.push_back(e12 - 0.5 * w);
-    s.gyx.push_back(e12 + 0.5 * w);
-    const double et12 = cos2 * e12 - sin2 * e;
-    const Frame f{.mu1 = 0.5 * (1 + r), .r = r, .cos2 = cos2, .sin2 = sin2};
-    const Harmonic4 lab =
-        rotate_harmonic(f, {.c4 = 0.3 * r * r + 0.6 * r * r * r * r, .s4 = 0.5 * r * r * et12});
-    s.c4.push_back(c * lab.c4);
-    s.s4.push_back(c * lab.s4);
-  }
-  return s;
 }
 
 double relative_error(const NnClosure& nn, const Samples& s) {
@@ -102,7 +78,7 @@ TEST(ClosureHead, BoundedVanishesAtIsotropyAndSaturatesUnboundedDoesNeither) {
 // percent: the comparison of their a-posteriori behaviour is between networks that fit equally.
 TEST(ClosureHead, BothHeadsFitAMadeUpClosure) {
   Rng data(12);
-  const Samples s = made_up(data, 1024);
+  const Samples s = test::made_up_closure(data, 1024);
   std::map<ClosureHead, double> err;
   for (ClosureHead head :
        {ClosureHead::bounded, ClosureHead::unbounded, ClosureHead::unbounded_relu}) {
