@@ -123,7 +123,8 @@ Reader Reader::open(const std::string& path) {
   m->file = h5::open_file(path, open_flags, fapl.id(), swmr_stack);
   if (!m->file) {
     // A file written without SWMR (libver earliest, another tool) refuses SWMR reads; a plain
-    // read-only open is fine for it.
+    // read-only open is fine for it. A lock held elsewhere was already waited out: not twice.
+    if (h5::is_lock_conflict(swmr_stack)) fmt::open_failed(path, swmr_stack);
     open_flags = H5F_ACC_RDONLY;
     m->file = h5::open_file(path, open_flags, fapl.id(), ignored);
     if (!m->file) fmt::open_failed(path, swmr_stack);

@@ -89,7 +89,9 @@ h5::File open_for_writing(const std::string& path, h5::IoStatus& io) {
 h5::File open_for_reading(const std::string& path) {
   std::string stack, ignored;
   h5::File f = try_open(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, false, stack);
-  if (!f) f = try_open(path, H5F_ACC_RDONLY, false, ignored);
+  // The plain open is for files written without SWMR; a lock held elsewhere was already waited
+  // out (h5::open_file), not twice.
+  if (!f && !h5::is_lock_conflict(stack)) f = try_open(path, H5F_ACC_RDONLY, false, ignored);
   if (!f) fmt::open_failed(path, stack);
   return f;
 }
