@@ -97,10 +97,20 @@ MomentConfig moment_config(const KineticConfig& k) {
   return {.alpha = k.alpha, .zeta = k.zeta, .dT = k.dT, .dR = k.dR, .L = k.L, .N = k.N, .dt = k.dt};
 }
 
+// Where time-stepping windows start in a kinetic run: every `every` steps in (t_spinup, mid]
+// whose k steps end by mid (the training half). `windows` keeps the windows, `starts` the
+// kinetic states at their starts as a-priori samples (the same states, for the control that
+// gives a priori what the windows give through the solver).
+struct WindowPlan {
+  int k = 4;
+  long every = 1;
+  bool windows = false, starts = false;
+};
+
 // The kinetic run of one (α, ζ): snapshots (first half of the window trains, second half
-// validates), time-stepping windows starting at the training snapshots, statistics.
+// validates), time-stepping windows (WindowPlan), statistics.
 struct KineticData {
-  Samples train, valid;
+  Samples train, valid, starts;
   std::vector<Window> windows;
   Stats stats;
   std::vector<double> order_series;
@@ -108,9 +118,10 @@ struct KineticData {
   double mass_drift = 0;
 };
 
-KineticData run_kinetic(const Params& p, const KineticConfig& cfg, std::uint64_t seed, int ts_steps,
-                        ThreadPool& pool, const RunContext& ctx, double progress0,
-                        double progress_span) {
+KineticData run_kinetic(const Params& p, const KineticConfig& cfg, std::uint64_t seed,
+                        const WindowPlan& wp, ThreadPool& pool, const RunContext& ctx,
+                        double progress0, double progress_span) {
+  const int ts_steps = wp.windows ? wp.k : 0;
   const double dt = cfg.dt;
   const long steps = steps_for(p.get_real("t_final"), dt);
   const long spinup = steps_for(p.get_real("t_spinup"), dt);
@@ -183,6 +194,8 @@ KineticData run_kinetic(const Params& p, const KineticConfig& cfg, std::uint64_t
     if (i % snap_every == 0) out.order_series.push_back(kin_order_now());
     if (i > spinup && i % stat_every == 0)
       out.stats.add(kin_order_now(), velocity_stats(kin.grid(), cfg.alpha, d).urms);
+    const bool start = i > spinup && i <= mid && i % wp.every == 0 && i + wp.k <= mid;
+    if (start && wp.starts) add_snapshot(kin, out.starts);
     if (ts_steps > 0) {
       for (auto& w : open) w.push_back(d);
       for (auto it = open.begin(); it != open.end();)
@@ -192,8 +205,7 @@ KineticData run_kinetic(const Params& p, const KineticConfig& cfg, std::uint64_t
         } else {
           ++it;
         }
-      if (i > spinup && i <= mid && i % snap_every == 0 && i + ts_steps <= mid)
-        open.push_back({prev, d});
+      if (start) open.push_back({prev, d});
       prev = std::move(d);
     }
     if (i > spinup && i % snap_every == 0) {
@@ -306,19 +318,44 @@ Result run_active(const Params& p, const RunContext& ctx) {
   ThreadPool pool(ctx.threads);
   const KineticConfig cfg = kinetic_config(p);
   const int ts_steps = p.get_int("ts_epochs") > 0 ? int(p.get_int("ts_steps")) : 0;
+  // ood_in_training: what of the out-of-distribution point's kinetic run the training sees:
+  // its time-stepping windows (in place of the training point's), the same windows' start
+  // states as a-priori samples (added to the training point's snapshots), both, or nothing.
+  const double ood_alpha = p.get_real("ood_alpha");
+  const std::string ood_in = p.get_string("ood_in_training");
+  const bool ood_ts = ood_in == "timestep" || ood_in == "both";
+  const bool ood_ap = ood_in == "apriori" || ood_in == "both";
+  const double window_every = p.get_real("ts_window_every");
+  const WindowPlan plan{
+      .k = int(p.get_int("ts_steps")),
+      .every = std::max(
+          1L, steps_for(window_every > 0 ? window_every : p.get_real("snapshot_every"), cfg.dt))};
   Result r;
 
-  // 1. Kinetic run.
+  // 1. Kinetic runs: the training point, and the out-of-distribution point if asked for.
   auto t0 = Clock::now();
-  const KineticData kd = run_kinetic(p, cfg, ctx.seed, ts_steps, pool, ctx, 0.0, 0.5);
+  const KineticData kd =
+      run_kinetic(p, cfg, ctx.seed, {plan.k, plan.every, ts_steps > 0 && !ood_ts}, pool, ctx, 0.0,
+                  ood_alpha != 0 ? 0.4 : 0.5);
+  KineticConfig ood = cfg;
+  ood.alpha = ood_alpha;
+  ood.zeta = p.get_real("ood_zeta");
+  const KineticData ko =
+      ood_alpha != 0
+          ? run_kinetic(p, ood, ctx.seed, {plan.k, plan.every, ts_steps > 0 && ood_ts, ood_ap},
+                        pool, ctx, 0.4, 0.1)
+          : KineticData{};
   r.metrics["seconds_kinetic"] = seconds_since(t0);
   r.metrics["mass_drift"] = kd.mass_drift;
 
-  // 2. A-priori training on a seeded subsample of the training snapshots; the same network
-  //    with no epochs (its fitted head alone) is the baseline that shows what training earned.
+  // 2. A-priori training on a seeded subsample of the training snapshots (and, with
+  //    ood_in_training apriori or both, the ood window starts); the same network with no
+  //    epochs (its fitted head alone) is the baseline that shows what training earned.
   t0 = Clock::now();
   Rng pick_rng(ctx.seed, 2);
-  const Samples train = subsample(kd.train, std::size_t(p.get_int("train_points")), pick_rng);
+  Samples pooled = kd.train;
+  if (ood_ap) pooled.append(ko.starts);
+  const Samples train = subsample(pooled, std::size_t(p.get_int("train_points")), pick_rng);
   Rng init(ctx.seed, 3), shuffle(ctx.seed, 4);
   NnClosure nn(closure_model(p), closure_inputs(p), false, int(p.get_int("hidden")),
                int(p.get_int("layers")), init, closure_head(p));
@@ -335,16 +372,17 @@ Result run_active(const Params& p, const RunContext& ctx) {
   t0 = Clock::now();
   NnClosure nn_ts = nn;
   std::vector<double> ts_curve;
+  const std::vector<Window>& windows = ood_ts ? ko.windows : kd.windows;
   if (ts_steps > 0) {
     Rng ts_rng(ctx.seed, 5);
-    ts_curve = train_timestep(nn_ts, moment_config(cfg), kd.windows,
+    ts_curve = train_timestep(nn_ts, moment_config(ood_ts ? ood : cfg), windows,
                               {.epochs = int(p.get_int("ts_epochs")),
                                .batch = int(p.get_int("ts_batch")),
                                .learning_rate = p.get_real("ts_learning_rate")},
                               ts_rng, pool, [&] { ctx.throw_if_cancelled(); });
   }
   r.metrics["seconds_ts_training"] = seconds_since(t0);
-  r.metrics["ts_windows"] = double(kd.windows.size());
+  r.metrics["ts_windows"] = double(windows.size());
   r.metrics["ts_loss_first"] = ts_curve.empty() ? nan : ts_curve.front();
   r.metrics["ts_loss_final"] = ts_curve.empty() ? nan : ts_curve.back();
   ctx.progress(0.65);
@@ -430,20 +468,13 @@ Result run_active(const Params& p, const RunContext& ctx) {
       }
     }
   };
-  const double ood_alpha = p.get_real("ood_alpha");
   const double span = ood_alpha != 0 ? 0.15 : 0.35;
   const auto runs = close_all(moment_config(cfg), kd.d0, 0.65, span);
   put("", kd, runs);
   const MomentRun &mb = runs[0], &mn = runs[1], &ma = runs[2];
   // 6. Out of distribution: the same networks (and training range) closed at (ood_alpha,
   //    ood_zeta), from and against a kinetic run there (same seed, same window).
-  if (ood_alpha != 0) {
-    KineticConfig ood = cfg;
-    ood.alpha = ood_alpha;
-    ood.zeta = p.get_real("ood_zeta");
-    const KineticData ko = run_kinetic(p, ood, ctx.seed, 0, pool, ctx, 0.8, 0.1);
-    put("ood_", ko, close_all(moment_config(ood), ko.d0, 0.9, 0.1));
-  }
+  if (ood_alpha != 0) put("ood_", ko, close_all(moment_config(ood), ko.d0, 0.85, 0.15));
   r.series["order_kinetic"] = kd.order_series;
   r.series["order_bingham"] = mb.order_series;
   r.series["order_nn"] = mn.order_series;
@@ -479,7 +510,7 @@ Result run_active_learning(const Params& p, const RunContext& ctx) {
       KineticConfig cfg = kinetic_config(p);
       cfg.alpha = grid[g].first;
       cfg.zeta = grid[g].second;
-      data[g] = run_kinetic(p, cfg, ctx.seed * 1000003ULL + g, 0, own, ctx, 0, 0);
+      data[g] = run_kinetic(p, cfg, ctx.seed * 1000003ULL + g, WindowPlan{}, own, ctx, 0, 0);
     }
   });
   Result r;

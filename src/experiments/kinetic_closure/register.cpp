@@ -233,6 +233,21 @@ Experiment make_kinetic_closure_experiment() {
        .help = "active: zeta of the out-of-distribution closed runs (with ood_alpha)",
        .min = 0.0,
        .max = 10.0},
+      {.name = "ood_in_training",
+       .type = ParamType::choice,
+       .default_value = std::string("none"),
+       .help = "active, with ood_alpha: what the training sees of the kinetic run at "
+               "(ood_alpha, ood_zeta): none, timestep (its time-stepping windows, in place of "
+               "the training point's), apriori (the states at those windows' starts, added to "
+               "the a-priori data: the control) or both",
+       .choices = {"none", "timestep", "apriori", "both"}},
+      {.name = "ts_window_every",
+       .type = R,
+       .default_value = 0.0,
+       .help = "time-stepping training: time between window starts in the training half "
+               "(0: at the training snapshots, every snapshot_every)",
+       .min = 0.0,
+       .max = 1e6},
       {.name = "closure_inputs",
        .type = ParamType::choice,
        .default_value = std::string("mu1_EW"),

@@ -111,6 +111,17 @@ void check_params(const Params& p) {
                         "must leave at least 2 training and 2 validation snapshots in "
                         "[t_spinup, t_final]");
     if (se < p.get_real("dt")) throw param_error("snapshot_every", "must be at least dt");
+    const double we = p.get_real("ts_window_every");
+    if (we != 0 && we < p.get_real("dt"))
+      throw param_error("ts_window_every", "must be 0 (at the snapshots) or at least dt");
+  }
+  if (const std::string o = p.get_string("ood_in_training"); o != "none") {
+    if (scenario != "active" || p.get_real("ood_alpha") == 0)
+      throw param_error("ood_in_training",
+                        "needs scenario active and ood_alpha (the point whose kinetic run it "
+                        "adds to the training)");
+    if ((o == "timestep" || o == "both") && p.get_int("ts_epochs") == 0)
+      throw param_error("ood_in_training", o + " needs ts_epochs > 0");
   }
   const double cfl = cfl_number(p);
   if (cfl > 0.5)

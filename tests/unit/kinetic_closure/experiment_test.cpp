@@ -99,6 +99,16 @@ TEST(Experiment, BadParametersAreRejectedNamingTheParameter) {
   EXPECT_EQ(param_of([] { kc().check(params({{"N", std::int64_t{33}}})); }), "N");
   EXPECT_EQ(param_of([] { kc().check(params({{"t_spinup", 300.0}})); }), "t_spinup");
   EXPECT_EQ(param_of([] { params({{"scenario", std::string("turbulent")}}); }), "scenario");
+  // ood_in_training needs the point it adds, and timestep needs time-stepping epochs.
+  const std::string o = "ood_in_training";
+  EXPECT_EQ(param_of([&] { kc().check(params({{o, std::string("apriori")}})); }), o);
+  EXPECT_EQ(
+      param_of([&] {
+        kc().check(params({{o, std::string("timestep")}, {"ood_alpha", -2.2}, {"ts_epochs", 0L}}));
+      }),
+      o);
+  EXPECT_NO_THROW(kc().check(params({{o, std::string("both")}, {"ood_alpha", -2.2}})));
+  EXPECT_EQ(param_of([] { kc().check(params({{"ts_window_every", 0.01}})); }), "ts_window_every");
 }
 
 TEST(Experiment, HomogeneousExtensionMatchesBingham) {
@@ -213,6 +223,57 @@ TEST(Experiment, OutOfDistributionRunAtTheTrainingParametersRepeatsTheClosedRuns
   // The CFL check covers the out-of-distribution runs too.
   p.set("ood_alpha", -20.0);
   EXPECT_EQ(param_of([&] { kc().check(p); }), "dt");
+}
+
+TEST(Experiment, OodInTrainingFeedsTheOodRunToTheTrainingItNames) {
+  // small_active: t_spinup 24, mid 32, dt 0.05, snapshots every 1, k = 4: windows start at
+  // t = 25, ..., 31 (their 4 steps must end by mid), 7 windows of 16 x 16 points.
+  Params p = small_active();
+  p.set("ts_epochs", std::int64_t{1});
+  p.set("train_points", std::int64_t{1000000});
+  const double alpha = p.get_real("alpha");
+  auto run_with = [&](const std::string& what, double ood_alpha) {
+    Params q = p;
+    q.set("ood_alpha", ood_alpha);
+    q.set("ood_in_training", what);
+    return run(q);
+  };
+  auto same = [](double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); };
+  std::set<std::string> timing;
+  for (const auto& m : kc().metrics)
+    if (m.timing) timing.insert(m.name);
+  // At the training point itself the ood run's windows are the training run's: nothing moves.
+  const Result at_none = run_with("none", alpha), at_ts = run_with("timestep", alpha);
+  for (const auto& [name, v] : at_none.metrics)
+    if (!timing.count(name)) {
+      EXPECT_TRUE(same(v, at_ts.metrics.at(name))) << name;
+    }
+  EXPECT_EQ(at_none.metrics.at("ts_windows"), 7.0);
+  EXPECT_EQ(at_none.metrics.at("training_samples"), 8.0 * 256);
+
+  // Elsewhere the windows come from the ood run: the a-priori network and the ood kinetic run
+  // are untouched, the time-stepping loss is another one.
+  const double elsewhere = alpha - 0.3;
+  const Result none = run_with("none", elsewhere), ts = run_with("timestep", elsewhere);
+  EXPECT_EQ(ts.metrics.at("ts_windows"), 7.0);
+  EXPECT_EQ(ts.metrics.at("apriori_error_nn_apriori_only"),
+            none.metrics.at("apriori_error_nn_apriori_only"));
+  EXPECT_EQ(ts.metrics.at("ood_order_kinetic"), none.metrics.at("ood_order_kinetic"));
+  EXPECT_NE(ts.metrics.at("ts_loss_first"), none.metrics.at("ts_loss_first"));
+  EXPECT_NE(ts.metrics.at("ood_order_nn"), none.metrics.at("ood_order_nn"));
+  EXPECT_EQ(ts.metrics.at("ood_order_nn_apriori_only"),
+            none.metrics.at("ood_order_nn_apriori_only"));
+
+  // apriori: the 7 window-start states of the ood run join the 8 training snapshots.
+  const Result ap = run_with("apriori", elsewhere);
+  EXPECT_EQ(ap.metrics.at("training_samples"), (8.0 + 7.0) * 256);
+  EXPECT_EQ(ap.metrics.at("ts_windows"), 7.0);  // the training point's, as with none
+  EXPECT_NE(ap.metrics.at("apriori_error_nn_apriori_only"),
+            none.metrics.at("apriori_error_nn_apriori_only"));
+
+  // ts_window_every 2: starts at t = 26, 28, 30 (t = 32 leaves no room for 4 steps).
+  p.set("ts_window_every", 2.0);
+  EXPECT_EQ(run(p).metrics.at("ts_windows"), 3.0);
 }
 
 TEST(Experiment, SpectrumErrorIsScaleFree) {
