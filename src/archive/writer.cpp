@@ -307,7 +307,8 @@ bool environment_errno(int e) {
 
 }  // namespace
 
-Writer Writer::create(const std::string& path, const Layout& layout) {
+Writer Writer::create(const std::string& path, const Layout& layout,
+                      const std::function<void(Writer&)>& fill) {
   h5::quiet();
   std::error_code ec;
   if (fs::exists(fs::symlink_status(path, ec)))
@@ -358,7 +359,26 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
       throw archive_error("create archive " + path + ": " + stack);
     }
     create_structure(f.id(), layout, impl->store);
-    f.close("close new archive " + tmp.string());
+    impl->file = std::move(f);
+    if (fill) {
+      // The rows go through the one flush() every later write takes, into the temporary file.
+      impl->attach();
+      Writer w(std::move(impl));
+      try {
+        fill(w);
+      } catch (...) {
+        impl = std::move(w.impl_);  // not w's destructor: it would flush into the file
+        throw;
+      }
+      impl = std::move(w.impl_);
+      try {
+        impl->flush();
+      } catch (const archive_error&) {
+        if (!impl->io.error) throw;  // a full disk is said below, as for the structure
+      }
+      impl->release();
+    }
+    impl->file.close("close new archive " + tmp.string());
     if (impl->io.error)
       throw archive_error(h5::io_error_text(impl->io.error, path) + " (nothing was created)");
     // link() refuses to replace an existing file, so two runs racing to create cannot clobber.
@@ -371,6 +391,10 @@ Writer Writer::create(const std::string& path, const Layout& layout) {
       fs::rename(tmp, target);  // file systems without hard links
     }
   } catch (...) {
+    if (impl) {
+      impl->release();
+      impl->file.reset();
+    }
     fs::remove(tmp, ec);
     unmake();
     throw;

@@ -235,10 +235,18 @@ runtime::SweepConfig prepare(const RunArgs& a, MasterState& m) {
       cfg.status = -1;
       return cfg;
     }
-    m.writer = exists ? archive::Writer::open(plan.archive_path, plan.layout)
-                      : archive::Writer::create(plan.archive_path, plan.layout);
-    m.resume = sweep::reconcile(plan.spec, m.writer->rows(), plan.retries);
-    append_new_rows(plan.spec, m.resume, *m.writer);
+    // A new archive gets its rows before it has its name (Writer::create), so a kill at any
+    // moment leaves it with every row or leaves none.
+    auto add_rows = [&](archive::Writer& w) {
+      m.resume = sweep::reconcile(plan.spec, w.rows(), plan.retries);
+      append_new_rows(plan.spec, m.resume, w);
+    };
+    if (exists) {
+      m.writer = archive::Writer::open(plan.archive_path, plan.layout);
+      add_rows(*m.writer);
+    } else {
+      m.writer = archive::Writer::create(plan.archive_path, plan.layout, add_rows);
+    }
     // A command kind is in no registry: workers get its whole spec in place of a name.
     cfg.experiment = plan.spec.command ? "command:" + command::to_wire(*plan.spec.command)
                                        : plan.spec.experiment;

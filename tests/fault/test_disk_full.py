@@ -79,6 +79,24 @@ def test_disk_full_at_creation():
         unmount_all(mounts)
 
 
+def test_disk_full_while_writing_a_new_archives_rows():
+    """Room for the archive's structure but not for its rows: the rows are written before the
+    archive has its name, so the failure leaves nothing (not an archive without rows)."""
+    workdir()
+    write("many.toml", SPEC.replace("seeds = 40", "seeds = 100000"))  # ~0.9 MB of rows
+    mounts = []
+    try:
+        tmpfs("full", "256k")  # an empty archive is under 100 KB
+        mounts.append("full")
+        p = mpisweep("run", "many.toml", "--archive", "full/d.h5", "-q", expect=3)
+        no_crash(p)
+        one_line(p, "disk full writing full/d.h5")
+        check("nothing was created" in p.stderr, "says nothing was created:\n" + p.stderr)
+        check(os.listdir("full") == [], "nothing left behind: %s" % os.listdir("full"))
+    finally:
+        unmount_all(mounts)
+
+
 def fill_during_run(ranks, reference):
     """Starts the sweep on an 8 MiB tmpfs, fills the disk once some rows are on it, checks the
     run stops with exit 3 and one line, then frees the space and resumes."""
@@ -240,6 +258,7 @@ if __name__ == "__main__":
         print("SKIP: cannot mount a tmpfs here (needs root and mount permission)")
         sys.exit(77)
     subprocess.run(["umount", "probe"])
-    main([test_disk_full_at_creation, test_disk_fills_during_run,
+    main([test_disk_full_at_creation, test_disk_full_while_writing_a_new_archives_rows,
+          test_disk_fills_during_run,
           test_disk_full_while_compacting_keeps_the_archive, test_read_only_file_system,
           test_unwritable_folder])

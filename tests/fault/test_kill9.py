@@ -1,6 +1,7 @@
 """Durability: kill -9 of the whole job at several moments leaves an archive that opens, that
 `status` reads while the sweep writes and after the kill, and that a rerun completes with results
 identical to an uninterrupted run. A stop signal exits 4 with everything flushed."""
+import os
 import signal
 import subprocess
 import time
@@ -41,20 +42,41 @@ def test_kill9_at_several_moments_then_resume():
             a = load("results/k.h5")
         except FileNotFoundError:
             continue
-        # The archive appears whole (created under another name, then linked into place); its
-        # task rows follow at the run's first flush, so a kill in between (seen under ASan at
-        # 0.6 s) leaves a valid archive with no rows yet, which the resume below fills.
-        check(len(a["id"]) in (0, 80), "all rows or none after kill at %.2fs: %d" %
-              (delay, len(a["id"])))
+        # The archive appears whole, its task rows included (written before it is linked into
+        # place), so any kill leaves every row.
+        check(len(a["id"]) == 80, "all 80 rows after kill at %.2fs: %d" % (delay, len(a["id"])))
         p = mpisweep("status", "results/k.h5")
-        check(len(a["id"]) == 0 or "80 total" in p.stdout,
-              "status after kill -9:\n" + p.stdout + p.stderr)
+        check("80 total" in p.stdout, "status after kill -9:\n" + p.stdout + p.stderr)
     mpisweep("run", "k.toml", "-q", ranks=2)
     final = load("results/k.h5")
     check((final["status"] == DONE).all(), "rerun completes the sweep")
     check(by_id(final) == reference, "results identical to an uninterrupted run")
     h5dump = subprocess.run(["h5dump", "-H", "results/k.h5"], capture_output=True)
     check(h5dump.returncode == 0, "h5dump opens the finished archive: %s" % h5dump.stderr[-300:])
+
+
+def test_kill9_as_the_archive_appears():
+    """A kill the moment the archive's name appears (before the run's first flush) still leaves
+    all 80 rows, pending: the rows are in the file before it is linked into place."""
+    workdir()
+    write("k.toml", SPEC)
+    for attempt in range(3):
+        if os.path.exists("results/k.h5"):
+            os.remove("results/k.h5")  # each attempt creates the archive afresh
+        job = start("run", "k.toml", ranks=3)
+        deadline = time.monotonic() + 60
+        while not os.path.exists("results/k.h5") and time.monotonic() < deadline:
+            time.sleep(0.001)
+        kill_job(job, signal.SIGKILL)
+        job.wait()
+        a = load("results/k.h5")
+        check(len(a["id"]) == 80, "attempt %d: all 80 rows after a kill as the archive appeared,"
+              " got %d" % (attempt, len(a["id"])))
+        check(len(set(a["id"].tolist()) - {0}) == 80, "attempt %d: 80 distinct task ids" % attempt)
+        p = mpisweep("status", "results/k.h5")
+        check("tasks: 80 total" in p.stdout, "status after the kill:\n" + p.stdout + p.stderr)
+    mpisweep("run", "k.toml", "-q", ranks=2)
+    check((load("results/k.h5")["status"] == DONE).all(), "a rerun completes the sweep")
 
 
 def test_stop_signal_exits_4_and_resumes():
@@ -87,4 +109,5 @@ def test_stop_signal_exits_4_and_resumes():
 
 
 if __name__ == "__main__":
-    main([test_kill9_at_several_moments_then_resume, test_stop_signal_exits_4_and_resumes])
+    main([test_kill9_at_several_moments_then_resume, test_kill9_as_the_archive_appears,
+          test_stop_signal_exits_4_and_resumes])

@@ -89,6 +89,36 @@ TEST(Archive, CreateRefusesExistingPath) {
   fs::remove_all(dir);
 }
 
+// The rows given to create() are in the file when it appears, before any flush(): a kill right
+// after creation leaves them all. A failure while adding them leaves nothing behind.
+TEST(Archive, CreateWritesTheGivenRowsBeforeTheArchiveAppears) {
+  auto dir = temp_dir("create_rows");
+  auto path = (dir / "a.h5").string();
+  {
+    Writer w = Writer::create(path, make_layout(), [&](Writer& fresh) {
+      EXPECT_FALSE(fs::exists(path)) << "the archive appeared before its rows were written";
+      std::vector<TaskDef> tasks;
+      for (std::size_t i = 0; i < 5; ++i) tasks.push_back(make_task(i));
+      fresh.add_tasks(tasks);
+    });
+    EXPECT_EQ(w.rows().size(), 5u);
+    Reader r = Reader::open(path);  // while the writer holds it, never flushed by hand
+    ASSERT_EQ(r.rows(), 5u);
+    EXPECT_EQ(r.ids()[0], 1000u);
+    EXPECT_EQ(r.ids()[4], 1004u);
+    for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(r.status()[i], TaskStatus::pending);
+  }
+  auto failing = (dir / "sub" / "b.h5").string();
+  EXPECT_THROW(Writer::create(failing, make_layout(),
+                              [](Writer&) { throw archive_error("made-up failure"); }),
+               archive_error);
+  EXPECT_FALSE(fs::exists(dir / "sub")) << "the folder create() made is removed again";
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u) << "only a.h5, no temporary file";
+  fs::remove_all(dir);
+}
+
 TEST(Archive, OpenChecksSweepAndColumns) {
   auto dir = temp_dir("mismatch");
   auto path = (dir / "a.h5").string();

@@ -25,6 +25,7 @@
 #include <mpisweep/core/schema.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -100,8 +101,11 @@ class Writer {
   // the temporary file and any folder it created. Throws input_error if `path` exists,
   // archive_error on I/O failure, in the user's words for a full disk, a read-only file system or
   // a folder without write permission ("disk full writing results/x.h5"). The parent folder is
-  // created if missing.
-  static Writer create(const std::string& path, const Layout& layout);
+  // created if missing. `fill` adds the new sweep's rows (add_tasks) to the writer before the
+  // file has its name: they are flushed into the temporary file, so the archive appears with all
+  // its rows or not at all.
+  static Writer create(const std::string& path, const Layout& layout,
+                       const std::function<void(Writer&)>& fill = {});
   // Opens an existing archive to resume it: checks it is an mpisweep archive of the same sweep
   // (name and experiment) with the same columns (input_error naming the path otherwise), clears
   // the flags a killed SWMR writer leaves, and starts SWMR writing.
