@@ -19,6 +19,7 @@
 //   With none of the three, all three.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -253,15 +254,19 @@ void thread_scaling(Params given, int repeat) {
     if (threads > cores && threads > 1) break;
     double best = 1e300, cpu = 0;
     Result res;
+    ThreadPool::RegionProfile profile;  // of the best 1-thread run
     for (int r = 0; r < repeat; ++r) {
       RunContext ctx;
       ctx.seed = 1;
       ctx.threads = threads;
+      ThreadPool::region_profile().by_items.clear();
+      ThreadPool::profile_regions(threads == 1);
       const auto t0 = Clock::now();
       const double c0 = cpu_seconds();
       res = e.run(p, ctx);
       const double w = since(t0);
-      if (w < best) best = w, cpu = cpu_seconds() - c0;
+      ThreadPool::profile_regions(false);
+      if (w < best) best = w, cpu = cpu_seconds() - c0, profile = ThreadPool::region_profile();
     }
     bool same = true;
     if (threads == 1) {
@@ -281,6 +286,26 @@ void thread_scaling(Params given, int repeat) {
         res.metrics["seconds_kinetic"], res.metrics["seconds_training"],
         res.metrics["seconds_ts_training"], res.metrics["seconds_bingham"],
         res.metrics["seconds_nn"]);
+    if (threads == 1) {
+      // Work-span bound (ThreadPool::RegionProfile): the serial time between regions stays,
+      // each region takes ⌈n/T⌉ of its n items' rounds.
+      const double serial = std::max(0.0, best - profile.seconds());
+      std::printf(
+          "     %.1f %% of it in parallel regions (%.2f s serial); bound from the regions' "
+          "item counts:",
+          100 * profile.seconds() / best, serial);
+      for (int t : {2, 4, 8, 16})
+        std::printf(" %d: %.1fx", t, best / (serial + profile.seconds_on(t)));
+      std::printf("\n");
+      auto items = profile.by_items;
+      std::sort(items.begin(), items.end(),
+                [](const auto& a, const auto& b) { return a.second > b.second; });
+      std::printf("     regions by items n (seconds, at 16 threads):");
+      for (std::size_t i = 0; i < std::min<std::size_t>(8, items.size()); ++i)
+        std::printf(" %zu (%.2f, %.2f)", items[i].first, items[i].second,
+                    ThreadPool::RegionProfile{{items[i]}}.seconds_on(16));
+      std::printf("\n");
+    }
   }
 }
 

@@ -63,10 +63,63 @@ std::pair<std::size_t, std::size_t> block(std::size_t n, int parts, int i) {
 }
 }  // namespace
 
+namespace {
+std::atomic<bool> profiling{false};
+thread_local int region_depth = 0;
+
+// Records an outermost region's wall time on the calling thread while profiling is on.
+class RegionTimer {
+ public:
+  explicit RegionTimer(std::size_t n)
+      : n_(n), on_(profiling.load(std::memory_order_relaxed) && region_depth == 0) {
+    ++region_depth;
+    if (on_) start_ = std::chrono::steady_clock::now();
+  }
+  ~RegionTimer() {
+    --region_depth;
+    if (!on_) return;
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    auto& v = ThreadPool::region_profile().by_items;
+    auto it = std::find_if(v.begin(), v.end(), [&](const auto& e) { return e.first == n_; });
+    if (it == v.end()) it = v.insert(v.end(), {n_, 0.0});
+    it->second += s;
+  }
+  RegionTimer(const RegionTimer&) = delete;
+  RegionTimer& operator=(const RegionTimer&) = delete;
+
+ private:
+  std::size_t n_;
+  bool on_;
+  std::chrono::steady_clock::time_point start_;
+};
+}  // namespace
+
+void ThreadPool::profile_regions(bool on) { profiling.store(on, std::memory_order_relaxed); }
+
+ThreadPool::RegionProfile& ThreadPool::region_profile() {
+  thread_local RegionProfile p;
+  return p;
+}
+
+double ThreadPool::RegionProfile::seconds() const {
+  double s = 0;
+  for (const auto& [n, t] : by_items) s += t;
+  return s;
+}
+
+double ThreadPool::RegionProfile::seconds_on(int threads) const {
+  const std::size_t T = std::size_t(std::max(1, threads));
+  double s = 0;
+  for (const auto& [n, t] : by_items) s += t * double((n + T - 1) / T) / double(n);
+  return s;
+}
+
 void ThreadPool::parallel_for(std::size_t n,
                               const std::function<void(std::size_t, std::size_t)>& body) {
   if (n == 0) return;
   ++regions_;
+  const RegionTimer timer(n);
   if (workers_.empty() || n == 1) {
     body(0, n);
     return;

@@ -124,6 +124,38 @@ TEST(ThreadPool, WorkersDoNotBurnCpuBetweenRegions) {
   EXPECT_LT(worker, 0.02) << "seconds of CPU used by an idle worker over 80 ms of gaps";
 }
 
+// The work-span profile: a hand-made profile gives the closed form, and a 1-thread pool records
+// its outermost regions (not the nested ones, not while off) under their item counts.
+TEST(ThreadPool, RegionProfileRecordsOutermostRegionsAndBoundsByRounds) {
+  const ThreadPool::RegionProfile made{{{4, 1.0}, {3, 3.0}}};
+  EXPECT_DOUBLE_EQ(made.seconds(), 4.0);
+  EXPECT_DOUBLE_EQ(made.seconds_on(2), 1.0 * 2 / 4 + 3.0 * 2 / 3);  // ⌈4/2⌉ = 2, ⌈3/2⌉ = 2 rounds
+  EXPECT_DOUBLE_EQ(made.seconds_on(16), 1.0 / 4 + 3.0 / 3);         // one round each
+  EXPECT_DOUBLE_EQ(made.seconds_on(1), 4.0);
+
+  auto& prof = ThreadPool::region_profile();
+  prof.by_items.clear();
+  ThreadPool pool(1), inner(1);
+  auto wait = [](int us) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  };
+  pool.parallel_for(5, [&](std::size_t, std::size_t) { wait(2000); });  // off: not recorded
+  EXPECT_TRUE(prof.by_items.empty());
+  ThreadPool::profile_regions(true);
+  pool.parallel_for(6, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i)
+      inner.parallel_for(3, [&](std::size_t, std::size_t) { wait(500); });  // nested
+  });
+  pool.parallel_for(6, [&](std::size_t, std::size_t) { wait(1000); });
+  ThreadPool::profile_regions(false);
+  ASSERT_EQ(prof.by_items.size(), 1u) << "one entry, n = 6; the nested n = 3 is inside it";
+  EXPECT_EQ(prof.by_items[0].first, 6u);
+  EXPECT_GE(prof.by_items[0].second, 6 * 500e-6 + 1000e-6);
+  prof.by_items.clear();
+}
+
 TEST(Noop, ValueDependsOnSeedOnlyAndFailuresAreSeeded) {
   const Experiment& e = find_experiment("noop");
   Params given;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace mpisweep {
@@ -31,6 +32,21 @@ class ThreadPool {
   // parallel_for calls with n > 0 so far, whatever the thread count: for benchmarks that count
   // the parallel regions (fork/join points) of a hot path.
   std::size_t regions() const { return regions_; }
+
+  // A work-span profile for benchmarks (off unless enabled; then two clock reads a region).
+  // While on, every outermost parallel_for called from a thread (nested ones are inside it)
+  // adds its wall time to that thread's profile under its item count n. Measured on a 1-thread
+  // pool, `seconds_on(T)` is what the regions would take on T threads if a region's items cost
+  // the same and parallel_for's blocks took ⌈n/T⌉ of them each: a bound that sees the item
+  // counts and, with the run's wall time, the serial time between regions; not memory
+  // bandwidth, wake-ups, or the extra threads nested pools would get.
+  struct RegionProfile {
+    std::vector<std::pair<std::size_t, double>> by_items;  // (n, seconds), first seen first
+    double seconds() const;
+    double seconds_on(int threads) const;
+  };
+  static void profile_regions(bool on);
+  static RegionProfile& region_profile();  // the calling thread's; clear() it to restart
 
  private:
   void worker_loop(int index);
