@@ -42,6 +42,8 @@ KineticSolver::KineticSolver(const KineticConfig& cfg, ThreadPool& pool)
   }
   for (auto* m : {&a_, &a_old_, &n_, &n_old_, &b_, &flux_, &rot_, &rotm_, &fxh_, &fyh_})
     m->setZero(nt, nk);
+  for (auto& v : mh_) v.assign(nk, cplx(0));  // the moments of a_ = 0
+  for (auto* v : {&vel_.ux, &vel_.uy, &vel_.gxx, &vel_.gxy, &vel_.gyx}) v->assign(nk, cplx(0));
   for (int j = 0; j < nt; ++j) {
     scratch_.emplace_back(grid_.half());
     psi_.emplace_back(grid_.points());
@@ -71,14 +73,15 @@ void KineticSolver::theta_transform(const Eigen::MatrixXcd& F, const CMatrix& in
   });
 }
 
-std::array<std::vector<cplx>, 6> KineticSolver::moments_hat(const CMatrix& a) const {
-  const std::size_t nk = grid_.kept();
-  std::array<std::vector<cplx>, 6> out;
-  for (auto& v : out) v.assign(nk, cplx(0));
+namespace {
+// The moments of Ψ on modes [q0, q1) from its θ harmonics a_m: c = 2π a_0,
+// D11, D22 = π a_0 ± (π/2)(a_2 + a_−2), D12 = i(π/2)(a_2 − a_−2), C4 = π(a_4 + a_−4),
+// S4 = iπ(a_4 − a_−4).
+void moments_of(const CMatrix& a, int M, std::size_t q0, std::size_t q1,
+                std::array<std::vector<cplx>, 6>& out) {
   const double pi = std::numbers::pi;
   const cplx I(0, 1);
-  const int M = M_;
-  for (std::size_t q = 0; q < nk; ++q) {
+  for (std::size_t q = q0; q < q1; ++q) {
     const cplx a0 = a(M, q), a2 = a(M + 2, q), am2 = a(M - 2, q);
     const cplx a4 = a(M + 4, q), am4 = a(M - 4, q);
     out[0][q] = 2 * pi * a0;
@@ -88,7 +91,29 @@ std::array<std::vector<cplx>, 6> KineticSolver::moments_hat(const CMatrix& a) co
     out[4][q] = pi * (a4 + am4);
     out[5][q] = I * pi * (a4 - am4);
   }
+}
+}  // namespace
+
+std::array<std::vector<cplx>, 6> KineticSolver::moments_hat(const CMatrix& a) const {
+  std::array<std::vector<cplx>, 6> out;
+  for (auto& v : out) v.assign(grid_.kept(), cplx(0));
+  moments_of(a, M_, 0, grid_.kept(), out);
   return out;
+}
+
+void KineticSolver::update_moments(std::size_t q0, std::size_t q1) {
+  moments_of(a_, M_, q0, q1, mh_);
+  // As stokes(): zero at k = 0.
+  for (std::size_t q = q0; q < q1; ++q) {
+    cplx m[5] = {};
+    if (grid_.k2(q) != 0)
+      stokes_mode(grid_.kx(q), grid_.ky(q), cfg_.alpha, mh_[1][q], mh_[2][q], mh_[3][q], m);
+    vel_.ux[q] = m[0];
+    vel_.uy[q] = m[1];
+    vel_.gxx[q] = m[2];
+    vel_.gxy[q] = m[3];
+    vel_.gyx[q] = m[4];
+  }
 }
 
 void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {
@@ -134,10 +159,15 @@ void KineticSolver::rhs_transforms(const CMatrix& a) {
   const int nt = cfg_.Ntheta;
   const std::size_t np = grid_.points();
 
-  // Velocity from the D field (Stokes), per mode.
-  const auto mh = moments_hat(a);
-  VelocityHat v;
-  stokes(grid_, cfg_.alpha, mh[1].data(), mh[2].data(), mh[3].data(), v);
+  // Velocity from the D field (Stokes), per mode: of the state, already computed by step().
+  std::array<std::vector<cplx>, 6> other_mh;
+  VelocityHat other_v;
+  if (&a != &a_) {
+    other_mh = moments_hat(a);
+    stokes(grid_, cfg_.alpha, other_mh[1].data(), other_mh[2].data(), other_mh[3].data(), other_v);
+  }
+  const auto& mh = &a == &a_ ? mh_ : other_mh;
+  const VelocityHat& v = &a == &a_ ? vel_ : other_v;
 
   // Region 1: u, G and D in physical space (items 0..7), and per θ point j (items 8 + j) the
   // inverse θ transform of row j, Ψ̂(k, θ_j) = Σ_m e^{imθ_j} a_m(k), and Ψ(x, θ_j).
@@ -222,6 +252,7 @@ void KineticSolver::step() {
           a_(r, k) = (cfg_.apolar && m % 2 != 0) ? cplx(0) : next;
         }
       }
+      update_moments(std::size_t(k0), std::size_t(k1));  // for the next step and the caller
     }
   });
   std::swap(n_, n_old_);
@@ -238,15 +269,18 @@ void KineticSolver::project_apolar() {
 void KineticSolver::set_state(const std::function<double(double, double, double)>& psi) {
   const int nt = cfg_.Ntheta, n = cfg_.N;
   const double h = cfg_.L / n;
-  for (int j = 0; j < nt; ++j) {
-    const double th = 2 * std::numbers::pi * j / nt;
-    double* p = psi_[j].data();
-    for (int ix = 0; ix < n; ++ix)
-      for (int iy = 0; iy < n; ++iy) p[std::size_t(ix) * n + iy] = psi(ix * h, iy * h, th);
-    grid_.to_spectral(p, &b_(j, 0), scratch_[j]);
-  }
+  pool_.parallel_for(std::size_t(nt), [&](std::size_t b, std::size_t e) {
+    for (std::size_t j = b; j < e; ++j) {
+      const double th = 2 * std::numbers::pi * double(j) / nt;
+      double* p = psi_[j].data();
+      for (int ix = 0; ix < n; ++ix)
+        for (int iy = 0; iy < n; ++iy) p[std::size_t(ix) * n + iy] = psi(ix * h, iy * h, th);
+      grid_.to_spectral(p, &b_(Eigen::Index(j), 0), scratch_[j]);
+    }
+  });
   theta_transform(fwd_, b_, a_);
   project_apolar();
+  update_moments(0, grid_.kept());
   a_old_.setZero();
   n_old_.setZero();
   have_history_ = false;
@@ -254,7 +288,7 @@ void KineticSolver::set_state(const std::function<double(double, double, double)
 }
 
 MomentFields KineticSolver::moments() {
-  const auto mh = moments_hat(a_);
+  const auto& mh = mh_;
   MomentFields f;
   std::array<std::vector<double>*, 6> dst = {&f.c, &f.dxx, &f.dxy, &f.dyy, &f.c4, &f.s4};
   pool_.parallel_for(6, [&](std::size_t b, std::size_t e) {
@@ -267,9 +301,7 @@ MomentFields KineticSolver::moments() {
 }
 
 FlowFields KineticSolver::flow() {
-  const auto mh = moments_hat(a_);
-  VelocityHat v;
-  stokes(grid_, cfg_.alpha, mh[1].data(), mh[2].data(), mh[3].data(), v);
+  const VelocityHat& v = vel_;
   FlowFields f;
   std::array<std::vector<double>*, 5> dst = {&f.ux, &f.uy, &f.gxx, &f.gxy, &f.gyx};
   std::array<const std::vector<cplx>*, 5> src = {&v.ux, &v.uy, &v.gxx, &v.gxy, &v.gyx};

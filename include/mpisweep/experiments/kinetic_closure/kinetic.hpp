@@ -51,7 +51,7 @@ class KineticSolver {
   KineticSolver(const KineticConfig& cfg, ThreadPool& pool);
 
   // Ψ(x, y, θ) sampled on the grid and projected on the kept modes; resets the time and the
-  // SBDF2 history.
+  // SBDF2 history. psi is called from the pool's threads (one θ row each): it must be pure.
   void set_state(const std::function<double(double x, double y, double theta)>& psi);
   void step();
   double time() const { return t_; }
@@ -60,7 +60,6 @@ class KineticSolver {
   int modes() const { return M_; }
 
   const CMatrix& state() const { return a_; }
-  CMatrix& state() { return a_; }
   // Explicit part N(a) = −∇·(uΨ) − ∂_θ(θ̇_a Ψ), in the layout of the state. Thread-safe with
   // respect to nothing: uses the solver's scratch.
   void explicit_rhs(const CMatrix& a, CMatrix& out);
@@ -69,6 +68,9 @@ class KineticSolver {
 
   // Spectral moments on the kept modes (0: c, 1: D11, 2: D12, 3: D22, 4: C4, 5: S4).
   std::array<std::vector<cplx>, 6> moments_hat(const CMatrix& a) const;
+  // The same of the current state, kept up to date by step() (computed per mode in its last
+  // region, so no serial pass between steps).
+  const std::array<std::vector<cplx>, 6>& moments_hat_now() const { return mh_; }
   MomentFields moments();
   FlowFields flow();
   double mass() const;      // ∫∫∫Ψ dθ dx = L² · 2π Re a_0(0)
@@ -81,6 +83,8 @@ class KineticSolver {
   void rhs_transforms(const CMatrix& a);
   void finish_rhs(CMatrix& out, Eigen::Index k0, Eigen::Index k1);
   void add_rotation(CMatrix& out, Eigen::Index k0, Eigen::Index k1) const;
+  // mh_ and vel_ of a_ on the kept modes [q0, q1) (per mode: no other mode is read).
+  void update_moments(std::size_t q0, std::size_t q1);
 
   KineticConfig cfg_;
   ThreadPool& pool_;
@@ -89,8 +93,10 @@ class KineticSolver {
   double t_ = 0;
   bool have_history_ = false;
   CMatrix a_, a_old_, n_, n_old_;
-  Eigen::MatrixXcd fwd_, inv_;     // θ DFT matrices (m × j and j × m)
-  std::vector<double> cos_, sin_;  // at θ_j
+  std::array<std::vector<cplx>, 6> mh_;  // moments_hat(a_)
+  VelocityHat vel_;                      // Stokes velocity and gradient of mh_
+  Eigen::MatrixXcd fwd_, inv_;           // θ DFT matrices (m × j and j × m)
+  std::vector<double> cos_, sin_;        // at θ_j
   // scratch
   CMatrix b_, flux_, rot_, rotm_, fxh_, fyh_;
   std::vector<FftBuffer<cplx>> scratch_;       // per θ point

@@ -44,6 +44,8 @@ class FixedClosure final : public Closure {
 
  private:
   std::vector<Harmonic4> h_;
+  std::vector<double> col_max_;  // per k_y column, taken by step() (max_abs)
+  bool col_max_fresh_ = false;
 };
 
 struct MomentConfig {
@@ -88,6 +90,7 @@ class MomentSolver {
   void column_in(const Fields& d, std::size_t iy, FftBuffer<cplx>& col);
   void row(std::size_t ix, FftBuffer<cplx>& half, FftBuffer<double>& line);
   void column_out(std::size_t iy, FftBuffer<cplx>& col, Fields& out);
+  double column_max_abs(std::size_t iy) const;  // max_abs over the column's modes
   // One parallel region each: every kept k_y column's x-pass of `d`; every x row's y-passes.
   void columns_in(const Fields& d);
   void rows();
@@ -106,6 +109,8 @@ class MomentSolver {
   std::vector<std::size_t> row_order_;   // rows spread over the threads (closure cost varies)
   std::vector<double> c_;
   std::vector<Harmonic4> h_;
+  std::vector<double> col_max_;  // per k_y column, taken by step() (max_abs)
+  bool col_max_fresh_ = false;
 };
 
 // Diagnostics shared by both models.
