@@ -25,15 +25,20 @@ MomentSolver::Fields start(const KineticConfig& kc) {
   const auto mh = kin.moments_hat(kin.state());
   return {mh[1], mh[2], mh[3]};
 }
-}  // namespace
-
-TEST(MomentThreads, TwoRegionsPerStepAndBitIdenticalForOneToFourThreads) {
+// N 16, 13 θ points, α −2.5: small and active.
+KineticConfig small_config(double zeta) {
   KineticConfig kc;
   kc.N = 16;
   kc.Ntheta = 13;
   kc.dt = 0.05;
   kc.alpha = -2.5;
-  kc.zeta = 0.2;
+  kc.zeta = zeta;
+  return kc;
+}
+}  // namespace
+
+TEST(MomentThreads, TwoRegionsPerStepAndBitIdenticalForOneToFourThreads) {
+  const KineticConfig kc = small_config(0.2);
   const MomentSolver::Fields d0 = start(kc);
   const BinghamClosure bingham;
   MomentSolver::Fields ref;
@@ -58,11 +63,7 @@ TEST(MomentThreads, TwoRegionsPerStepAndBitIdenticalForOneToFourThreads) {
 // What step() keeps of the state in its regions, against a plain pass over the state: the
 // moment model's max |D̂| (taken per column), and the kinetic solver's moments (per mode).
 TEST(MomentThreads, StepKeepsMaxAbsAndMomentsOfTheStateItLeaves) {
-  KineticConfig kc;
-  kc.N = 16;
-  kc.Ntheta = 13;
-  kc.dt = 0.05;
-  kc.alpha = -2.5;
+  const KineticConfig kc = small_config(0.0);
   const MomentSolver::Fields d0 = start(kc);
   auto plain_max = [](const MomentSolver::Fields& d) {
     double mx = 0;
