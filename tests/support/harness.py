@@ -93,8 +93,21 @@ def _job_members(root):
 
 
 def _still_running(pids):
+    """The pids that still run. A zombie whose other threads are still exiting counts: a killed
+    process's main thread can be a zombie while its other threads still hold its files (and the
+    archive's HDF5 lock) open."""
     table = _processes()
-    return [pid for pid in pids if pid in table and table[pid][0] != "Z"]
+
+    def running(pid):
+        if pid not in table:
+            return False
+        if table[pid][0] != "Z":
+            return True
+        try:
+            return len(os.listdir("/proc/%d/task" % pid)) > 1
+        except OSError:
+            return False
+    return [pid for pid in pids if running(pid)]
 
 
 def kill_job(proc, sig=signal.SIGKILL, timeout=10.0):
