@@ -103,17 +103,7 @@ std::array<std::vector<cplx>, 6> KineticSolver::moments_hat(const CMatrix& a) co
 
 void KineticSolver::update_moments(std::size_t q0, std::size_t q1) {
   moments_of(a_, M_, q0, q1, mh_);
-  // As stokes(): zero at k = 0.
-  for (std::size_t q = q0; q < q1; ++q) {
-    cplx m[5] = {};
-    if (grid_.k2(q) != 0)
-      stokes_mode(grid_.kx(q), grid_.ky(q), cfg_.alpha, mh_[1][q], mh_[2][q], mh_[3][q], m);
-    vel_.ux[q] = m[0];
-    vel_.uy[q] = m[1];
-    vel_.gxx[q] = m[2];
-    vel_.gxy[q] = m[3];
-    vel_.gyx[q] = m[4];
-  }
+  stokes(grid_, cfg_.alpha, mh_[1].data(), mh_[2].data(), mh_[3].data(), vel_, q0, q1);
 }
 
 void KineticSolver::explicit_rhs(const CMatrix& a, CMatrix& out) {

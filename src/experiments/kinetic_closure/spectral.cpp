@@ -125,12 +125,15 @@ void SpectralGrid::row_to_half(const double* in, cplx* row_half) const {
 
 void stokes(const SpectralGrid& g, double alpha, const cplx* dxx, const cplx* dxy, const cplx* dyy,
             VelocityHat& v) {
-  const std::size_t nk = g.kept();
-  for (auto* a : {&v.ux, &v.uy, &v.gxx, &v.gxy, &v.gyx}) a->assign(nk, cplx(0));
-  for (std::size_t q = 0; q < nk; ++q) {
-    if (g.k2(q) == 0) continue;
-    cplx m[5];
-    stokes_mode(g.kx(q), g.ky(q), alpha, dxx[q], dxy[q], dyy[q], m);
+  for (auto* a : {&v.ux, &v.uy, &v.gxx, &v.gxy, &v.gyx}) a->resize(g.kept());
+  stokes(g, alpha, dxx, dxy, dyy, v, 0, g.kept());
+}
+
+void stokes(const SpectralGrid& g, double alpha, const cplx* dxx, const cplx* dxy, const cplx* dyy,
+            VelocityHat& v, std::size_t q0, std::size_t q1) {
+  for (std::size_t q = q0; q < q1; ++q) {
+    cplx m[5] = {};
+    if (g.k2(q) != 0) stokes_mode(g.kx(q), g.ky(q), alpha, dxx[q], dxy[q], dyy[q], m);
     v.ux[q] = m[0];
     v.uy[q] = m[1];
     v.gxx[q] = m[2];

@@ -44,8 +44,6 @@ class FixedClosure final : public Closure {
 
  private:
   std::vector<Harmonic4> h_;
-  std::vector<double> col_max_;  // per k_y column, taken by step() (max_abs)
-  bool col_max_fresh_ = false;
 };
 
 struct MomentConfig {

@@ -128,5 +128,8 @@ inline void stokes_mode(double kx, double ky, double alpha, cplx dxx, cplx dxy, 
 }
 void stokes(const SpectralGrid& grid, double alpha, const cplx* dxx, const cplx* dxy,
             const cplx* dyy, VelocityHat& out);
+// The same on the kept modes [q0, q1) only, into `out` already sized (0 at k = 0).
+void stokes(const SpectralGrid& grid, double alpha, const cplx* dxx, const cplx* dxy,
+            const cplx* dyy, VelocityHat& out, std::size_t q0, std::size_t q1);
 
 }  // namespace mpisweep::kinetic
